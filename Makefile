@@ -1,0 +1,72 @@
+# AVG Portal. Quick start: `make run`, then `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# Development settings for `make run` and the test suite; production sets its own environment.
+DEV_ENV := DJANGO_DEBUG=1
+
+.PHONY: run test install messages system-deps browser-deps lint format bench clean
+
+install: $(INSTALLED)
+
+$(INSTALLED): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 13) else "AVG Portal needs Python 3.13, but $(PYTHON) is " + sys.version.split()[0] + ". Install it (pyenv install 3.13) or run: make PYTHON=/path/to/python3.13 ...")'
+	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+# What pip cannot install: gettext (to compile translations) and Pango (for WeasyPrint).
+system-deps:
+	@missing=""; \
+	command -v msgfmt >/dev/null || missing="$$missing gettext"; \
+	ldconfig -p 2>/dev/null | grep -q 'libpango-1.0.so' || missing="$$missing libpango-1.0-0 libpangoft2-1.0-0"; \
+	fc-list 2>/dev/null | grep -qi dejavu || missing="$$missing fonts-dejavu-core"; \
+	$(call apt_install,$$missing)
+
+# The browser tests drive Debian's Chromium (Playwright cannot download its own here).
+browser-deps:
+	@missing=""; command -v chromium >/dev/null || missing="chromium"; \
+	$(call apt_install,$$missing)
+
+define apt_install
+if [ -n "$(1)" ]; then \
+  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+    echo "Installing system packages:$(1)"; \
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1) >/dev/null) \
+      || { echo "Could not install$(1); install them with: sudo apt-get install$(1)"; exit 1; }; \
+  else \
+    echo "Missing system packages:$(1). Install them with: sudo apt-get install$(1)"; exit 1; \
+  fi; \
+fi
+endef
+
+messages: install system-deps
+	@$(DEV_ENV) $(BIN)/python manage.py compilemessages --ignore=.venv --verbosity 0
+
+run: messages
+	@$(DEV_ENV) $(BIN)/python manage.py migrate --verbosity 0
+	@$(DEV_ENV) $(BIN)/python manage.py load_demo
+	@echo "Serving AVG Portal on http://$(HOST):$(PORT)/  (stop with Ctrl+C)"
+	@$(DEV_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+test: messages browser-deps
+	$(DEV_ENV) $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: messages
+	$(DEV_ENV) $(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) staticfiles

@@ -1,0 +1,77 @@
+"""Account actions: signing up a coach and confirming her email address."""
+
+from django.core import signing
+from django.db import transaction
+from django.utils import timezone
+
+from agreements.models import Practice
+
+from . import audit, emails
+from .models import SecurityEvent, User
+from .tokens import read_email_confirmation_token
+
+
+class ConfirmationLinkInvalid(Exception):
+    """The link was tampered with, expired, or already used."""
+
+    def __init__(self, reason):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def coach_sign_up(*, email, password, practice_name, request=None):
+    """Create a practice and its first coach; the coach logs in after confirming her email."""
+    with transaction.atomic():
+        practice = Practice(name=practice_name)
+        practice.full_clean()
+        practice.save()
+        user = User.objects.create_user(email=email, password=password, practice=practice)
+        audit.record(SecurityEvent.Kind.SIGNUP, request=request, user=user)
+        transaction.on_commit(lambda: emails.send_email_confirmation(user))
+    return user
+
+
+def user_for_confirmation_token(token):
+    """The not yet confirmed user a confirmation link belongs to, or ConfirmationLinkInvalid."""
+    try:
+        user_id, email = read_email_confirmation_token(token)
+    except signing.SignatureExpired:
+        raise ConfirmationLinkInvalid("expired") from None
+    except signing.BadSignature:
+        raise ConfirmationLinkInvalid("invalid") from None
+    user = User.objects.filter(pk=user_id, email=email).first()
+    if user is None:
+        raise ConfirmationLinkInvalid("invalid")
+    if user.email_confirmed:
+        raise ConfirmationLinkInvalid("used")
+    return user
+
+
+def coach_confirm_email(*, token, request=None):
+    with transaction.atomic():
+        user = user_for_confirmation_token(token)
+        user = User.objects.select_for_update().get(pk=user.pk)
+        if user.email_confirmed:
+            raise ConfirmationLinkInvalid("used")
+        user.email_confirmed_at = timezone.now()
+        user.save(update_fields=["email_confirmed_at"])
+        audit.record(SecurityEvent.Kind.EMAIL_CONFIRMED, request=request, user=user)
+    return user
+
+
+def resend_email_confirmation(*, email):
+    """Send a new link if an unconfirmed account has this address; silent otherwise, so the
+    form does not tell strangers which addresses have accounts."""
+    user = User.objects.filter(email__iexact=email, email_confirmed_at__isnull=True).first()
+    if user is not None:
+        emails.send_email_confirmation(user)
+
+
+def login_attempt_username(request, credentials=None):
+    """The email address a login attempt was for, as django-axes counts failures per account.
+    The two-factor login form prefixes its fields with its step name."""
+    if credentials and credentials.get("username"):
+        username = credentials["username"]
+    else:
+        username = request.POST.get("auth-username", "")
+    return str(username).strip().lower()

@@ -1,0 +1,40 @@
+"""Every email the app sends, one function per message.
+
+Each message has three templates under templates/emails/<name>/: subject.txt, body.txt and
+body.html. Callers send after the database transaction has committed.
+"""
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from .tokens import make_email_confirmation_token
+
+
+def absolute_url(path):
+    return f"{settings.SITE_URL}{path}"
+
+
+def render_message(name, context, *, to, reply_to=()):
+    context = {"site_name": settings.SITE_NAME, "site_url": settings.SITE_URL, **context}
+    subject = render_to_string(f"emails/{name}/subject.txt", context)
+    message = EmailMultiAlternatives(
+        subject=" ".join(subject.split()),
+        body=render_to_string(f"emails/{name}/body.txt", context),
+        to=list(to),
+        reply_to=list(reply_to),
+    )
+    message.attach_alternative(render_to_string(f"emails/{name}/body.html", context), "text/html")
+    return message
+
+
+def send_email_confirmation(user):
+    token = make_email_confirmation_token(user)
+    link = absolute_url(reverse("confirm_email", kwargs={"token": token}))
+    max_age_days = settings.EMAIL_CONFIRMATION_MAX_AGE.days
+    render_message(
+        "confirm_email",
+        {"user": user, "link": link, "max_age_days": max_age_days},
+        to=[user.email],
+    ).send()

@@ -1,0 +1,92 @@
+from django import forms
+from django.contrib.auth import password_validation
+from django.contrib.auth.forms import AuthenticationForm
+from django.utils.translation import gettext_lazy as _
+
+from .models import User
+
+
+class EmailAuthenticationForm(AuthenticationForm):
+    """The password step of the login: email address and password."""
+
+    username = forms.EmailField(
+        label=_("Email address"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}),
+    )
+
+    error_messages = {
+        "invalid_login": _(
+            "This email address and password do not match. Check both and try again."
+        ),
+        "inactive": _("This account has been switched off. Contact the administrator."),
+        "email_unconfirmed": _(
+            "Confirm your email address first, with the link in the email we sent you."
+        ),
+    }
+
+    def confirm_login_allowed(self, user):
+        super().confirm_login_allowed(user)
+        if not user.email_confirmed:
+            raise forms.ValidationError(
+                self.error_messages["email_unconfirmed"], code="email_unconfirmed"
+            )
+
+
+class SignupForm(forms.Form):
+    email = forms.EmailField(
+        label=_("Email address"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
+    )
+    practice_name = forms.CharField(
+        label=_("Name of your practice"),
+        max_length=200,
+        help_text=_("As registered with the KvK, e.g. 'Coachpraktijk De Linde'."),
+    )
+    password1 = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=_("At least 10 characters; not a common password."),
+    )
+    password2 = forms.CharField(
+        label=_("Password again"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean_email(self):
+        email = User.objects.normalize_email(self.cleaned_data["email"]).lower()
+        if User.objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError(
+                _(
+                    "An account with this email address already exists. Log in, or reset your "
+                    "password if you forgot it."
+                ),
+                code="duplicate_email",
+            )
+        return email
+
+    def clean_practice_name(self):
+        name = self.cleaned_data["practice_name"].strip()
+        if not name:
+            raise forms.ValidationError(_("Enter the name of your practice."), code="required")
+        return name
+
+    def clean(self):
+        cleaned = super().clean()
+        password1, password2 = cleaned.get("password1"), cleaned.get("password2")
+        if password1 and password2 and password1 != password2:
+            self.add_error("password2", _("The two passwords differ."))
+        elif password1 and cleaned.get("email"):
+            candidate = User(email=cleaned["email"])
+            try:
+                password_validation.validate_password(password1, candidate)
+            except forms.ValidationError as error:
+                self.add_error("password1", error)
+        return cleaned
+
+
+class ResendConfirmationForm(forms.Form):
+    email = forms.EmailField(label=_("Email address"), max_length=254)

@@ -1,0 +1,61 @@
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import translation
+from django_otp import user_has_device
+
+
+def second_factor_not_required(view_func):
+    """Let a logged-in user who has not yet passed the second factor reach this view: the
+    enrolment screens themselves, and logging out."""
+    view_func.second_factor_required = False
+    return view_func
+
+
+class SecondFactorRequiredMiddleware:
+    """Every view that needs a login also needs a verified second factor.
+
+    Runs after Django's LoginRequiredMiddleware, so views are protected by default: a new view
+    is covered without anyone remembering a decorator. A password-only session is sent to
+    enrol an authenticator app (mandatory) or to pass the code step of the login.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if not getattr(view_func, "login_required", True):
+            return None
+        if not getattr(view_func, "second_factor_required", True):
+            return None
+        user = request.user
+        if not user.is_authenticated or user.is_verified():
+            return None
+        target = "two_factor:login" if user_has_device(user) else "two_factor:setup"
+        return redirect(f"{reverse(target)}?{urlencode({'next': request.get_full_path()})}")
+
+
+class LanguageMiddleware:
+    """Dutch unless the visitor chose English with the language switch (a cookie).
+
+    Unlike Django's LocaleMiddleware this ignores the browser's Accept-Language: the product
+    is Dutch, and a coach or client reading a Dutch agreement should see Dutch around it.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.supported = {code for code, _name in settings.LANGUAGES}
+
+    def __call__(self, request):
+        chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+        language = chosen if chosen in self.supported else settings.LANGUAGE_CODE
+        translation.activate(language)
+        request.LANGUAGE_CODE = language
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Language", language)
+        return response

@@ -1,0 +1,132 @@
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email, password, **extra_fields):
+        if not email:
+            raise ValueError("A user needs an email address.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra_fields)
+        user.set_password(password)
+        user.full_clean(exclude=["password"])
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra_fields):
+        extra_fields.setdefault("is_staff", False)
+        extra_fields.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra_fields)
+
+    def create_superuser(self, email, password=None, **extra_fields):
+        extra_fields["is_staff"] = True
+        extra_fields["is_superuser"] = True
+        extra_fields.setdefault("email_confirmed_at", timezone.now())
+        return self._create_user(email, password, **extra_fields)
+
+    def get_by_natural_key(self, username):
+        return self.get(email__iexact=username)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who logs in: a coach (with a practice) or an administrator."""
+
+    email = models.EmailField(
+        _("email address"),
+        max_length=254,
+        unique=True,
+        error_messages={"unique": _("An account with this email address already exists.")},
+    )
+    full_name = models.CharField(_("name"), max_length=150, blank=True)
+    practice = models.ForeignKey(
+        "agreements.Practice",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="members",
+        verbose_name=_("practice"),
+    )
+    email_confirmed_at = models.DateTimeField(_("email confirmed at"), null=True, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    is_staff = models.BooleanField(_("staff status"), default=False)
+    date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+
+    objects = UserManager()
+
+    EMAIL_FIELD = "email"
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS = []
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        constraints = [
+            # Addresses are stored lower-cased, so uniqueness is case-insensitive.
+            models.CheckConstraint(
+                condition=models.Q(email=Lower("email")), name="user_email_lowercase"
+            ),
+        ]
+
+    def __str__(self):
+        return self.email
+
+    def clean(self):
+        super().clean()
+        self.email = self.__class__.objects.normalize_email(self.email).lower()
+
+    def get_full_name(self):
+        return self.full_name or self.email
+
+    def get_short_name(self):
+        return self.get_full_name()
+
+    @property
+    def email_confirmed(self):
+        return self.email_confirmed_at is not None
+
+
+class SecurityEventKind(models.TextChoices):
+    SIGNUP = "signup", _("signed up")
+    EMAIL_CONFIRMED = "email_confirmed", _("email address confirmed")
+    LOGIN = "login", _("logged in")
+    LOGIN_FAILED = "login_failed", _("login failed")
+    LOGIN_THROTTLED = "login_throttled", _("login throttled")
+    SECOND_FACTOR_FAILED = "otp_failed", _("second factor refused")
+    LOGOUT = "logout", _("logged out")
+    OTP_DEVICE_ADDED = "otp_added", _("authenticator app enrolled")
+    OTP_DEVICE_REMOVED = "otp_removed", _("authenticator app removed")
+    BACKUP_CODES_GENERATED = "backup_codes", _("backup codes generated")
+    PASSWORD_CHANGED = "password_changed", _("password changed")
+    PASSWORD_RESET_REQUESTED = "password_reset_requested", _("password reset requested")
+
+
+class SecurityEvent(models.Model):
+    """An append-only record of what happened to an account: logins, failures, 2FA changes."""
+
+    Kind = SecurityEventKind
+
+    user = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="security_events"
+    )
+    kind = models.CharField(max_length=32, choices=SecurityEventKind)
+    # What was typed as the login name on a failed attempt (there may be no such user).
+    attempted_email = models.CharField(max_length=254, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=SecurityEventKind.values),
+                name="securityevent_kind_valid",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.kind} {self.user or self.attempted_email}"

@@ -1,0 +1,13 @@
+"""Django messages that Django 6.1's own Dutch catalogue no longer matches (their wording
+changed upstream). Naming them here lets makemessages carry them into our catalogue, which
+Django consults first. Never imported."""
+
+from django.utils.translation import ngettext
+
+
+def _messages():  # pragma: no cover - read by makemessages only
+    ngettext(
+        "This password is too short. It must contain at least %d character.",
+        "This password is too short. It must contain at least %d characters.",
+        0,
+    )

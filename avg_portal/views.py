@@ -1,0 +1,187 @@
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
+from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods
+from django_otp.plugins.otp_static.models import StaticToken
+from two_factor import views as two_factor_views
+
+from . import accounts, audit
+from .forms import EmailAuthenticationForm, ResendConfirmationForm, SignupForm
+from .middleware import second_factor_not_required
+from .models import SecurityEvent
+
+
+@login_not_required
+@require_http_methods(["GET", "POST"])
+def signup(request):
+    if request.user.is_authenticated:
+        return redirect("dashboard")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = accounts.coach_sign_up(
+            email=form.cleaned_data["email"],
+            password=form.cleaned_data["password1"],
+            practice_name=form.cleaned_data["practice_name"],
+            request=request,
+        )
+        return render(request, "accounts/signup_done.html", {"email": user.email})
+    return render(request, "accounts/signup.html", {"form": form})
+
+
+@login_not_required
+@require_http_methods(["GET", "POST"])
+def confirm_email(request, token):
+    # A GET only shows a button: mail scanners open links, and must not confirm anything.
+    try:
+        if request.method == "POST":
+            accounts.coach_confirm_email(token=token, request=request)
+            messages.success(request, _("Your email address is confirmed. You can log in now."))
+            return redirect("two_factor:login")
+        user = accounts.user_for_confirmation_token(token)
+    except accounts.ConfirmationLinkInvalid as error:
+        return render(
+            request,
+            "accounts/confirm_email_invalid.html",
+            {"reason": error.reason, "form": ResendConfirmationForm()},
+            status=400 if request.method == "POST" else 200,
+        )
+    return render(request, "accounts/confirm_email.html", {"email": user.email})
+
+
+@login_not_required
+@require_http_methods(["GET", "POST"])
+def resend_confirmation(request):
+    form = ResendConfirmationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        accounts.resend_email_confirmation(email=form.cleaned_data["email"])
+        return render(request, "accounts/signup_done.html", {"email": form.cleaned_data["email"]})
+    return render(request, "accounts/resend_confirmation.html", {"form": form})
+
+
+@login_not_required
+def login_throttled(request, credentials=None, *args, **kwargs):
+    """What django-axes shows after too many failed logins: when to try again."""
+    audit.record(
+        SecurityEvent.Kind.LOGIN_THROTTLED,
+        request=request,
+        attempted_email=str((credentials or {}).get("username", "")),
+    )
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    return render(
+        request, "accounts/login_throttled.html", {"cooloff_minutes": minutes}, status=429
+    )
+
+
+OTP_ERROR_MESSAGES = {
+    "token_required": gettext_lazy("Enter the code from your authenticator app."),
+    "invalid_token": gettext_lazy(
+        "This code is not right, or was already used. Enter the code your app shows now."
+    ),
+    "n_failed_attempts": gettext_lazy(
+        "Too many wrong codes in a row. Wait a few seconds and enter the code your app shows now."
+    ),
+    "verification_not_allowed": gettext_lazy(
+        "Checking codes is paused for a moment. Try again in a few seconds."
+    ),
+}
+
+
+class LoginView(two_factor_views.LoginView):
+    """Email and password, then the code from the authenticator app (or a backup code)."""
+
+    template_name = "accounts/login.html"
+    form_list = (
+        (two_factor_views.LoginView.AUTH_STEP, EmailAuthenticationForm),
+        *two_factor_views.LoginView.form_list[1:],
+    )
+
+    def get_form(self, step=None, **kwargs):
+        form = super().get_form(step=step, **kwargs)
+        if (step or self.steps.current) in (self.TOKEN_STEP, self.BACKUP_STEP):
+            # django-otp's own messages are not translated into Dutch.
+            form.otp_error_messages = form.otp_error_messages | OTP_ERROR_MESSAGES
+            form.fields["otp_token"].label = _("Code")
+        return form
+
+    def render(self, form=None, **kwargs):
+        if (
+            form is not None
+            and form.is_bound
+            and self.steps.current in (self.TOKEN_STEP, self.BACKUP_STEP)
+            and form.errors
+        ):
+            audit.record(
+                SecurityEvent.Kind.SECOND_FACTOR_FAILED, request=self.request, user=self.get_user()
+            )
+        return super().render(form, **kwargs)
+
+
+@method_decorator(second_factor_not_required, name="dispatch")
+class SetupView(two_factor_views.SetupView):
+    template_name = "accounts/otp_setup.html"
+
+    def get_form(self, step=None, **kwargs):
+        form = super().get_form(step=step, **kwargs)
+        if "token" in form.fields:
+            form.fields["token"].label = _("Code")
+        return form
+
+
+class SetupCompleteView(two_factor_views.SetupCompleteView):
+    template_name = "accounts/otp_setup_complete.html"
+
+
+class BackupTokensView(two_factor_views.BackupTokensView):
+    """Backup codes are shown once, right after they are made; afterwards only their count."""
+
+    template_name = "accounts/backup_tokens.html"
+
+    def form_valid(self, form):
+        device = self.get_device()
+        device.token_set.all().delete()
+        tokens = [StaticToken.random_token() for _ in range(self.number_of_tokens)]
+        device.token_set.bulk_create([StaticToken(device=device, token=t) for t in tokens])
+        audit.record(
+            SecurityEvent.Kind.BACKUP_CODES_GENERATED, request=self.request, user=self.request.user
+        )
+        return self.render_to_response(self.get_context_data(form=form, new_tokens=tokens))
+
+
+QRGeneratorView = method_decorator(second_factor_not_required, name="dispatch")(
+    two_factor_views.QRGeneratorView
+)
+
+
+def dashboard(request):
+    practice = request.user.practice
+    return render(request, "dashboard.html", {"practice": practice})
+
+
+def security_log(request):
+    events = request.user.security_events.all()[:50]
+    return render(request, "accounts/security_log.html", {"events": events})
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "accounts/password_change.html"
+    success_url = reverse_lazy("password_change_done")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        audit.record(SecurityEvent.Kind.PASSWORD_CHANGED, request=self.request, user=form.user)
+        return response
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "accounts/password_reset_confirm.html"
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        audit.record(SecurityEvent.Kind.PASSWORD_CHANGED, request=self.request, user=form.user)
+        return response

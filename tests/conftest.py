@@ -1,0 +1,79 @@
+import pytest
+from django.utils import timezone
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from agreements.models import Practice
+from avg_portal.models import User
+
+PASSWORD = "een-lang-wachtwoord-42"
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Argon2 is what production uses (tests/test_settings.py checks it); the suite hashes
+    # hundreds of passwords, so it uses a fast hasher.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _dutch(settings):
+    settings.LANGUAGE_CODE = "nl"
+
+
+def make_practice(name="Coachpraktijk De Linde", **fields):
+    defaults = {
+        "statutory_seat": "Tilburg",
+        "address": "Lindelaan 12, 5038 AB Tilburg",
+        "kvk_number": "12345678",
+        "email": "info@delinde.test",
+        "phone": "013 123 45 67",
+        "breach_contact_role": "de coach",
+        "breach_contact_phone": "06 12345678",
+        "breach_contact_email": "privacy@delinde.test",
+    }
+    return Practice.objects.create(name=name, **(defaults | fields))
+
+
+def make_coach(email="mado@delinde.test", *, practice=None, confirmed=True, with_device=True):
+    user = User.objects.create_user(
+        email=email,
+        password=PASSWORD,
+        practice=practice or make_practice(),
+        email_confirmed_at=timezone.now() if confirmed else None,
+    )
+    if with_device:
+        TOTPDevice.objects.create(user=user, name="default", confirmed=True)
+    return user
+
+
+def totp_code(device, steps_ahead=0):
+    """The code the authenticator app shows, optionally for a later 30-second step (a code is
+    accepted once, so a second login within the same step needs the next one)."""
+    code = totp(device.bin_key, device.step, device.t0, device.digits, drift=steps_ahead)
+    return f"{code:0{device.digits}d}"
+
+
+def login_verified(client, user):
+    """A session as after a full login with password and TOTP."""
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = user.totpdevice_set.get().persistent_id
+    session.save()
+    return client
+
+
+@pytest.fixture
+def coach(db):
+    return make_coach()
+
+
+@pytest.fixture
+def coach_client(client, coach):
+    return login_verified(client, coach)
+
+
+@pytest.fixture
+def stranger(db):
+    return make_coach("vreemde@andere-praktijk.test", practice=make_practice("Praktijk Anders"))

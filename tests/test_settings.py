@@ -1,0 +1,105 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+
+from avg_portal import settings as project_settings
+from avg_portal.settings import mailer_from_url
+
+ROOT = Path(__file__).resolve().parent.parent
+PRODUCTION = {
+    "DJANGO_DEBUG": "0",
+    "DJANGO_SECRET_KEY": "k" * 10 + "a-real-looking-production-secret-key-0123456789-xyz",
+    "DJANGO_ALLOWED_HOSTS": "avg.example.nl",
+    "DJANGO_EMAIL_URL": "smtp://mailer:geheim@smtp.example.nl:587?tls=1",
+}
+
+
+def manage(*args, env):
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=clean | env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_check_deploy_is_clean_with_production_settings():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("env", "complaint"),
+    [
+        ({"DJANGO_SECRET_KEY": ""}, "DJANGO_SECRET_KEY"),
+        ({"DJANGO_SECRET_KEY": "too-short"}, "DJANGO_SECRET_KEY"),
+        ({"DJANGO_DEBUG": "maybe"}, "DJANGO_DEBUG must be one of"),
+        ({"DJANGO_EMAIL_URL": "pigeon://coop"}, "DJANGO_EMAIL_URL"),
+        ({"DJANGO_LOGIN_FAILURE_LIMIT": "lots"}, "DJANGO_LOGIN_FAILURE_LIMIT"),
+    ],
+)
+def test_production_refuses_to_start_on_nonsense(env, complaint):
+    result = manage("check", env=PRODUCTION | env)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert complaint in result.stderr
+
+
+def test_smtp_url_becomes_a_mailer():
+    mailer = mailer_from_url("smtp://user%40x:p%2Fw@mail.example.nl:2525?tls=1")
+    assert mailer["BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
+    assert mailer["OPTIONS"] | {"timeout": None} == {
+        "host": "mail.example.nl",
+        "port": 2525,
+        "username": "user@x",
+        "password": "p/w",
+        "use_tls": True,
+        "use_ssl": False,
+        "timeout": None,
+    }
+    assert mailer_from_url("smtps://mail.example.nl")["OPTIONS"]["port"] == 465
+
+
+def test_passwords_are_hashed_with_argon2(db, settings):
+    from avg_portal.models import User
+
+    assert project_settings.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher")
+    settings.PASSWORD_HASHERS = project_settings.PASSWORD_HASHERS
+    user = User.objects.create_user(email="argon@praktijk.test", password="een-lang-wachtwoord")
+    assert user.password.startswith("argon2")
+
+
+def test_security_headers(client, db):
+    response = client.get(reverse("two_factor:login"))
+    csp = response.headers["Content-Security-Policy"]
+    for directive in (
+        "default-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+    ):
+        assert directive in csp
+    assert "script-src 'self'" in csp
+    assert "unsafe-inline" not in csp
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_no_template_loads_assets_from_another_origin():
+    offenders = []
+    for path in (ROOT / "templates").rglob("*.html"):
+        text = path.read_text()
+        if "emails" in path.parts:
+            continue
+        for marker in ('src="http', 'href="http', 'src="//', 'href="//', "url(http"):
+            if marker in text:
+                offenders.append(f"{path}: {marker}")
+    assert offenders == []
