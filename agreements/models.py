@@ -14,7 +14,47 @@ phone_validator = RegexValidator(
 )
 
 
-class Practice(models.Model):
+class DataKind(models.TextChoices):
+    NORMAL = "normal", _("normal personal data")
+    SPECIAL = "special", _("special categories (e.g. health)")
+    SENSITIVE = "sensitive", _("sensitive data (e.g. BSN, financial)")
+
+
+class SecurityProfileFields(models.Model):
+    """Bijlage 2: the risk considerations and the measures taken."""
+
+    data_kind = models.CharField(
+        _("kind of personal data"), max_length=10, choices=DataKind, default=DataKind.SPECIAL
+    )
+    data_subjects = models.CharField(
+        _("number of data subjects"),
+        max_length=200,
+        default="",
+        blank=True,
+        help_text=_("E.g. '1: the client'."),
+    )
+    processing_purpose = models.CharField(
+        _("purpose of the processing"), max_length=500, default="", blank=True
+    )
+    storage = models.CharField(
+        _("how long and how the data is stored"), max_length=500, default="", blank=True
+    )
+    measures = models.JSONField(_("security measures"), default=list, blank=True)
+    extra_measures = models.TextField(
+        _("your own additional measures"),
+        max_length=4000,
+        blank=True,
+        help_text=_("One measure per line."),
+    )
+
+    class Meta:
+        abstract = True
+
+    def extra_measure_lines(self):
+        return [line.strip() for line in self.extra_measures.splitlines() if line.strip()]
+
+
+class Practice(SecurityProfileFields):
     """The coach's practice: party 1 ("Ik") of every agreement, and the tenant that owns
     clients, agreements and breaches. Everything a coach sees is reached through it."""
 
@@ -99,3 +139,190 @@ class Practice(models.Model):
     @property
     def is_complete(self):
         return all(getattr(self, field) for field in self.REQUIRED_FOR_AGREEMENTS)
+
+
+class Client(models.Model):
+    """A coaching client: party 2 ("Jij") of an agreement. He has no account."""
+
+    class Language(models.TextChoices):
+        DUTCH = "nl", _("Dutch")
+        ENGLISH = "en", _("English")
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="clients")
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(_("name"), max_length=200)
+    residence = models.CharField(
+        _("place of residence"), max_length=100, help_text=_("The town or city, e.g. Breda.")
+    )
+    email = models.EmailField(_("email address"))
+    phone = models.CharField(
+        _("phone"), max_length=20, blank=True, validators=[phone_validator]
+    )
+    language = models.CharField(
+        _("language for emails"), max_length=2, choices=Language, default=Language.DUTCH
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("client")
+        verbose_name_plural = _("clients")
+        ordering = ["name", "id"]
+        indexes = [models.Index(fields=["practice", "name"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(language__in=["nl", "en"]), name="client_language_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def has_signed_agreement(self):
+        return self.agreements.filter(status__in=KEPT_STATUSES).exists()
+
+
+class ProcessingActivityFields(models.Model):
+    """One row of Bijlage 1: a processing activity and what it involves."""
+
+    description = models.TextField(_("description of the processing"), max_length=2000)
+    purposes = models.TextField(_("purposes"), max_length=2000)
+    controller = models.CharField(_("controller"), max_length=200)
+    processor = models.CharField(_("processor"), max_length=200)
+    sub_processors = models.CharField(
+        _("sub-processors"),
+        max_length=500,
+        blank=True,
+        help_text=_("E.g. your email provider or accounting software; leave empty if none."),
+    )
+    personal_data = models.TextField(_("personal data processed"), max_length=2000)
+    location = models.CharField(_("location of processing"), max_length=300)
+    retention = models.CharField(_("retention period"), max_length=300)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+        ordering = ["position", "id"]
+
+    COPIED_FIELDS = (
+        "description",
+        "purposes",
+        "controller",
+        "processor",
+        "sub_processors",
+        "personal_data",
+        "location",
+        "retention",
+        "position",
+    )
+
+    def copy_values(self):
+        return {field: getattr(self, field) for field in self.COPIED_FIELDS}
+
+
+class DefaultProcessingActivity(ProcessingActivityFields):
+    """A Bijlage 1 row every new agreement of the practice starts with."""
+
+    practice = models.ForeignKey(
+        Practice, on_delete=models.CASCADE, related_name="default_activities"
+    )
+
+    class Meta(ProcessingActivityFields.Meta):
+        verbose_name = _("default processing activity")
+        verbose_name_plural = _("default processing activities")
+
+
+class AgreementStatus(models.TextChoices):
+    DRAFT = "draft", _("draft")
+    SENT = "sent", _("sent for signing")
+    SIGNED = "signed", _("signed")
+    DECLINED = "declined", _("declined")
+    WITHDRAWN = "withdrawn", _("withdrawn")
+    EXPIRED = "expired", _("expired")
+
+
+# Agreements that are evidence: never deleted, and they keep their client.
+KEPT_STATUSES = (AgreementStatus.SIGNED,)
+
+
+class Agreement(SecurityProfileFields):
+    """A processing agreement (verwerkersovereenkomst) between a practice and a client.
+
+    The party details are copied in when the draft is made, so the agreement prints what the
+    parties agreed on even if the practice or client details change later.
+    """
+
+    Status = AgreementStatus
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="agreements")
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="agreements")
+    status = models.CharField(
+        _("status"), max_length=10, choices=AgreementStatus, default=AgreementStatus.DRAFT
+    )
+    template_version = models.CharField(_("template version"), max_length=20, editable=False)
+
+    agreement_date = models.DateField(_("date of this agreement"))
+    coaching_agreement_date = models.DateField(_("date of the coaching agreement"))
+    penalty_per_violation = models.DecimalField(
+        _("penalty per violation (€)"),
+        max_digits=10,
+        decimal_places=2,
+        validators=[MinValueValidator(0)],
+    )
+    penalty_per_day = models.DecimalField(
+        _("penalty per day of violation (€)"),
+        max_digits=10,
+        decimal_places=2,
+        validators=[MinValueValidator(0)],
+    )
+
+    # Party 1, the practice, as printed.
+    practice_name = models.CharField(_("practice name"), max_length=200)
+    practice_seat = models.CharField(_("statutory seat"), max_length=100)
+    # Party 2, the client, as printed.
+    client_name = models.CharField(_("client's name"), max_length=200)
+    client_residence = models.CharField(_("client's place of residence"), max_length=100)
+    # Bijlage 3: whom to contact about a breach.
+    breach_contact_role = models.CharField(_("breach contact (role or name)"), max_length=150)
+    breach_contact_phone = models.CharField(
+        _("breach contact phone"), max_length=20, validators=[phone_validator]
+    )
+    breach_contact_email = models.EmailField(_("breach contact email"))
+
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("processing agreement")
+        verbose_name_plural = _("processing agreements")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["practice", "status", "-created_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=AgreementStatus.values),
+                name="agreement_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(data_kind__in=DataKind.values),
+                name="agreement_data_kind_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(penalty_per_violation__gte=0, penalty_per_day__gte=0),
+                name="agreement_penalties_not_negative",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.client_name} ({self.agreement_date:%d-%m-%Y})"
+
+    @property
+    def is_draft(self):
+        return self.status == AgreementStatus.DRAFT
+
+
+class ProcessingActivity(ProcessingActivityFields):
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="activities")
+
+    class Meta(ProcessingActivityFields.Meta):
+        verbose_name = _("processing activity")
+        verbose_name_plural = _("processing activities")

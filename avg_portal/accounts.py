@@ -4,6 +4,7 @@ from django.core import signing
 from django.db import transaction
 from django.utils import timezone
 
+from agreements.defaults import apply_practice_defaults
 from agreements.models import Practice
 
 from . import audit, emails
@@ -25,6 +26,7 @@ def coach_sign_up(*, email, password, practice_name, request=None):
         practice = Practice(name=practice_name)
         practice.full_clean()
         practice.save()
+        apply_practice_defaults(practice)
         user = User.objects.create_user(email=email, password=password, practice=practice)
         audit.record(SecurityEvent.Kind.SIGNUP, request=request, user=user)
         transaction.on_commit(lambda: emails.send_email_confirmation(user))

@@ -1,3 +1,4 @@
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
@@ -10,6 +11,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 from django_otp.plugins.otp_static.models import StaticToken
 from two_factor import views as two_factor_views
+from two_factor.utils import get_otpauth_url
 
 from . import accounts, audit
 from .forms import EmailAuthenticationForm, ResendConfirmationForm, SignupForm
@@ -130,7 +132,19 @@ class SetupView(two_factor_views.SetupView):
         form = super().get_form(step=step, **kwargs)
         if "token" in form.fields:
             form.fields["token"].label = _("Code")
+            form.fields["token"].widget = forms.TextInput(
+                attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "maxlength": 6}
+            )
         return form
+
+    def get_context_data(self, form, **kwargs):
+        context = super().get_context_data(form, **kwargs)
+        if "secret_key" in context:
+            # The app shows this name above the codes; the host name would mean nothing.
+            context["otpauth_url"] = get_otpauth_url(
+                self.request.user.get_username(), context["secret_key"], settings.OTP_TOTP_ISSUER
+            )
+        return context
 
 
 class SetupCompleteView(two_factor_views.SetupCompleteView):
@@ -153,9 +167,10 @@ class BackupTokensView(two_factor_views.BackupTokensView):
         return self.render_to_response(self.get_context_data(form=form, new_tokens=tokens))
 
 
-QRGeneratorView = method_decorator(second_factor_not_required, name="dispatch")(
-    two_factor_views.QRGeneratorView
-)
+@method_decorator(second_factor_not_required, name="dispatch")
+class QRGeneratorView(two_factor_views.QRGeneratorView):
+    def get_issuer(self):
+        return settings.OTP_TOTP_ISSUER
 
 
 def dashboard(request):

@@ -4,6 +4,7 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from agreements.defaults import apply_practice_defaults
 from agreements.models import Practice
 from avg_portal.models import User
 
@@ -33,7 +34,9 @@ def make_practice(name="Coachpraktijk De Linde", **fields):
         "breach_contact_phone": "06 12345678",
         "breach_contact_email": "privacy@delinde.test",
     }
-    return Practice.objects.create(name=name, **(defaults | fields))
+    practice = Practice.objects.create(name=name, **(defaults | fields))
+    apply_practice_defaults(practice)
+    return practice
 
 
 def make_coach(email="mado@delinde.test", *, practice=None, confirmed=True, with_device=True):

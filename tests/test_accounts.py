@@ -84,6 +84,8 @@ def test_sign_up_confirm_enrol_log_in_and_fill_in_practice(client):
     assert "QR" in response.text
     secret = client.session["django_two_factor-qr_secret_key"]
     assert secret in response.text  # the key is shown as text too
+    qr = client.get(reverse("two_factor:qr"))
+    assert qr["Content-Type"].startswith("image/svg+xml")
     device = TOTPDevice(key=signing_hex(secret))
     response = client.post(
         setup, {"setup_view-current_step": "generator", "generator-token": totp_code(device)}

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from two_factor.utils import get_otpauth_url
 
+from agreements.defaults import apply_practice_defaults
 from agreements.models import Practice
 from avg_portal.models import User
 
@@ -59,6 +60,7 @@ class Command(BaseCommand):
             default_penalty_per_violation=Decimal("2500.00"),
             default_penalty_per_day=Decimal("250.00"),
         )
+        apply_practice_defaults(practice)
         user = User.objects.create_user(
             email=DEMO_EMAIL,
             password=DEMO_PASSWORD,

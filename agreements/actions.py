@@ -1,0 +1,93 @@
+"""Business actions on clients and agreements. Views call these; they never change state
+themselves. Each checks what it may do, works in one transaction, and leaves an audit trail
+where the action matters for evidence."""
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .document_versions import CURRENT_VERSION
+from .models import Agreement, AgreementStatus, Client, ProcessingActivity
+
+
+class ActionRefused(Exception):
+    """The action is not allowed in the object's current state; the message says why."""
+
+
+def agreement_create_draft(*, practice, client, coaching_agreement_date=None):
+    """A new draft for this client, prefilled from the practice and the client."""
+    if client.practice_id != practice.pk:
+        raise ActionRefused(_("This client belongs to another practice."))
+    today = timezone.localdate()
+    with transaction.atomic():
+        agreement = Agreement(
+            practice=practice,
+            client=client,
+            template_version=CURRENT_VERSION,
+            agreement_date=today,
+            coaching_agreement_date=coaching_agreement_date or today,
+            penalty_per_violation=practice.default_penalty_per_violation or 0,
+            penalty_per_day=practice.default_penalty_per_day or 0,
+            practice_name=practice.name,
+            practice_seat=practice.statutory_seat,
+            client_name=client.name,
+            client_residence=client.residence,
+            breach_contact_role=practice.breach_contact_role,
+            breach_contact_phone=practice.breach_contact_phone,
+            breach_contact_email=practice.breach_contact_email,
+            data_kind=practice.data_kind,
+            data_subjects=practice.data_subjects,
+            processing_purpose=practice.processing_purpose,
+            storage=practice.storage,
+            measures=list(practice.measures),
+            extra_measures=practice.extra_measures,
+        )
+        agreement.full_clean()
+        agreement.save()
+        ProcessingActivity.objects.bulk_create(
+            [
+                ProcessingActivity(agreement=agreement, **row.copy_values())
+                for row in practice.default_activities.all()
+            ]
+        )
+    return agreement
+
+
+def agreement_ensure_draft(agreement):
+    if agreement.status != AgreementStatus.DRAFT:
+        raise ActionRefused(_("Only a draft can be changed."))
+
+
+def agreement_save_draft(*, agreement, form, activity_formset):
+    """Save the edited draft and its Bijlage 1 rows together, or nothing at all."""
+    with transaction.atomic():
+        locked = Agreement.objects.select_for_update().get(pk=agreement.pk)
+        agreement_ensure_draft(locked)
+        agreement = form.save(commit=False)
+        agreement.updated_at = timezone.now()
+        agreement.save()
+        activity_formset.instance = agreement
+        activity_formset.save()
+    return agreement
+
+
+def agreement_delete_draft(*, agreement):
+    with transaction.atomic():
+        locked = Agreement.objects.select_for_update().get(pk=agreement.pk)
+        agreement_ensure_draft(locked)
+        locked.delete()
+
+
+def client_delete(*, client):
+    """Delete a client and her drafts; refused while a signed agreement must be kept."""
+    with transaction.atomic():
+        locked = Client.objects.select_for_update().get(pk=client.pk)
+        if locked.agreements.exclude(status=AgreementStatus.DRAFT).exists():
+            raise ActionRefused(
+                _(
+                    "This client has an agreement that was sent or signed. Signed agreements "
+                    "are evidence and must be kept, so the client cannot be deleted."
+                )
+            )
+        locked.agreements.all().delete()
+        locked.delete()
