@@ -5,8 +5,9 @@ anything else, so a coach can never see or change another practice's data.
 """
 
 from django.http import Http404
+from django.shortcuts import get_object_or_404
 
-from .models import Practice
+from .models import Agreement, Client, Practice
 
 
 def get_practice(request):
@@ -15,3 +16,21 @@ def get_practice(request):
         # An administrator without a practice has no coach pages.
         raise Http404("No practice for this account")
     return Practice.objects.get(pk=practice_id)
+
+
+def get_client_for_coach(request, public_id):
+    return get_object_or_404(Client, public_id=public_id, practice_id=_practice_id(request))
+
+
+def get_agreement_for_coach(request, public_id):
+    return get_object_or_404(
+        Agreement.objects.select_related("client", "practice"),
+        public_id=public_id,
+        practice_id=_practice_id(request),
+    )
+
+
+def _practice_id(request):
+    if request.user.practice_id is None:
+        raise Http404("No practice for this account")
+    return request.user.practice_id

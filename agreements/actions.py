@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .document_versions import CURRENT_VERSION
-from .models import Agreement, AgreementStatus, Client, ProcessingActivity
+from .models import Agreement, AgreementEvent, AgreementStatus, Client, ProcessingActivity
 
 
 class ActionRefused(Exception):
@@ -50,6 +50,9 @@ def agreement_create_draft(*, practice, client, coaching_agreement_date=None):
                 for row in practice.default_activities.all()
             ]
         )
+        AgreementEvent.objects.create(
+            agreement=agreement, kind=AgreementEvent.Kind.CREATED, actor=AgreementEvent.Actor.COACH
+        )
     return agreement
 
 
@@ -91,3 +94,11 @@ def client_delete(*, client):
             )
         locked.agreements.all().delete()
         locked.delete()
+
+
+def practice_save_defaults(*, form, activity_formset):
+    with transaction.atomic():
+        practice = form.save()
+        activity_formset.instance = practice
+        activity_formset.save()
+    return practice

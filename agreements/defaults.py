@@ -23,7 +23,9 @@ DEFAULT_ACTIVITIES = (
             "Hulpvraag, doelen, voortgang en persoonlijke situatie; mogelijk gegevens over "
             "gezondheid"
         ),
-        "location": "Versleutelde laptop van de coach; papieren aantekeningen in een afgesloten kast",
+        "location": (
+            "Versleutelde laptop van de coach; papieren aantekeningen in een afgesloten kast"
+        ),
         "retention": "2 jaar na het einde van het coachtraject",
     },
     {

@@ -1,7 +1,91 @@
+import datetime
+
 from django import forms
+from django.forms import inlineformset_factory
 from django.utils.translation import gettext_lazy as _
 
-from .models import Practice
+from .document_versions import CURRENT_VERSION, get_version
+from .models import (
+    Agreement,
+    Client,
+    DefaultProcessingActivity,
+    Practice,
+    ProcessingActivity,
+)
+from .signing import SignatureInput, SignatureRejected, png_from_data_url
+
+# A drawn signature arrives as a base64 PNG data URL; anything longer is refused unread.
+SIGNATURE_FIELD_MAX_LENGTH = 800_000
+
+# Dates far outside a coaching practice's life are typing errors (9999, 1066).
+EARLIEST_DATE = datetime.date(2000, 1, 1)
+LATEST_DATE = datetime.date(2100, 12, 31)
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")
+
+
+def check_plausible_date(value):
+    if value and not EARLIEST_DATE <= value <= LATEST_DATE:
+        raise forms.ValidationError(
+            _("Enter a date between %(start)s and %(end)s."),
+            params={"start": EARLIEST_DATE.year, "end": LATEST_DATE.year},
+            code="implausible_date",
+        )
+    return value
+
+
+class MeasuresField(forms.MultipleChoiceField):
+    """The Bijlage 2 ticks, offered from a document version's catalogue."""
+
+    widget = forms.CheckboxSelectMultiple
+
+    def __init__(self, *, version, **kwargs):
+        super().__init__(
+            choices=[(measure.code, measure.label) for measure in version.measures],
+            required=False,
+            **kwargs,
+        )
+
+
+class SecurityProfileFormMixin:
+    """Bijlage 2 fields, shared by the agreement and the practice defaults."""
+
+    security_fields = (
+        "data_kind",
+        "data_subjects",
+        "processing_purpose",
+        "storage",
+        "extra_measures",
+    )
+
+    def setup_measures(self, version):
+        self.version = version
+        self.fields["measures"] = MeasuresField(version=version, label=_("Security measures"))
+        self.fields["measures"].initial = self.instance.measures
+        self.fields["data_kind"].widget = forms.RadioSelect(
+            choices=self.fields["data_kind"].choices[1:]
+            if self.fields["data_kind"].choices[0][0] == ""
+            else self.fields["data_kind"].choices
+        )
+        self.fields["extra_measures"].widget.attrs["rows"] = 3
+
+    def technical_measure_fields(self):
+        codes = {m.code for m in self.version.technical_measures}
+        return [box for box in self["measures"] if box.data["value"] in codes]
+
+    def organisational_measure_fields(self):
+        codes = {m.code for m in self.version.organisational_measures}
+        return [box for box in self["measures"] if box.data["value"] in codes]
+
+    def save_measures(self, instance):
+        # Kept in catalogue order, so the stored list does not depend on form order.
+        chosen = set(self.cleaned_data["measures"])
+        instance.measures = [m.code for m in self.version.measures if m.code in chosen]
 
 
 class PracticeForm(forms.ModelForm):
@@ -30,3 +114,242 @@ class PracticeForm(forms.ModelForm):
         for name in (*Practice.REQUIRED_FOR_AGREEMENTS, "address", "kvk_number", "phone"):
             self.fields[name].required = True
         self.fields["breach_contact_role"].widget.attrs["placeholder"] = _("e.g. the coach")
+
+
+class PracticeSecurityDefaultsForm(SecurityProfileFormMixin, forms.ModelForm):
+    class Meta:
+        model = Practice
+        fields = SecurityProfileFormMixin.security_fields
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.setup_measures(get_version(CURRENT_VERSION))
+
+    def save(self, commit=True):
+        practice = super().save(commit=False)
+        self.save_measures(practice)
+        if commit:
+            practice.save()
+        return practice
+
+
+class ClientForm(forms.ModelForm):
+    class Meta:
+        model = Client
+        fields = ["name", "residence", "email", "phone", "language"]
+
+
+class AgreementForm(SecurityProfileFormMixin, forms.ModelForm):
+    class Meta:
+        model = Agreement
+        fields = [
+            "agreement_date",
+            "coaching_agreement_date",
+            "practice_name",
+            "practice_seat",
+            "client_name",
+            "client_residence",
+            "penalty_per_violation",
+            "penalty_per_day",
+            "breach_contact_role",
+            "breach_contact_phone",
+            "breach_contact_email",
+            *SecurityProfileFormMixin.security_fields,
+        ]
+        widgets = {
+            "agreement_date": DateInput(),
+            "coaching_agreement_date": DateInput(),
+            "penalty_per_violation": forms.NumberInput(attrs={"step": "0.01", "min": 0}),
+            "penalty_per_day": forms.NumberInput(attrs={"step": "0.01", "min": 0}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.setup_measures(get_version(self.instance.template_version))
+
+    def clean_agreement_date(self):
+        return check_plausible_date(self.cleaned_data["agreement_date"])
+
+    def clean_coaching_agreement_date(self):
+        return check_plausible_date(self.cleaned_data["coaching_agreement_date"])
+
+    def save(self, commit=True):
+        agreement = super().save(commit=False)
+        self.save_measures(agreement)
+        if commit:
+            agreement.save()
+        return agreement
+
+
+ACTIVITY_FIELDS = [
+    "description",
+    "purposes",
+    "controller",
+    "processor",
+    "sub_processors",
+    "personal_data",
+    "location",
+    "retention",
+]
+ACTIVITY_WIDGETS = {
+    "description": forms.Textarea(attrs={"rows": 2}),
+    "purposes": forms.Textarea(attrs={"rows": 2}),
+    "personal_data": forms.Textarea(attrs={"rows": 2}),
+}
+
+
+class ActivityFormSetBase(forms.BaseInlineFormSet):
+    """Bijlage 1 rows: at least one, at most MAX_ROWS; order as shown."""
+
+    MAX_ROWS = 30
+
+    def clean(self):
+        super().clean()
+        if any(self.errors):
+            return
+        kept = [
+            form
+            for form in self.forms
+            if form.has_changed() or form.instance.pk
+            if not self.can_delete or not self._should_delete_form(form)
+        ]
+        if not kept:
+            raise forms.ValidationError(
+                _("Bijlage 1 needs at least one processing activity."), code="no_rows"
+            )
+
+    def save(self, commit=True):
+        position = 0
+        for form in self.forms:
+            if form in self.deleted_forms or not (form.has_changed() or form.instance.pk):
+                continue
+            form.instance.position = position
+            position += 1
+        return super().save(commit)
+
+
+def activity_formset_class(model, parent_model):
+    return inlineformset_factory(
+        parent_model,
+        model,
+        formset=ActivityFormSetBase,
+        fields=ACTIVITY_FIELDS,
+        widgets=ACTIVITY_WIDGETS,
+        extra=0,
+        can_delete=True,
+        max_num=ActivityFormSetBase.MAX_ROWS,
+        validate_max=True,
+        absolute_max=ActivityFormSetBase.MAX_ROWS,
+    )
+
+
+ActivityFormSet = activity_formset_class(ProcessingActivity, Agreement)
+DefaultActivityFormSet = activity_formset_class(DefaultProcessingActivity, Practice)
+
+
+class ClientSearchForm(forms.Form):
+    q = forms.CharField(label=_("Search"), max_length=100, required=False)
+
+
+class NewAgreementForm(forms.Form):
+    client = forms.ModelChoiceField(
+        label=_("Client"), queryset=Client.objects.none(), empty_label=None
+    )
+    coaching_agreement_date = forms.DateField(
+        label=_("Date of the coaching agreement"),
+        widget=DateInput(),
+        help_text=_("The day you and the client agreed on the coaching trajectory."),
+    )
+
+    def __init__(self, *args, practice, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["client"].queryset = practice.clients.all()
+
+    def clean_coaching_agreement_date(self):
+        return check_plausible_date(self.cleaned_data["coaching_agreement_date"])
+
+
+def no_markup(value):
+    # A signature line is printed in the evidence; markup in it is an attack, not a name.
+    if "<" in value or ">" in value:
+        raise forms.ValidationError(_("Do not use < or > here."), code="markup")
+
+
+class SignatureForm(forms.Form):
+    """Name, function, place and a drawn or typed signature, with explicit consent."""
+
+    name = forms.CharField(label=_("Name"), max_length=200, validators=[no_markup])
+    function = forms.CharField(
+        label=_("Function"),
+        max_length=200,
+        validators=[no_markup],
+        help_text=_("E.g. coach, or: private person."),
+    )
+    place = forms.CharField(label=_("Place"), max_length=100, validators=[no_markup])
+    method = forms.ChoiceField(
+        label=_("How do you sign?"),
+        choices=[("drawn", _("Draw my signature")), ("typed", _("Type my name as signature"))],
+        initial="drawn",
+        widget=forms.RadioSelect,
+    )
+    # Filled by static/js/signature.js with the canvas as a PNG data URL.
+    signature_image = forms.CharField(
+        required=False,
+        widget=forms.HiddenInput,
+        max_length=SIGNATURE_FIELD_MAX_LENGTH,
+        error_messages={"max_length": _("The signature image is too large.")},
+    )
+    typed_signature = forms.CharField(
+        label=_("Your name as signature"), max_length=100, required=False, validators=[no_markup]
+    )
+    consent = forms.BooleanField(
+        label=_("I have read the processing agreement and agree to it."),
+        error_messages={"required": _("Tick that you have read the agreement and agree to it.")},
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        method = cleaned.get("method")
+        if method == "drawn":
+            try:
+                cleaned["image"] = png_from_data_url(cleaned.get("signature_image", ""))
+            except SignatureRejected as refusal:
+                self.add_error("signature_image", str(refusal))
+        elif method == "typed":
+            typed = (cleaned.get("typed_signature") or "").strip()
+            if not typed:
+                self.add_error("typed_signature", _("Type your name as signature."))
+            cleaned["image"] = b""
+        return cleaned
+
+    def signature(self):
+        data = self.cleaned_data
+        typed = data["method"] == "typed"
+        return SignatureInput(
+            name=data["typed_signature"].strip() if typed else data["name"],
+            function=data["function"],
+            place=data["place"],
+            method=data["method"],
+            image=data["image"],
+        )
+
+
+class DeclineForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why do you not sign?"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Your coach reads this."),
+    )
+
+
+class VerifyForm(forms.Form):
+    document = forms.FileField(label=_("PDF file"))
+
+    MAX_BYTES = 20 * 1024 * 1024
+
+    def clean_document(self):
+        document = self.cleaned_data["document"]
+        if document.size > self.MAX_BYTES:
+            raise forms.ValidationError(_("The file is larger than 20 MB: not one of ours."))
+        return document

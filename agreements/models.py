@@ -1,6 +1,6 @@
 import uuid
 
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -105,6 +105,13 @@ class Practice(SecurityProfileFields):
         validators=[MinValueValidator(0)],
     )
 
+    signing_link_days = models.PositiveSmallIntegerField(
+        _("signing links work for (days)"),
+        default=14,
+        validators=[MinValueValidator(1), MaxValueValidator(60)],
+        help_text=_("How long a client can use the link to sign; 14 days unless you change it."),
+    )
+
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     # The fields an agreement cannot be drafted without.
@@ -155,9 +162,7 @@ class Client(models.Model):
         _("place of residence"), max_length=100, help_text=_("The town or city, e.g. Breda.")
     )
     email = models.EmailField(_("email address"))
-    phone = models.CharField(
-        _("phone"), max_length=20, blank=True, validators=[phone_validator]
-    )
+    phone = models.CharField(_("phone"), max_length=20, blank=True, validators=[phone_validator])
     language = models.CharField(
         _("language for emails"), max_length=2, choices=Language, default=Language.DUTCH
     )
@@ -215,6 +220,9 @@ class ProcessingActivityFields(models.Model):
         "position",
     )
 
+    def __str__(self):
+        return self.description[:60]
+
     def copy_values(self):
         return {field: getattr(self, field) for field in self.COPIED_FIELDS}
 
@@ -229,6 +237,10 @@ class DefaultProcessingActivity(ProcessingActivityFields):
     class Meta(ProcessingActivityFields.Meta):
         verbose_name = _("default processing activity")
         verbose_name_plural = _("default processing activities")
+
+
+class ArchivedAgreementError(Exception):
+    """Something tried to change an agreement that is sealed and archived."""
 
 
 class AgreementStatus(models.TextChoices):
@@ -289,6 +301,16 @@ class Agreement(SecurityProfileFields):
     )
     breach_contact_email = models.EmailField(_("breach contact email"))
 
+    # The version both parties sign: rendered once when the coach signs and sends it.
+    document_pdf = models.BinaryField(default=b"", blank=True, editable=False)
+    document_sha256 = models.CharField(max_length=64, blank=True, editable=False)
+    sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+    decline_reason = models.TextField(blank=True, max_length=2000, editable=False)
+    # The final document: both signatures and the evidence page, sealed, stored once.
+    final_pdf = models.FileField(upload_to="agreements/%Y/%m/", blank=True, editable=False)
+    final_sha256 = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    completed_at = models.DateTimeField(null=True, blank=True, editable=False)
+
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -315,9 +337,30 @@ class Agreement(SecurityProfileFields):
     def __str__(self):
         return f"{self.client_name} ({self.agreement_date:%d-%m-%Y})"
 
+    def save(self, *args, **kwargs):
+        # A sealed agreement is evidence: once archived, no code path may change its row.
+        # Asking the database (not this object's copy) also catches stale instances.
+        self._refuse_if_archived()
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        self._refuse_if_archived()
+        return super().delete(*args, **kwargs)
+
+    def _refuse_if_archived(self):
+        if self.pk and Agreement.objects.filter(pk=self.pk).exclude(final_sha256="").exists():
+            raise ArchivedAgreementError(f"Agreement {self.public_id} is archived and immutable.")
+
     @property
     def is_draft(self):
         return self.status == AgreementStatus.DRAFT
+
+    @property
+    def is_archived(self):
+        return bool(self.final_sha256)
+
+    def signature_for(self, party):
+        return next((s for s in self.signatures.all() if s.party == party), None)
 
 
 class ProcessingActivity(ProcessingActivityFields):
@@ -326,3 +369,110 @@ class ProcessingActivity(ProcessingActivityFields):
     class Meta(ProcessingActivityFields.Meta):
         verbose_name = _("processing activity")
         verbose_name_plural = _("processing activities")
+
+
+class Party(models.TextChoices):
+    PRACTICE = "practice", _("the practice (Verantwoordelijke)")
+    CLIENT = "client", _("the client (Verwerker)")
+
+
+class Signature(models.Model):
+    """One party's signature on one exact version of an agreement (its SHA-256)."""
+
+    class Method(models.TextChoices):
+        DRAWN = "drawn", _("drawn")
+        TYPED = "typed", _("typed")
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="signatures")
+    party = models.CharField(max_length=10, choices=Party)
+    name = models.CharField(_("name"), max_length=200)
+    function = models.CharField(_("function"), max_length=200)
+    place = models.CharField(_("place"), max_length=100)
+    method = models.CharField(max_length=10, choices=Method)
+    # A PNG of a drawn signature; a typed one is printed from `name` in a script face.
+    image = models.BinaryField(blank=True, default=b"", editable=False)
+    document_sha256 = models.CharField(max_length=64)
+    signed_at = models.DateTimeField(default=timezone.now)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        constraints = [
+            # One signature per party: the database refuses a second, whatever the timing.
+            models.UniqueConstraint(fields=["agreement", "party"], name="one_signature_per_party"),
+            models.CheckConstraint(
+                condition=models.Q(party__in=["practice", "client"]), name="signature_party_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(method__in=["drawn", "typed"]), name="signature_method_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.party})"
+
+
+class SigningLink(models.Model):
+    """The personal link a client signs with. Only the SHA-256 of its token is stored."""
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="signing_links")
+    token_sha256 = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    reminders_sent = models.PositiveSmallIntegerField(default=0)
+    last_emailed_at = models.DateTimeField(null=True, blank=True)
+    email_failed_at = models.DateTimeField(null=True, blank=True)
+    email_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"link for {self.agreement_id} until {self.expires_at:%Y-%m-%d}"
+
+    def is_usable(self, now=None):
+        now = now or timezone.now()
+        return self.used_at is None and self.revoked_at is None and self.expires_at > now
+
+
+class AgreementEvent(models.Model):
+    """The evidence trail: what happened to an agreement, when, by whom, from where."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", _("draft made")
+        SIGNED_BY_PRACTICE = "signed_practice", _("signed by the coach")
+        SENT = "sent", _("sent to the client")
+        EMAIL_ACCEPTED = "email_accepted", _("email accepted by the mail server")
+        EMAIL_FAILED = "email_failed", _("email could not be sent")
+        OPENED = "opened", _("link opened")
+        VIEWED = "viewed", _("agreement viewed")
+        DOWNLOADED = "downloaded", _("PDF downloaded")
+        SIGNED_BY_CLIENT = "signed_client", _("signed by the client")
+        DECLINED = "declined", _("declined by the client")
+        REMINDED = "reminded", _("reminder sent")
+        WITHDRAWN = "withdrawn", _("withdrawn by the coach")
+        EXPIRED = "expired", _("signing link expired")
+        REOPENED = "reopened", _("made a draft again")
+        COMPLETED = "completed", _("sealed and archived")
+
+    class Actor(models.TextChoices):
+        COACH = "coach", _("coach")
+        CLIENT = "client", _("client")
+        SYSTEM = "system", _("system")
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=20, choices=Kind)
+    actor = models.CharField(max_length=10, choices=Actor)
+    actor_name = models.CharField(max_length=200, blank=True)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=500, blank=True)
+    detail = models.CharField(max_length=1000, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.kind}"

@@ -1,10 +1,32 @@
-from django.contrib import messages
-from django.shortcuts import redirect, render
-from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+import uuid
 
-from .access import get_practice
-from .forms import PracticeForm
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import FileResponse, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from . import actions, documents, signing
+from .access import get_agreement_for_coach, get_client_for_coach, get_practice
+from .forms import (
+    ActivityFormSet,
+    AgreementForm,
+    ClientForm,
+    ClientSearchForm,
+    DefaultActivityFormSet,
+    NewAgreementForm,
+    PracticeForm,
+    PracticeSecurityDefaultsForm,
+    SignatureForm,
+    VerifyForm,
+)
+from .models import AgreementStatus
+
+PAGE_SIZE = 25
 
 
 @require_http_methods(["GET", "POST"])
@@ -16,3 +38,302 @@ def practice_edit(request):
         messages.success(request, _("Your practice details are saved."))
         return redirect("dashboard")
     return render(request, "agreements/practice_form.html", {"form": form, "practice": practice})
+
+
+@require_http_methods(["GET", "POST"])
+def practice_defaults(request):
+    """The Bijlage 1 rows and Bijlage 2 choices every new agreement starts with."""
+    practice = get_practice(request)
+    data = request.POST if request.method == "POST" else None
+    form = PracticeSecurityDefaultsForm(data, instance=practice)
+    formset = DefaultActivityFormSet(data, instance=practice, prefix="activities")
+    if request.method == "POST" and form.is_valid() and formset.is_valid():
+        actions.practice_save_defaults(form=form, activity_formset=formset)
+        messages.success(request, _("The defaults for new agreements are saved."))
+        return redirect("practice_defaults")
+    return render(
+        request,
+        "agreements/practice_defaults.html",
+        {"form": form, "formset": formset, "practice": practice},
+    )
+
+
+def client_list(request):
+    practice = get_practice(request)
+    search = ClientSearchForm(request.GET or None)
+    clients = practice.clients.annotate(agreement_count=Count("agreements"))
+    if search.is_valid() and search.cleaned_data["q"]:
+        query = search.cleaned_data["q"]
+        clients = clients.filter(
+            Q(name__icontains=query) | Q(email__icontains=query) | Q(residence__icontains=query)
+        )
+    page = Paginator(clients, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "agreements/client_list.html", {"page": page, "search": search})
+
+
+@require_http_methods(["GET", "POST"])
+def client_create(request):
+    practice = get_practice(request)
+    form = ClientForm(request.POST or None, instance=None)
+    if request.method == "POST":
+        form.instance.practice = practice
+        if form.is_valid():
+            client = form.save()
+            messages.success(request, _("Client %(name)s is added.") % {"name": client.name})
+            if "and_agreement" in request.POST:
+                return redirect(f"{reverse('agreement_create')}?client={client.public_id}")
+            return redirect("client_list")
+    return render(request, "agreements/client_form.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def client_edit(request, public_id):
+    client = get_client_for_coach(request, public_id)
+    form = ClientForm(request.POST or None, instance=client)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("The client's details are saved."))
+        return redirect("client_list")
+    agreements = client.agreements.all()
+    return render(
+        request,
+        "agreements/client_form.html",
+        {"form": form, "client": client, "agreements": agreements},
+    )
+
+
+@require_POST
+def client_delete(request, public_id):
+    client = get_client_for_coach(request, public_id)
+    try:
+        actions.client_delete(client=client)
+    except actions.ActionRefused as refusal:
+        messages.error(request, str(refusal))
+        return redirect("client_edit", public_id=client.public_id)
+    messages.success(request, _("Client %(name)s is deleted.") % {"name": client.name})
+    return redirect("client_list")
+
+
+def agreement_list(request):
+    practice = get_practice(request)
+    agreements = practice.agreements.select_related("client")
+    status = request.GET.get("status")
+    if status in AgreementStatus.values:
+        agreements = agreements.filter(status=status)
+    query = request.GET.get("q", "").strip()[:100]
+    if query:
+        agreements = agreements.filter(client_name__icontains=query)
+    page = Paginator(agreements, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "agreements/agreement_list.html",
+        {"page": page, "status": status, "query": query, "statuses": AgreementStatus.choices},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def agreement_create(request):
+    practice = get_practice(request)
+    if not practice.is_complete:
+        messages.info(
+            request, _("Fill in your practice details first: they go into every agreement.")
+        )
+        return redirect("practice_edit")
+    if not practice.clients.exists():
+        messages.info(request, _("Add the client first; then draft the agreement."))
+        return redirect("client_create")
+    initial = {}
+    if request.GET.get("client"):
+        client = practice.clients.filter(public_id=_uuid_or_none(request.GET["client"])).first()
+        initial["client"] = client
+    form = NewAgreementForm(request.POST or None, practice=practice, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        agreement = actions.agreement_create_draft(
+            practice=practice,
+            client=form.cleaned_data["client"],
+            coaching_agreement_date=form.cleaned_data["coaching_agreement_date"],
+        )
+        return redirect("agreement_edit", public_id=agreement.public_id)
+    return render(request, "agreements/agreement_new.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def agreement_edit(request, public_id):
+    agreement = get_agreement_for_coach(request, public_id)
+    if not agreement.is_draft:
+        messages.info(request, _("This agreement is no longer a draft and cannot be changed."))
+        return redirect("agreement_detail", public_id=agreement.public_id)
+    data = request.POST if request.method == "POST" else None
+    form = AgreementForm(data, instance=agreement)
+    formset = ActivityFormSet(data, instance=agreement, prefix="activities")
+    if request.method == "POST" and form.is_valid() and formset.is_valid():
+        try:
+            actions.agreement_save_draft(agreement=agreement, form=form, activity_formset=formset)
+        except actions.ActionRefused as refusal:
+            messages.error(request, str(refusal))
+            return redirect("agreement_detail", public_id=agreement.public_id)
+        messages.success(request, _("The draft is saved."))
+        if "preview" in request.POST:
+            return redirect("agreement_detail", public_id=agreement.public_id)
+        return redirect("agreement_edit", public_id=agreement.public_id)
+    return render(
+        request,
+        "agreements/agreement_form.html",
+        {"agreement": agreement, "form": form, "formset": formset},
+    )
+
+
+def agreement_detail(request, public_id):
+    """The agreement as the client will read it (an HTML preview), its state and timeline."""
+    agreement = get_agreement_for_coach(request, public_id)
+    latest_link = agreement.signing_links.first()
+    return render(
+        request,
+        "agreements/agreement_detail.html",
+        {
+            "agreement": agreement,
+            "document": documents.render_agreement_html(agreement),
+            "events": agreement.events.all(),
+            "signatures": agreement.signatures.all(),
+            "latest_link": latest_link,
+        },
+    )
+
+
+def agreement_pdf(request, public_id):
+    """A draft is rendered fresh; a sent agreement serves the version being signed; a signed
+    one serves the sealed file from storage, never a new render."""
+    agreement = get_agreement_for_coach(request, public_id)
+    if agreement.is_archived:
+        response = FileResponse(agreement.final_pdf.open("rb"), content_type="application/pdf")
+    elif agreement.document_sha256:
+        response = HttpResponse(bytes(agreement.document_pdf), content_type="application/pdf")
+    else:
+        response = HttpResponse(
+            documents.render_agreement_pdf(agreement), content_type="application/pdf"
+        )
+    filename = f"verwerkersovereenkomst-{agreement.agreement_date:%Y-%m-%d}.pdf"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+def agreement_send(request, public_id):
+    """The coach signs the draft and sends it to the client."""
+    agreement = get_agreement_for_coach(request, public_id)
+    if not agreement.is_draft:
+        messages.info(request, _("This agreement is no longer a draft."))
+        return redirect("agreement_detail", public_id=agreement.public_id)
+    initial = {
+        "name": request.user.full_name or agreement.practice_name,
+        "function": _("Coach"),
+        "place": agreement.practice_seat,
+    }
+    form = SignatureForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            signing.agreement_sign_and_send(
+                agreement=agreement, signature=form.signature(), request=request
+            )
+        except actions.ActionRefused as refusal:
+            messages.error(request, str(refusal))
+            return redirect("agreement_detail", public_id=agreement.public_id)
+        link = agreement.signing_links.first()
+        if link and link.email_failed_at:
+            messages.error(
+                request,
+                _(
+                    "The agreement is signed by you, but the email to %(email)s could not be "
+                    "sent: %(error)s. Check the address and send it again."
+                )
+                % {"email": agreement.client.email, "error": link.email_error},
+            )
+        else:
+            messages.success(
+                request,
+                _("Signed and sent to %(email)s.") % {"email": agreement.client.email},
+            )
+        return redirect("agreement_detail", public_id=agreement.public_id)
+    return render(
+        request,
+        "agreements/agreement_send.html",
+        {"agreement": agreement, "form": form, "is_coach": True},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def _transition(request, public_id, action, success_message):
+    agreement = get_agreement_for_coach(request, public_id)
+    try:
+        action(agreement=agreement, request=request)
+    except actions.ActionRefused as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, success_message)
+    return agreement
+
+
+@require_POST
+def agreement_withdraw(request, public_id):
+    agreement = _transition(
+        request,
+        public_id,
+        signing.agreement_withdraw,
+        _("The agreement is withdrawn; the client's link no longer works."),
+    )
+    return redirect("agreement_detail", public_id=agreement.public_id)
+
+
+@require_POST
+def agreement_resend(request, public_id):
+    agreement = _transition(
+        request,
+        public_id,
+        signing.agreement_resend,
+        _("A new link is on its way to the client; earlier links no longer work."),
+    )
+    return redirect("agreement_detail", public_id=agreement.public_id)
+
+
+@require_POST
+def agreement_reopen(request, public_id):
+    agreement = _transition(
+        request, public_id, signing.agreement_reopen, _("The agreement is a draft again.")
+    )
+    if agreement.is_draft:
+        agreement.refresh_from_db()
+    return redirect(
+        "agreement_edit" if agreement.is_draft else "agreement_detail",
+        public_id=agreement.public_id,
+    )
+
+
+@login_not_required
+@require_http_methods(["GET", "POST"])
+def verify(request):
+    """Anyone may check whether a PDF is an unaltered agreement sealed by this service;
+    the answer says nothing else about it."""
+    form = VerifyForm(request.POST or None, request.FILES or None)
+    result = None
+    if request.method == "POST" and form.is_valid():
+        result = signing.verify_document(form.cleaned_data["document"].read())
+    return render(request, "agreements/verify.html", {"form": form, "result": result})
+
+
+@require_POST
+def agreement_delete(request, public_id):
+    agreement = get_agreement_for_coach(request, public_id)
+    try:
+        actions.agreement_delete_draft(agreement=agreement)
+    except actions.ActionRefused as refusal:
+        messages.error(request, str(refusal))
+        return redirect("agreement_detail", public_id=agreement.public_id)
+    messages.success(request, _("The draft is deleted."))
+    return redirect("agreement_list")
+
+
+def _uuid_or_none(value):
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None

@@ -4,12 +4,17 @@ Each message has three templates under templates/emails/<name>/: subject.txt, bo
 body.html. Callers send after the database transaction has committed.
 """
 
+import logging
+
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 
 from .tokens import make_email_confirmation_token
+
+logger = logging.getLogger(__name__)
 
 
 def absolute_url(path):
@@ -38,3 +43,116 @@ def send_email_confirmation(user):
         {"user": user, "link": link, "max_age_days": max_age_days},
         to=[user.email],
     ).send()
+
+
+# Signing ---------------------------------------------------------------------------------
+
+
+def _record_delivery(agreement, message, *, what, link=None):
+    """Send, and write down whether the mail server took it: a failure is shown to the
+    coach, never reported as success."""
+    from django.utils import timezone
+
+    from agreements.models import AgreementEvent
+
+    now = timezone.now()
+    try:
+        message.send()
+    except Exception as error:  # SMTP refusals, timeouts, DNS: all end up here
+        logger.warning("Sending %s for agreement %s failed: %s", what, agreement.pk, error)
+        AgreementEvent.objects.create(
+            agreement=agreement,
+            kind=AgreementEvent.Kind.EMAIL_FAILED,
+            actor=AgreementEvent.Actor.SYSTEM,
+            actor_name=settings.SITE_NAME,
+            detail=f"{what} → {', '.join(message.to)}: {error}"[:1000],
+        )
+        if link is not None:
+            link.email_failed_at = now
+            link.email_error = str(error)[:500]
+            link.save(update_fields=["email_failed_at", "email_error"])
+        return False
+    AgreementEvent.objects.create(
+        agreement=agreement,
+        kind=AgreementEvent.Kind.EMAIL_ACCEPTED,
+        actor=AgreementEvent.Actor.SYSTEM,
+        actor_name=settings.SITE_NAME,
+        detail=f"{what} → {', '.join(message.to)}"[:1000],
+    )
+    if link is not None:
+        link.last_emailed_at = now
+        link.email_failed_at = None
+        link.email_error = ""
+        link.save(update_fields=["last_emailed_at", "email_failed_at", "email_error"])
+    return True
+
+
+def send_invitation(link, token, *, reminder=False):
+    agreement = link.agreement
+    client = agreement.client
+    with translation.override(client.language):
+        message = render_message(
+            "signing_invitation",
+            {
+                "agreement": agreement,
+                "link": absolute_url(reverse("signing_open", kwargs={"token": token})),
+                "expires_at": link.expires_at,
+                "reminder": reminder,
+            },
+            to=[client.email],
+            reply_to=[agreement.practice.email] if agreement.practice.email else [],
+        )
+    what = "reminder" if reminder else "invitation"
+    return _record_delivery(agreement, message, what=what, link=link)
+
+
+def send_declined(agreement):
+    practice = agreement.practice
+    recipients = _practice_recipients(practice)
+    message = render_message(
+        "agreement_declined",
+        {"agreement": agreement, "link": absolute_url(agreement_url(agreement))},
+        to=recipients,
+    )
+    return _record_delivery(agreement, message, what="declined notice")
+
+
+def send_completed(agreement_id):
+    """The sealed PDF to both parties, each in their own message."""
+    from agreements.models import Agreement
+
+    agreement = Agreement.objects.select_related("practice", "client").get(pk=agreement_id)
+    pdf = agreement.final_pdf.open("rb").read()
+    agreement.final_pdf.close()
+    filename = f"verwerkersovereenkomst-{agreement.agreement_date:%Y-%m-%d}.pdf"
+    with translation.override(agreement.client.language):
+        to_client = render_message(
+            "agreement_completed",
+            {"agreement": agreement, "for_client": True},
+            to=[agreement.client.email],
+            reply_to=[agreement.practice.email] if agreement.practice.email else [],
+        )
+    to_client.attach(filename, pdf, "application/pdf")
+    to_practice = render_message(
+        "agreement_completed",
+        {
+            "agreement": agreement,
+            "for_client": False,
+            "link": absolute_url(agreement_url(agreement)),
+        },
+        to=_practice_recipients(agreement.practice),
+    )
+    to_practice.attach(filename, pdf, "application/pdf")
+    _record_delivery(agreement, to_client, what="signed PDF to client")
+    _record_delivery(agreement, to_practice, what="signed PDF to coach")
+
+
+def agreement_url(agreement):
+    return reverse("agreement_detail", kwargs={"public_id": agreement.public_id})
+
+
+def _practice_recipients(practice):
+    addresses = list(practice.members.values_list("email", flat=True))
+    if practice.email and practice.email not in addresses:
+        addresses.insert(0, practice.email)
+    return addresses

@@ -289,6 +289,18 @@ TASKS = {
     }
 }
 
+# Signing links: a reminder after this many days without a signature, at most this often.
+SIGNING_REMINDER_AFTER_DAYS = env_int("DJANGO_SIGNING_REMINDER_AFTER_DAYS", 3, minimum=1)
+SIGNING_MAX_REMINDERS = env_int("DJANGO_SIGNING_MAX_REMINDERS", 2)
+# Wrong signing links one address may try in ten minutes before it is refused for a while.
+SIGNING_LINK_GUESS_LIMIT = env_int("DJANGO_SIGNING_LINK_GUESS_LIMIT", 20, minimum=1)
+
+# The platform seal (avg_portal/seal.py): the certificate and key that seal final documents.
+SEAL_CERT_FILE = env_str("DJANGO_SEAL_CERT_FILE") or None
+SEAL_KEY_FILE = env_str("DJANGO_SEAL_KEY_FILE") or None
+# A self-signed development certificate, made on first use; never in production.
+SEAL_ALLOW_DEV_CERTIFICATE = DEBUG
+
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
@@ -326,5 +338,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
+        "weasyprint": {"level": "WARNING"},
+        "weasyprint.progress": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }

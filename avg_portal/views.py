@@ -3,6 +3,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
+from django.db.models import Count
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
@@ -175,7 +176,17 @@ class QRGeneratorView(two_factor_views.QRGeneratorView):
 
 def dashboard(request):
     practice = request.user.practice
-    return render(request, "dashboard.html", {"practice": practice})
+    context = {"practice": practice}
+    if practice is not None:
+        agreements = practice.agreements.select_related("client")
+        context |= {
+            "recent_agreements": agreements[:5],
+            "status_counts": dict(
+                agreements.order_by().values_list("status").annotate(n=Count("id"))
+            ),
+            "client_count": practice.clients.count(),
+        }
+    return render(request, "dashboard.html", context)
 
 
 def security_log(request):

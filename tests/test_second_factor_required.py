@@ -22,6 +22,13 @@ PUBLIC = {
     "password_reset_complete",
     "set_language",
     "otpadmin:login",
+    # The client's signing pages: reached through the emailed link, no account.
+    "signing_open",
+    "signing_page",
+    "signing_document",
+    "signing_decline",
+    "signing_done",
+    "verify",
 }
 # Views for a logged-in user who has not passed the second factor yet: enrolling it.
 ENROLMENT = {"two_factor:setup", "two_factor:qr", "logout"}

@@ -1,0 +1,181 @@
+"""The agreement as a document: the HTML fragment of the preview, and the PDF.
+
+Both render the body template of the agreement's own text version, so an agreement keeps
+the text it was drafted and signed with after a newer version is released.
+"""
+
+import base64
+from dataclasses import dataclass
+
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.formats import date_format
+
+from avg_portal.pdf import render_pdf
+
+from .document_versions import get_version
+
+# The legal text is Dutch, whatever language the coach or the client reads the site in;
+# dates ("1 september 2026") and the kind of data in Bijlage 2 follow it.
+DOCUMENT_LANGUAGE = "nl"
+PRINT_TEMPLATE = "pdf/agreement/print.html"
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    code: str
+    label: str
+    ticked: bool
+
+
+def document_context(agreement):
+    version = get_version(agreement.template_version)
+    ticked = set(agreement.measures)
+    return {
+        "agreement": agreement,
+        "version": version,
+        "title": f"Verwerkersovereenkomst {agreement.practice_name} – {agreement.client_name}",
+        "activities": list(agreement.activities.all()),
+        "technical_measures": checklist(version.technical_measures, ticked),
+        "organisational_measures": checklist(version.organisational_measures, ticked),
+        "penalty_per_violation": format_euros(agreement.penalty_per_violation),
+        "penalty_per_day": format_euros(agreement.penalty_per_day),
+        # Filled in when the parties sign: each an object with name, function, date_place,
+        # on_behalf_of and image_data_uri (a PNG our own code made).
+        "signatures": {"party1": None, "party2": None},
+    }
+
+
+def checklist(measures, ticked_codes):
+    return [ChecklistItem(m.code, m.label, m.code in ticked_codes) for m in measures]
+
+
+def format_euros(amount):
+    """€ 2.500,00: Dutch grouping and decimal comma, whatever the active language."""
+    whole, cents = f"{amount:,.2f}".split(".")
+    return f"€\N{NO-BREAK SPACE}{whole.replace(',', '.')},{cents}"
+
+
+def signature_images(signatures):
+    return [s.image_data_uri for s in signatures.values() if s and s.image_data_uri]
+
+
+def render_agreement_html(agreement):
+    """The document body, for the preview page."""
+    with translation.override(DOCUMENT_LANGUAGE):
+        context = document_context(agreement)
+        return render_to_string(context["version"].template, context)
+
+
+def render_agreement_pdf(agreement, *, final=False):
+    """The printable agreement. `final` adds both signatures and the evidence page: the
+    document that is sealed and archived once the client has signed."""
+    with translation.override(DOCUMENT_LANGUAGE):
+        context = document_context(agreement)
+        if final:
+            context |= final_context(agreement)
+        html = render_to_string(PRINT_TEMPLATE, context)
+    return render_pdf(
+        html,
+        title=context["title"],
+        author=agreement.practice_name,
+        lang=DOCUMENT_LANGUAGE,
+        allowed_data_uris=signature_images(context["signatures"]),
+    )
+
+
+def render_final_pdf(agreement):
+    return render_agreement_pdf(agreement, final=True)
+
+
+@dataclass(frozen=True)
+class PrintedSignature:
+    on_behalf_of: str
+    name: str
+    function: str
+    date_place: str
+    image_data_uri: str
+    typed_name: str
+
+
+@dataclass(frozen=True)
+class EvidenceSigner:
+    role: str
+    name: str
+    function: str
+    place: str
+    method: str
+    email: str
+    signed_at: object
+    ip_address: str
+    user_agent: str
+    document_sha256: str
+
+
+@dataclass(frozen=True)
+class EvidenceEvent:
+    at: object
+    label: str
+    actor: str
+    actor_name: str
+    ip_address: str
+    user_agent: str
+
+
+def printed_signature(signature, on_behalf_of):
+    image = ""
+    if signature.image:
+        image = "data:image/png;base64," + base64.b64encode(bytes(signature.image)).decode()
+    signed_on = date_format(timezone.localtime(signature.signed_at), "j F Y")
+    return PrintedSignature(
+        on_behalf_of=on_behalf_of,
+        name=signature.name,
+        function=signature.function,
+        date_place=f"{signed_on}, {signature.place}",
+        image_data_uri=image,
+        typed_name=signature.name if signature.method == "typed" else "",
+    )
+
+
+def final_context(agreement):
+    """Both signatures in their blocks and the evidence page. Rendered in Dutch."""
+    from .models import Party
+
+    signatures = {s.party: s for s in agreement.signatures.all()}
+    practice, client = signatures[Party.PRACTICE], signatures[Party.CLIENT]
+    signers = [
+        EvidenceSigner(
+            role=role,
+            name=s.name,
+            function=s.function,
+            place=s.place,
+            method=s.method,
+            email=email,
+            signed_at=s.signed_at,
+            ip_address=s.ip_address or "",
+            user_agent=s.user_agent,
+            document_sha256=s.document_sha256,
+        )
+        for role, s, email in (
+            ("Verantwoordelijke", practice, ""),
+            ("Verwerker", client, agreement.client.email),
+        )
+    ]
+    events = [
+        EvidenceEvent(
+            at=e.at,
+            label=str(e.get_kind_display()),
+            actor=str(e.get_actor_display()),
+            actor_name=e.actor_name,
+            ip_address=e.ip_address or "",
+            user_agent=e.user_agent,
+        )
+        for e in agreement.events.all()
+    ]
+    return {
+        "signatures": {
+            "party1": printed_signature(practice, agreement.practice_name),
+            "party2": printed_signature(client, agreement.client_name),
+        },
+        "evidence": {"signers": signers, "events": events},
+    }

@@ -1,0 +1,129 @@
+"""How long the agreement PDF takes, measured against a one-paragraph WeasyPrint document
+rendered in the same run: absolute figures drift between machines and runs, ratios do not.
+
+Runs on a throwaway SQLite database. To add a benchmark, add a function that takes the
+fixture agreement and returns what to time, and list it in BENCHMARKS.
+"""
+
+import io
+import logging
+import os
+import statistics
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+
+ROUNDS = 20
+PARAGRAPH = (
+    '<html lang="nl"><body><p style="font-family: \'DejaVu Serif\'">Deze '
+    "Verwerkersovereenkomst treedt in werking op de datum waarop wij deze ondertekenen."
+    "</p></body></html>"
+)
+
+
+def setup_django(database):
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "avg_portal.settings")
+    # Always the throwaway database, even when DATABASE_URL points at a real one.
+    os.environ["DATABASE_URL"] = f"sqlite:///{database}"
+    import django
+
+    django.setup()
+    # WeasyPrint logs each rendering step at INFO: hundreds of lines here.
+    logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def make_agreement():
+    """A practice with the coaching defaults, a client and a fully filled draft."""
+    from agreements.actions import agreement_create_draft
+    from agreements.defaults import apply_practice_defaults
+    from agreements.models import Client, Practice
+
+    practice = Practice.objects.create(
+        name="Coachpraktijk De Linde",
+        statutory_seat="Tilburg",
+        email="info@delinde.test",
+        breach_contact_role="de coach",
+        breach_contact_phone="06 12345678",
+        breach_contact_email="privacy@delinde.test",
+        default_penalty_per_violation=Decimal("2500"),
+        default_penalty_per_day=Decimal("250"),
+    )
+    apply_practice_defaults(practice)
+    practice.extra_measures = "Papieren dossiers in een afgesloten kast\nWachtwoordmanager"
+    practice.save()
+    client = Client.objects.create(
+        practice=practice, name="Zoë Ünal-Brontë", residence="Breda", email="zoe@example.test"
+    )
+    return agreement_create_draft(practice=practice, client=client)
+
+
+def agreement_pdf(agreement):
+    from agreements.documents import render_agreement_pdf
+
+    return lambda: render_agreement_pdf(agreement)
+
+
+def paragraph_pdf(agreement):
+    from avg_portal.pdf import render_pdf
+
+    return lambda: render_pdf(PARAGRAPH, title="Alinea", author="Bench")
+
+
+BENCHMARKS = {
+    "agreement": agreement_pdf,
+    "paragraph": paragraph_pdf,
+}
+
+
+def measure(tasks, rounds):
+    """Milliseconds per task, the tasks interleaved so that drift hits all of them alike.
+    One untimed warm-up round first: it loads fonts and fills caches."""
+    for task in tasks.values():
+        task()
+    timings = {name: [] for name in tasks}
+    for _round in range(rounds):
+        for name, task in tasks.items():
+            start = time.perf_counter()
+            task()
+            timings[name].append((time.perf_counter() - start) * 1000)
+    return timings
+
+
+def page_count(pdf):
+    from pypdf import PdfReader
+
+    return len(PdfReader(io.BytesIO(pdf)).pages)
+
+
+def report(timings, pdf):
+    import weasyprint
+
+    print(f"WeasyPrint {weasyprint.__version__}: {ROUNDS} rounds, interleaved, after a warm-up")
+    print()
+    print(f"  {'benchmark':<12} {'median':>10} {'min':>10} {'max':>10}")
+    for name, values in timings.items():
+        print(
+            f"  {name:<12} {statistics.median(values):>7.1f} ms"
+            f" {min(values):>7.1f} ms {max(values):>7.1f} ms"
+        )
+    print()
+    print(f"Agreement PDF: {page_count(pdf)} pages, {len(pdf) / 1024:.0f} KB")
+    ratio = statistics.median(timings["agreement"]) / statistics.median(timings["paragraph"])
+    print(f"Ratio agreement / paragraph: {ratio:.1f}x")
+
+
+def main():
+    with tempfile.TemporaryDirectory(prefix="avg-portal-bench-") as directory:
+        setup_django(Path(directory) / "bench.sqlite3")
+        agreement = make_agreement()
+        tasks = {name: factory(agreement) for name, factory in BENCHMARKS.items()}
+        timings = measure(tasks, ROUNDS)
+        report(timings, tasks["agreement"]())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+// The signature field: a pad to draw on (signature_pad, vendored) or a typed name.
+// On submit the drawing goes into the hidden field as a PNG data URL.
+(function () {
+  "use strict";
+
+  document.querySelectorAll("[data-signature-form]").forEach(function (form) {
+    var canvas = form.querySelector("[data-signature-pad]");
+    var hidden = form.querySelector("input[name=signature_image]");
+    var drawn = form.querySelector("[data-signature-drawn]");
+    var typed = form.querySelector("[data-signature-typed]");
+    var pad = new window.SignaturePad(canvas, { penColor: "#0b2a5b", minWidth: 0.8, maxWidth: 2.6 });
+
+    function resize() {
+      // Match the canvas to its shown size, sharp on high-density screens.
+      var ratio = Math.max(window.devicePixelRatio || 1, 1);
+      var data = pad.toData();
+      canvas.width = canvas.offsetWidth * ratio;
+      canvas.height = canvas.offsetHeight * ratio;
+      canvas.getContext("2d").scale(ratio, ratio);
+      pad.clear();
+      pad.fromData(data);
+    }
+
+    function method() {
+      var checked = form.querySelector("input[name=method]:checked");
+      return checked ? checked.value : "drawn";
+    }
+
+    function showMethod() {
+      var isDrawn = method() === "drawn";
+      drawn.hidden = !isDrawn;
+      typed.hidden = isDrawn;
+      if (isDrawn) {
+        resize();
+      }
+    }
+
+    form.querySelectorAll("input[name=method]").forEach(function (radio) {
+      radio.addEventListener("change", showMethod);
+    });
+    form.querySelector("[data-signature-clear]").addEventListener("click", function () {
+      pad.clear();
+      hidden.value = "";
+    });
+    form.addEventListener("submit", function () {
+      hidden.value = method() === "drawn" && !pad.isEmpty() ? pad.toDataURL("image/png") : "";
+    });
+    window.addEventListener("resize", function () {
+      if (method() === "drawn") {
+        resize();
+      }
+    });
+    showMethod();
+  });
+})();

@@ -1,0 +1,24 @@
+"""Builders for the agreement side of the tests."""
+
+import datetime
+
+from agreements.actions import agreement_create_draft
+from agreements.models import Client
+
+
+def make_client(practice, name="Zoë Ünal-Brontë", **fields):
+    defaults = {"residence": "Breda", "email": "zoe@example.test"}
+    return Client.objects.create(practice=practice, name=name, **(defaults | fields))
+
+
+def make_agreement(practice, client=None, **fields):
+    agreement = agreement_create_draft(
+        practice=practice,
+        client=client or make_client(practice),
+        coaching_agreement_date=datetime.date(2026, 9, 1),
+    )
+    if fields:
+        for name, value in fields.items():
+            setattr(agreement, name, value)
+        agreement.save()
+    return agreement
