@@ -5,10 +5,12 @@ Production configures DJANGO_SEAL_CERT_FILE and DJANGO_SEAL_KEY_FILE (PEM). Deve
 tests generate a self-signed certificate once, under var/dev-seal/ (never committed).
 """
 
+import asyncio
 import datetime
 import functools
 import io
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from asn1crypto import x509 as asn1_x509
@@ -125,7 +127,7 @@ def seal_pdf(pdf_bytes, *, reason="Verzegeld door AVG Portal"):
         reason=reason,
         location="Nederland",
     )
-    output = signers.sign_pdf(writer, metadata, signer=_signer())
+    output = _outside_event_loop(signers.sign_pdf, writer, metadata, signer=_signer())
     return output.getvalue()
 
 
@@ -142,7 +144,7 @@ def verify_seal(pdf_bytes):
         raise SealInvalid("no seal")
     context = ValidationContext(trust_roots=[seal_certificate()])
     try:
-        status = validate_pdf_signature(seals[0], context)
+        status = _outside_event_loop(validate_pdf_signature, seals[0], context)
     except Exception as error:
         raise SealInvalid("seal could not be validated") from error
     if not (status.intact and status.valid and status.trusted):
@@ -150,3 +152,14 @@ def verify_seal(pdf_bytes):
     if status.coverage is None or status.coverage.name != "ENTIRE_FILE":
         raise SealInvalid("the file was changed after sealing")
     return status.signer_reported_dt
+
+
+def _outside_event_loop(function, *args, **kwargs):
+    """pyHanko's synchronous API calls asyncio.run(), which fails inside a running event
+    loop (an async view, or a test driving a browser); there it runs on a worker thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return function(*args, **kwargs)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(function, *args, **kwargs).result()

@@ -24,8 +24,13 @@ PARAGRAPH = (
 
 def setup_django(database):
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "avg_portal.settings")
-    # Always the throwaway database, even when DATABASE_URL points at a real one.
+    # Always the throwaway database and folder, even when the environment names real ones.
     os.environ["DATABASE_URL"] = f"sqlite:///{database}"
+    os.environ["DJANGO_MEDIA_ROOT"] = str(Path(database).parent)
+    os.environ["DJANGO_EMAIL_URL"] = "locmem://"
+    # Queue the completion without running it, as the database backend does in production;
+    # the benchmark runs it itself, timed.
+    os.environ["DJANGO_TASKS_BACKEND"] = "django.tasks.backends.dummy.DummyBackend"
     import django
 
     django.setup()
@@ -116,6 +121,82 @@ def report(timings, pdf):
     print(f"Ratio agreement / paragraph: {ratio:.1f}x")
 
 
+SIGNING_ROUNDS = 10
+
+
+def signed_agreements(count):
+    """Agreements signed by both parties whose final PDF is not made yet: the state right
+    after the client's POST, when the completion task is queued."""
+    from django.core import mail
+    from django.test import RequestFactory
+
+    from agreements import signing
+    from agreements.signing import SignatureInput
+    from avg_portal.models import User
+
+    coach = User.objects.create_user(email=f"bench{time.monotonic_ns()}@example.test")
+    request = RequestFactory().post("/", REMOTE_ADDR="198.51.100.1", HTTP_USER_AGENT="bench")
+    request.user = coach
+    image = _signature_png()
+    agreements, client_posts = [], []
+    for _ in range(count):
+        agreement = make_agreement()
+        signature = SignatureInput("Mado Remkes", "Coach", "Tilburg", "drawn", image)
+        signing.agreement_sign_and_send(agreement=agreement, signature=signature, request=request)
+        token = mail.outbox[-1].body.split("/sign/")[1].split("/")[0]
+        link = signing.link_for_token(token)
+        client = SignatureInput("Zoë Ünal-Brontë", "Cliënt", "Breda", "drawn", image)
+        start = time.perf_counter()
+        signing.agreement_client_sign(link=link, signature=client, request=request)
+        client_posts.append((time.perf_counter() - start) * 1000)
+        agreements.append(agreement)
+    return agreements, client_posts
+
+
+def _signature_png():
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGBA", (400, 150), (255, 255, 255, 0))
+    ImageDraw.Draw(image).line(
+        [(20, 100), (120, 30), (220, 110), (360, 40)], fill=(11, 42, 91, 255), width=4
+    )
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def measure_completion():
+    """From the last signature to the sealed PDF stored: render, seal, store (median of 10),
+    and the seal's cost beside the render's, measured on the same documents."""
+    from agreements import signing
+    from agreements.documents import render_final_pdf
+    from avg_portal.seal import seal_pdf
+
+    agreements, client_posts = signed_agreements(SIGNING_ROUNDS)
+    render_ms, seal_ms, complete_ms = [], [], []
+    for agreement in agreements:
+        start = time.perf_counter()
+        pdf = render_final_pdf(agreement)
+        render_ms.append((time.perf_counter() - start) * 1000)
+        start = time.perf_counter()
+        seal_pdf(pdf)
+        seal_ms.append((time.perf_counter() - start) * 1000)
+        start = time.perf_counter()
+        signing.agreement_complete(agreement.pk)
+        complete_ms.append((time.perf_counter() - start) * 1000)
+    print()
+    print(f"Signing, {SIGNING_ROUNDS} agreements:")
+    for label, values in (
+        ("client's sign POST (task queued)", client_posts),
+        ("final render (signatures, evidence)", render_ms),
+        ("seal (PAdES)", seal_ms),
+        ("last signature -> sealed PDF stored", complete_ms),
+    ):
+        print(f"  {label:<38} median {statistics.median(values):>7.1f} ms")
+    ratio = statistics.median(seal_ms) / statistics.median(render_ms)
+    print(f"Seal / render: {ratio:.2f}x")
+
+
 def main():
     with tempfile.TemporaryDirectory(prefix="avg-portal-bench-") as directory:
         setup_django(Path(directory) / "bench.sqlite3")
@@ -123,6 +204,7 @@ def main():
         tasks = {name: factory(agreement) for name, factory in BENCHMARKS.items()}
         timings = measure(tasks, ROUNDS)
         report(timings, tasks["agreement"]())
+        measure_completion()
 
 
 if __name__ == "__main__":

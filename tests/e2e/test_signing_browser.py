@@ -1,0 +1,121 @@
+"""The whole promise, as people would do it: the coach signs and sends, the client signs on
+a phone from the emailed link (delivered by a real SMTP server), both get the sealed PDF."""
+
+import io
+import re
+
+import pytest
+from django.urls import reverse
+from pypdf import PdfReader
+
+from agreements.models import Agreement, AgreementStatus
+from avg_portal.seal import SealInvalid, verify_seal
+
+from ..conftest import make_coach
+from .test_draft_agreement_browser import log_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PHONE = {"width": 390, "height": 844}
+
+
+def draw_signature(page):
+    canvas = page.locator("canvas[data-signature-pad]")
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    x, y = box["x"], box["y"]
+    page.mouse.move(x + 20, y + box["height"] * 0.7)
+    page.mouse.down()
+    for step in range(1, 12):
+        page.mouse.move(x + 20 + step * 22, y + box["height"] * (0.3 + 0.4 * (step % 2)))
+    page.mouse.up()
+
+
+def link_path(message):
+    body = message.get_body(preferencelist=("plain",)).get_content()
+    return re.search(r"https?://[^/\s]+(/sign/[A-Za-z0-9_-]+/)", body).group(1)
+
+
+def test_coach_sends_client_signs_on_a_phone_both_get_the_sealed_pdf(
+    browser, page, live_server, smtp_server, screenshot_dir
+):
+    coach = make_coach()
+    log_in(page, live_server.url, coach)
+
+    page.goto(live_server.url + reverse("client_create"))
+    page.locator("#id_name").fill("Zoë Ünal-Brontë")
+    page.locator("#id_residence").fill("Breda")
+    page.locator("#id_email").fill("zoe@example.test")
+    page.get_by_role("button", name="Opslaan en overeenkomst opstellen").click()
+    page.locator("#id_coaching_agreement_date").fill("2026-09-01")
+    page.get_by_role("button", name="Concept maken").click()
+    page.wait_for_url("**/edit/")
+    page.get_by_role("button", name="Opslaan en voorbeeld bekijken").click()
+    page.get_by_role("link", name="Ondertekenen en versturen").click()
+
+    page.locator("#id_name").fill("Mado Remkes")
+    draw_signature(page)
+    page.get_by_label("Ik heb de verwerkersovereenkomst gelezen en ga ermee akkoord.").check()
+    page.screenshot(path=f"{screenshot_dir}/coach_sign.png", full_page=True)
+    page.get_by_role("button", name="Ondertekenen en naar de cliënt sturen").click()
+    page.get_by_text("Ondertekend en verstuurd naar zoe@example.test").wait_for()
+
+    (invitation,) = smtp_server.to("zoe@example.test")
+    assert "Coachpraktijk De Linde" in invitation["Subject"]
+    path = link_path(invitation)
+
+    # The client, on a phone, in a browser of his own.
+    phone = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    client_page = phone.new_page()
+    client_page.goto(live_server.url + path)
+    assert client_page.url == live_server.url + reverse("signing_page")  # the token is gone
+    assert client_page.get_by_text("Contractspartijen").is_visible()
+    client_page.screenshot(path=f"{screenshot_dir}/client_sign_top.png")
+    draw_signature(client_page)
+    client_page.get_by_label("Functie").fill("Cliënt")
+    client_page.get_by_label("Plaats").fill("Breda")
+    client_page.get_by_label(
+        "Ik heb de verwerkersovereenkomst gelezen en ga ermee akkoord."
+    ).check()
+    client_page.screenshot(path=f"{screenshot_dir}/client_sign_form.png", full_page=False)
+    client_page.get_by_role("button", name="Onderteken de overeenkomst").click()
+    client_page.get_by_role(
+        "heading", name="Dank je wel, de overeenkomst is ondertekend"
+    ).wait_for()
+    client_page.screenshot(path=f"{screenshot_dir}/client_done.png")
+    phone.close()
+
+    # The coach sees it signed and archived, and downloads the stored, sealed file.
+    agreement = Agreement.objects.get()
+    page.goto(live_server.url + reverse("agreement_detail", args=[agreement.public_id]))
+    assert page.get_by_text(
+        "Door beide partijen ondertekend, verzegeld en gearchiveerd"
+    ).is_visible()
+    assert agreement.status == AgreementStatus.SIGNED
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Download ondertekende PDF").click()
+    with open(download_info.value.path(), "rb") as downloaded:
+        pdf = downloaded.read()
+    assert pdf == agreement.final_pdf.open("rb").read()
+    with open(f"{screenshot_dir}/signed-agreement.pdf", "wb") as kept:
+        kept.write(pdf)  # to look at: pdftoppm -png test-results/signed-agreement.pdf
+
+    reader = PdfReader(io.BytesIO(pdf))
+    text = " ".join(p.extract_text() or "" for p in reader.pages)
+    assert "Mado Remkes" in text
+    assert "Zoë Ünal-Brontë" in text
+    assert "Bewijs van ondertekening" in text
+    assert sum(len(p.images) for p in reader.pages) >= 2  # both drawn signatures
+    verify_seal(pdf)
+    flipped = bytearray(pdf)
+    flipped[len(flipped) // 3] ^= 0x01
+    with pytest.raises(SealInvalid):
+        verify_seal(bytes(flipped))
+
+    # Both parties received the sealed PDF through the SMTP server.
+    for address in ("zoe@example.test", coach.email):
+        messages = [m for m in smtp_server.to(address) if "ondertekende" in m["Subject"]]
+        assert len(messages) == 1, address
+        (attachment,) = list(messages[0].iter_attachments())
+        assert attachment.get_content_type() == "application/pdf"
+        assert attachment.get_content() == pdf
