@@ -8,7 +8,7 @@ class AvgPortalConfig(AppConfig):
     verbose_name = "AVG Portal"
 
     def ready(self):
-        from . import audit
+        from . import audit, checks  # noqa: F401 - registers the deploy checks
 
         audit.connect_signals()
 

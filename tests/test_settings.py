@@ -30,10 +30,24 @@ def manage(*args, env):
     )
 
 
-def test_check_deploy_is_clean_with_production_settings():
-    result = manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION)
+@pytest.fixture
+def seal_files(tmp_path):
+    from avg_portal.seal import _development_certificate
+
+    cert, key = _development_certificate(tmp_path)
+    return {"DJANGO_SEAL_CERT_FILE": str(cert), "DJANGO_SEAL_KEY_FILE": str(key)}
+
+
+def test_check_deploy_is_clean_with_production_settings(seal_files):
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION | seal_files)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_check_deploy_demands_a_seal_certificate():
+    result = manage("check", "--deploy", env=PRODUCTION)
+    assert result.returncode != 0
+    assert "avg_portal.E001" in result.stderr
 
 
 @pytest.mark.parametrize(
