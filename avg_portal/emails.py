@@ -122,8 +122,8 @@ def send_completed(agreement_id):
     from agreements.models import Agreement
 
     agreement = Agreement.objects.select_related("practice", "client").get(pk=agreement_id)
-    pdf = agreement.final_pdf.open("rb").read()
-    agreement.final_pdf.close()
+    with agreement.final_pdf.open("rb") as stored:
+        pdf = stored.read()
     filename = f"verwerkersovereenkomst-{agreement.agreement_date:%Y-%m-%d}.pdf"
     with translation.override(agreement.client.language):
         to_client = render_message(
@@ -156,3 +156,78 @@ def _practice_recipients(practice):
     if practice.email and practice.email not in addresses:
         addresses.insert(0, practice.email)
     return addresses
+
+
+# Data breaches ---------------------------------------------------------------------------
+
+
+def breach_url(breach):
+    return reverse("breach_detail", kwargs={"public_id": breach.public_id})
+
+
+def _breach_email_failed(breach, message, error, *, what):
+    from breaches.models import BreachUpdate
+
+    logger.warning("Sending %s for breach %s failed: %s", what, breach.pk, error)
+    BreachUpdate.objects.create(
+        breach=breach,
+        kind=BreachUpdate.Kind.EMAIL_FAILED,
+        author_name=settings.SITE_NAME,
+        text=f"{what} → {', '.join(message.to)}: {error}"[:1000],
+    )
+
+
+def send_breach_notification(notification):
+    """Tell one affected client about the breach (clause 7.1), in his language, and write on
+    the notification when it went out and whether the mail server took it."""
+    from django.utils import timezone
+
+    breach = notification.breach
+    practice = breach.practice
+    language = notification.client.language if notification.client else settings.LANGUAGE_CODE
+    reply_to = practice.breach_contact_email or practice.email
+    with translation.override(language):
+        message = render_message(
+            "breach_notification",
+            {
+                "breach": breach,
+                "practice": practice,
+                "notification": notification,
+                "categories": breach.category_labels(),
+            },
+            to=[notification.email],
+            reply_to=[reply_to] if reply_to else [],
+        )
+    notification.sent_at = timezone.now()
+    try:
+        message.send()
+    except Exception as error:  # SMTP refusals, timeouts, DNS: all end up here
+        notification.delivered = False
+        notification.error = str(error)[:500]
+        notification.save(update_fields=["sent_at", "delivered", "error"])
+        _breach_email_failed(breach, message, error, what="breach notification")
+        return False
+    notification.delivered = True
+    notification.error = ""
+    notification.save(update_fields=["sent_at", "delivered", "error"])
+    return True
+
+
+def send_breach_deadline_reminder(breach, deadline, *, overdue):
+    """Remind the coach of a deadline that is near or has passed."""
+    message = render_message(
+        "breach_deadline_reminder",
+        {
+            "breach": breach,
+            "deadline": deadline,
+            "overdue": overdue,
+            "link": absolute_url(breach_url(breach)),
+        },
+        to=_practice_recipients(breach.practice),
+    )
+    try:
+        message.send()
+    except Exception as error:  # SMTP refusals, timeouts, DNS: all end up here
+        _breach_email_failed(breach, message, error, what="deadline reminder")
+        return False
+    return True

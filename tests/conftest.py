@@ -19,6 +19,23 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def _media_in_a_temporary_folder(settings, tmp_path):
+    # Stored PDFs go to a folder of the test's own, not the developer's media/.
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.STORAGES = settings.STORAGES | {
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path / "media"},
+        }
+    }
+
+
+def stored_pdf(agreement):
+    with agreement.final_pdf.open("rb") as stored:
+        return stored.read()
+
+
+@pytest.fixture(autouse=True)
 def _dutch(settings):
     settings.LANGUAGE_CODE = "nl"
 

@@ -18,7 +18,7 @@ from agreements.models import (
 )
 from avg_portal.seal import SealInvalid, verify_seal
 
-from .conftest import login_verified
+from .conftest import login_verified, stored_pdf
 from .factories import make_agreement
 from .signing_helpers import client_post, data_url, send_for_signing
 
@@ -99,7 +99,7 @@ def test_client_signs_and_the_sealed_pdf_is_archived_and_emailed(
     assert signatures["client"].document_sha256 == agreement.document_sha256
     assert not SigningLink.objects.filter(used_at=None).exists()
 
-    stored = agreement.final_pdf.open("rb").read()
+    stored = stored_pdf(agreement)
     assert hashlib.sha256(stored).hexdigest() == agreement.final_sha256
     verify_seal(stored)
     text = pdf_text(stored)
@@ -317,7 +317,7 @@ def test_an_archived_agreement_is_immutable(
     client, coach_client, coach, django_capture_on_commit_callbacks, monkeypatch
 ):
     agreement = archived(coach, client, django_capture_on_commit_callbacks)
-    stored = agreement.final_pdf.open("rb").read()
+    stored = stored_pdf(agreement)
     agreement.client_name = "Vervalst"
     with pytest.raises(ArchivedAgreementError):
         agreement.save()
@@ -348,7 +348,7 @@ def test_verification_page(client, coach, django_capture_on_commit_callbacks):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     agreement = archived(coach, client, django_capture_on_commit_callbacks)
-    stored = agreement.final_pdf.open("rb").read()
+    stored = stored_pdf(agreement)
     anonymous = type(client)()
 
     def check(data):

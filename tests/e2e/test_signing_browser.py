@@ -11,7 +11,7 @@ from pypdf import PdfReader
 from agreements.models import Agreement, AgreementStatus
 from avg_portal.seal import SealInvalid, verify_seal
 
-from ..conftest import make_coach
+from ..conftest import make_coach, stored_pdf
 from .test_draft_agreement_browser import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -96,7 +96,7 @@ def test_coach_sends_client_signs_on_a_phone_both_get_the_sealed_pdf(
         page.get_by_role("link", name="Download ondertekende PDF").click()
     with open(download_info.value.path(), "rb") as downloaded:
         pdf = downloaded.read()
-    assert pdf == agreement.final_pdf.open("rb").read()
+    assert pdf == stored_pdf(agreement)
     with open(f"{screenshot_dir}/signed-agreement.pdf", "wb") as kept:
         kept.write(pdf)  # to look at: pdftoppm -png test-results/signed-agreement.pdf
 
