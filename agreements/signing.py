@@ -179,17 +179,23 @@ def agreement_sign_and_send(*, agreement, signature, request):
             request=request,
             detail=f"SHA-256 {locked.document_sha256}",
         )
-        link, token = _issue_link(locked, now=now)
-        _event(
-            locked,
-            Kind.SENT,
-            actor=Actor.COACH,
-            actor_name=signature.name,
-            request=request,
-            detail=locked.client.email,
-        )
-        transaction.on_commit(lambda: emails.send_invitation(link, token))
+        _send_link(locked, actor_name=signature.name, request=request, now=now)
     return locked
+
+
+def _send_link(agreement, *, actor_name, request, now):
+    """A new link for the client, emailed once the transaction has committed. The token
+    exists only in this function and the email: the database keeps its hash."""
+    link, token = _issue_link(agreement, now=now)
+    _event(
+        agreement,
+        Kind.SENT,
+        actor=Actor.COACH,
+        actor_name=actor_name,
+        request=request,
+        detail=agreement.client.email,
+    )
+    transaction.on_commit(lambda: emails.send_invitation(link, token))
 
 
 def agreement_resend(*, agreement, request):
@@ -198,16 +204,7 @@ def agreement_resend(*, agreement, request):
         locked = _locked(agreement, AgreementStatus.SENT)
         now = timezone.now()
         locked.signing_links.filter(used_at=None, revoked_at=None).update(revoked_at=now)
-        link, token = _issue_link(locked, now=now)
-        _event(
-            locked,
-            Kind.SENT,
-            actor=Actor.COACH,
-            actor_name=request.user.get_full_name(),
-            request=request,
-            detail=locked.client.email,
-        )
-        transaction.on_commit(lambda: emails.send_invitation(link, token))
+        _send_link(locked, actor_name=request.user.get_full_name(), request=request, now=now)
     return locked
 
 
