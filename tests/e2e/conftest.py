@@ -32,3 +32,22 @@ def screenshot_dir():
     path = os.path.join(os.path.dirname(__file__), "..", "..", "test-results")
     os.makedirs(path, exist_ok=True)
     return os.path.abspath(path)
+
+
+@pytest.fixture(autouse=True)
+def _no_content_security_policy_violations(request):
+    """Fail a browser test whose pages broke the Content-Security-Policy (an inline script
+    or style, or an asset from elsewhere): in production that part would silently not work."""
+    if "page" not in request.fixturenames:
+        yield
+        return
+    page = request.getfixturevalue("page")
+    violations = []
+    page.on(
+        "console",
+        lambda message: violations.append(message.text)
+        if "Content Security Policy" in message.text
+        else None,
+    )
+    yield
+    assert violations == []
