@@ -14,6 +14,8 @@ from django_otp.plugins.otp_static.models import StaticToken
 from two_factor import views as two_factor_views
 from two_factor.utils import get_otpauth_url
 
+from breaches.models import BreachStatus
+
 from . import accounts, audit
 from .forms import EmailAuthenticationForm, ResendConfirmationForm, SignupForm
 from .middleware import second_factor_not_required
@@ -185,6 +187,12 @@ def dashboard(request):
                 agreements.order_by().values_list("status").annotate(n=Count("id"))
             ),
             "client_count": practice.clients.count(),
+            "open_breaches": [
+                (breach, breach.deadlines())
+                for breach in practice.breaches.filter(status=BreachStatus.OPEN).prefetch_related(
+                    "clients", "notifications"
+                )[:10]
+            ],
         }
     return render(request, "dashboard.html", context)
 

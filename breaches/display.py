@@ -1,0 +1,67 @@
+"""A breach's answers and timeline changes as label/value pairs, for pages and documents."""
+
+import datetime
+
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from .models import TRIAGE_QUESTIONS, Breach, DataCategory
+
+TRIAGE_LABELS = dict(TRIAGE_QUESTIONS)
+CHOICE_FIELDS = {field.name: field.choices for field in Breach._meta.fields if field.choices}
+EXTRA_LABELS = {
+    "clients": lambda: _("affected clients"),
+    "deadline": lambda: _("deadline"),
+    "overdue": lambda: _("overdue"),
+}
+
+
+def field_label(name):
+    if name in TRIAGE_LABELS:
+        return TRIAGE_LABELS[name]
+    if name in EXTRA_LABELS:
+        return EXTRA_LABELS[name]()
+    try:
+        return Breach._meta.get_field(name).verbose_name
+    except Exception:  # a name from an older version of the model
+        return name
+
+
+def shown_value(breach, name):
+    """The answer to one field, as a reader sees it; '' when not answered."""
+    if name == "clients":
+        return ", ".join(client.name for client in breach.clients.all())
+    if name == "data_categories":
+        return ", ".join(str(label) for label in breach.category_labels())
+    field = Breach._meta.get_field(name)
+    value = getattr(breach, name)
+    if field.choices and value:
+        return str(getattr(breach, f"get_{name}_display")())
+    if value is None or value == "":
+        return ""
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, datetime.datetime):
+        return date_format(timezone.localtime(value), "j F Y, H:i")
+    if isinstance(value, datetime.date):
+        return date_format(value, "j F Y")
+    return str(value)
+
+
+def answers(breach, names):
+    return [(field_label(name), shown_value(breach, name)) for name in names]
+
+
+def change_rows(update):
+    rows = []
+    choices = dict(DataCategory.choices)
+    for name, value in update.changes.items():
+        if name == "data_categories" and value:
+            value = ", ".join(str(choices.get(code.strip(), code)) for code in value.split(","))
+        elif name in CHOICE_FIELDS:
+            value = str(dict(CHOICE_FIELDS[name]).get(value, value))
+        elif value in ("ja", "nee"):
+            value = _("yes") if value == "ja" else _("no")
+        rows.append((field_label(name), value))
+    return rows

@@ -1,0 +1,540 @@
+"""Data breaches (Bijlage 3): the report, its timeline, and the notifications sent.
+
+A breach is never deleted: the register of art. 33(5) GDPR must keep every breach, also one
+that was not notified. Its timeline entries cannot change once written.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from . import deadlines
+
+# Far above any coaching practice; a larger number is a typing error.
+MAX_PERSONS = 10_000_000
+
+
+class DataCategory(models.TextChoices):
+    """Bijlage 3, question 2: kinds of personal data, common ones first."""
+
+    NAME = "name", _("name")
+    ADDRESS = "address", _("address")
+    EMAIL = "email", _("email address")
+    PHONE = "phone", _("phone number")
+    BIRTH_DATE = "birth_date", _("date of birth")
+    IP_ADDRESS = "ip_address", _("IP address")
+    LOGIN = "login", _("login details")
+    PHOTO = "photo", _("passport photo")
+    FINANCIAL = "financial", _("financial data (e.g. salary, invoices)")
+    SESSION_NOTES = "session_notes", _("session notes and reports")
+    # Special categories (art. 9) and data that enables identity fraud: they raise the risk.
+    HEALTH = "health", _("health data")
+    BSN = "bsn", _("citizen service number (BSN)")
+    ID_DOCUMENT = "id_document", _("copy of an identity document")
+    ETHNICITY = "ethnicity", _("race or ethnic origin")
+    BELIEFS = "beliefs", _("religion or beliefs")
+    SEXUALITY = "sexuality", _("sex life or sexual orientation")
+    CRIMINAL = "criminal", _("criminal records")
+
+
+SENSITIVE_CATEGORIES = frozenset(
+    {
+        DataCategory.HEALTH,
+        DataCategory.BSN,
+        DataCategory.ID_DOCUMENT,
+        DataCategory.ETHNICITY,
+        DataCategory.BELIEFS,
+        DataCategory.SEXUALITY,
+        DataCategory.CRIMINAL,
+    }
+)
+COMMON_CATEGORIES = tuple(c for c in DataCategory if c not in SENSITIVE_CATEGORIES)
+
+
+class YesNoPartly(models.TextChoices):
+    YES = "yes", _("yes")
+    PARTLY = "partly", _("partly")
+    NO = "no", _("no")
+
+
+class BreachStatus(models.TextChoices):
+    OPEN = "open", _("open")
+    CLOSED = "closed", _("closed")
+
+
+class AuthorityDecision(models.TextChoices):
+    PENDING = "pending", _("not decided yet")
+    NOTIFIED = "notified", _("notified to the AP")
+    NOT_NOTIFIED = "not_notified", _("not notified")
+
+
+class SubjectsDecision(models.TextChoices):
+    """Art. 34: inform the data subjects when the risk to them is high, unless an exception
+    applies."""
+
+    PENDING = "pending", _("not decided yet")
+    INFORMED = "informed", _("informed: the risk to them is high")
+    LOW_RISK = "low_risk", _("not informed: the risk to them is not high")
+    UNINTELLIGIBLE = "unintelligible", _("not informed: the data was unintelligible (encrypted)")
+    RISK_REMOVED = "risk_removed", _("not informed: measures taken removed the high risk")
+    DISPROPORTIONATE = (
+        "disproportionate",
+        _("not informed: disproportionate effort, a public notice instead"),
+    )
+
+
+# "Wat te doen bij twijfel?": the questions Bijlage 3 asks when in doubt, in its order.
+TRIAGE_QUESTIONS = (
+    ("triage_security_problem", _("Is there a technical or physical security problem?")),
+    (
+        "triage_personal_data",
+        _(
+            "Is the problem about the security of personal data? IP addresses, phone numbers "
+            "or identifiers of hardware can count too."
+        ),
+    ),
+    (
+        "triage_sensitive",
+        _(
+            "Does it concern sensitive data such as race, health, someone's financial "
+            "situation, or data that enables (identity) fraud, such as a BSN?"
+        ),
+    ),
+    (
+        "triage_large_scale",
+        _("Have large amounts of personal data unintentionally become accessible to others?"),
+    ),
+    ("triage_vulnerable", _("Does it concern data of vulnerable groups such as children?")),
+    ("triage_supplier", _("Is the personal data managed by a supplier?")),
+)
+
+
+class Breach(models.Model):
+    """A data breach report: the 7 questions of Bijlage 3 plus what the AP's form asks.
+
+    Only what happened and when it was discovered are required: the rest may follow in
+    phases (art. 33(4) GDPR, clause 7.2 of the agreement).
+    """
+
+    Status = BreachStatus
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    practice = models.ForeignKey(
+        "agreements.Practice", on_delete=models.PROTECT, related_name="breaches"
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=BreachStatus, default=BreachStatus.OPEN
+    )
+
+    # 1. What happened, and the system involved.
+    summary = models.TextField(
+        _("what happened?"),
+        max_length=4000,
+        help_text=_("Describe the breach in a few sentences."),
+    )
+    system_name = models.CharField(
+        _("system involved"),
+        max_length=200,
+        blank=True,
+        help_text=_("E.g. laptop, phone, email, USB stick, paper file, online agenda."),
+    )
+    # When the coach became aware: the 24- and 72-hour deadlines run from here.
+    discovered_at = models.DateTimeField(_("discovered at"))
+    # 7. When it happened: a date or a period, as specific as possible.
+    occurred_from = models.DateField(_("happened on or from"), null=True, blank=True)
+    occurred_until = models.DateField(_("happened until"), null=True, blank=True)
+    occurred_note = models.CharField(
+        _("about the time it happened"),
+        max_length=500,
+        blank=True,
+        help_text=_("Be as specific as possible, e.g. 'between 14:00 and 15:00 on the train'."),
+    )
+    ongoing = models.BooleanField(_("is the breach still going on?"), null=True, blank=True)
+    nature_confidentiality = models.BooleanField(
+        _("confidentiality: others could read or copy the data"), default=False
+    )
+    nature_integrity = models.BooleanField(
+        _("integrity: data was changed or corrupted"), default=False
+    )
+    nature_availability = models.BooleanField(
+        _("availability: data was lost or is unreachable"), default=False
+    )
+
+    # 2. Which personal data.
+    data_categories = models.JSONField(_("kinds of personal data"), default=list, blank=True)
+    data_other = models.TextField(
+        _("other personal data"),
+        max_length=2000,
+        blank=True,
+        help_text=_("Any other data that can be traced to a person."),
+    )
+    records_count = models.PositiveIntegerField(
+        _("number of records"),
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(MAX_PERSONS * 100)],
+        help_text=_("E.g. the number of files, emails or rows; leave empty if unknown."),
+    )
+    unintelligible = models.CharField(
+        _("was the data encrypted or otherwise unintelligible?"),
+        max_length=10,
+        choices=YesNoPartly,
+        blank=True,
+    )
+    unintelligible_note = models.CharField(
+        _("how was it protected?"),
+        max_length=1000,
+        blank=True,
+        help_text=_("E.g. BitLocker disk encryption, a password-protected file."),
+    )
+
+    # 3.–5. Whose data.
+    persons_min = models.PositiveIntegerField(
+        _("minimum number of persons"),
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(MAX_PERSONS)],
+    )
+    persons_max = models.PositiveIntegerField(
+        _("maximum number of persons"),
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(MAX_PERSONS)],
+    )
+    persons_group = models.TextField(
+        _("group of persons"),
+        max_length=2000,
+        blank=True,
+        help_text=_("E.g. clients of the practice, their family members, website visitors."),
+    )
+    vulnerable_group = models.BooleanField(
+        _("it concerns a vulnerable group, such as children"), default=False
+    )
+    contact_details_known = models.CharField(
+        _("are the contact details of these persons known?"),
+        max_length=10,
+        choices=YesNoPartly,
+        blank=True,
+        help_text=_("They may have to be informed: can they be reached?"),
+    )
+    clients = models.ManyToManyField(
+        "agreements.Client",
+        related_name="breaches",
+        blank=True,
+        verbose_name=_("affected clients"),
+    )
+
+    # 6. Why, and what follows.
+    root_cause = models.TextField(
+        _("root cause"),
+        max_length=4000,
+        blank=True,
+        help_text=_("How could the breach happen?"),
+    )
+    consequences = models.TextField(
+        _("likely consequences for the persons"),
+        max_length=4000,
+        blank=True,
+        help_text=_("E.g. embarrassment, identity fraud, damage to their reputation."),
+    )
+    measures = models.TextField(
+        _("measures taken"),
+        max_length=4000,
+        blank=True,
+        help_text=_(
+            "What you did to stop the breach and limit the damage, and to prevent it again."
+        ),
+    )
+
+    # "Wat te doen bij twijfel?": yes, no, or not answered (None).
+    triage_security_problem = models.BooleanField(null=True, blank=True)
+    triage_personal_data = models.BooleanField(null=True, blank=True)
+    triage_sensitive = models.BooleanField(null=True, blank=True)
+    triage_large_scale = models.BooleanField(null=True, blank=True)
+    triage_vulnerable = models.BooleanField(null=True, blank=True)
+    triage_supplier = models.BooleanField(null=True, blank=True)
+
+    # The decision on notifying the AP (art. 33).
+    authority_decision = models.CharField(
+        _("notification to the AP"),
+        max_length=15,
+        choices=AuthorityDecision,
+        default=AuthorityDecision.PENDING,
+    )
+    authority_notified_at = models.DateTimeField(_("notified to the AP at"), null=True, blank=True)
+    authority_reference = models.CharField(
+        _("the AP's reference number"), max_length=100, blank=True
+    )
+    authority_reason = models.TextField(
+        _("reason"), max_length=4000, blank=True, help_text=_("Why not notified, or why late.")
+    )
+    authority_decided_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    # The decision on informing the data subjects themselves (art. 34).
+    subjects_decision = models.CharField(
+        _("informing the persons themselves"),
+        max_length=20,
+        choices=SubjectsDecision,
+        default=SubjectsDecision.PENDING,
+    )
+    subjects_reason = models.TextField(_("explanation"), max_length=4000, blank=True)
+    subjects_decided_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    closed_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    # Which deadline reminders went to the coach, so each is sent once.
+    client_reminder_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+    client_overdue_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+    authority_reminder_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+    authority_overdue_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("data breach")
+        verbose_name_plural = _("data breaches")
+        ordering = ["-discovered_at", "-id"]
+        indexes = [models.Index(fields=["practice", "status", "-discovered_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=BreachStatus.values), name="breach_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status=BreachStatus.OPEN, closed_at__isnull=True)
+                | models.Q(status=BreachStatus.CLOSED, closed_at__isnull=False),
+                name="breach_closed_has_time",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(persons_min__isnull=True)
+                | models.Q(persons_max__isnull=True)
+                | models.Q(persons_min__lte=models.F("persons_max")),
+                name="breach_persons_min_not_above_max",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(occurred_from__isnull=True)
+                | models.Q(occurred_until__isnull=True)
+                | models.Q(occurred_from__lte=models.F("occurred_until")),
+                name="breach_occurred_period_in_order",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(authority_decision__in=AuthorityDecision.values),
+                name="breach_authority_decision_valid",
+            ),
+            # Notified means when and under which reference; not notified needs a reason.
+            models.CheckConstraint(
+                condition=models.Q(authority_decision=AuthorityDecision.PENDING)
+                | models.Q(
+                    authority_decision=AuthorityDecision.NOTIFIED,
+                    authority_notified_at__isnull=False,
+                )
+                & ~models.Q(authority_reference="")
+                | models.Q(authority_decision=AuthorityDecision.NOT_NOTIFIED)
+                & ~models.Q(authority_reason=""),
+                name="breach_authority_decision_complete",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(subjects_decision__in=SubjectsDecision.values),
+                name="breach_subjects_decision_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(subjects_decision=SubjectsDecision.PENDING)
+                | ~models.Q(subjects_reason=""),
+                name="breach_subjects_decision_explained",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(unintelligible__in=["", *YesNoPartly.values])
+                & models.Q(contact_details_known__in=["", *YesNoPartly.values]),
+                name="breach_yes_no_partly_valid",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.reference} {self.summary[:50]}"
+
+    def clean(self):
+        errors = {}
+        unknown = [code for code in self.data_categories or () if code not in DataCategory.values]
+        if not isinstance(self.data_categories, list) or unknown:
+            errors["data_categories"] = _("Choose kinds of personal data from the list.")
+        if (
+            self.persons_min is not None
+            and self.persons_max is not None
+            and self.persons_min > self.persons_max
+        ):
+            errors["persons_max"] = _("The maximum cannot be lower than the minimum.")
+        if self.occurred_from and self.occurred_until and self.occurred_from > self.occurred_until:
+            errors["occurred_until"] = _("The end of the period cannot be before its start.")
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def reference(self):
+        """A short reference for the register and emails: discovery date and id prefix."""
+        local = timezone.localtime(self.discovered_at)
+        return f"{local:%Y%m%d}-{str(self.public_id)[:4].upper()}"
+
+    @property
+    def is_open(self):
+        return self.status == BreachStatus.OPEN
+
+    @property
+    def has_sensitive_data(self):
+        return any(code in SENSITIVE_CATEGORIES for code in self.data_categories)
+
+    def category_labels(self):
+        labels = dict(DataCategory.choices)
+        return [labels[code] for code in self.data_categories if code in labels]
+
+    def nature_labels(self):
+        return [
+            self._meta.get_field(name).verbose_name
+            for name in ("nature_confidentiality", "nature_integrity", "nature_availability")
+            if getattr(self, name)
+        ]
+
+    def triage_answers(self):
+        return [(question, getattr(self, field)) for field, question in TRIAGE_QUESTIONS]
+
+    # Deadlines ---------------------------------------------------------------------------
+
+    @property
+    def client_deadline(self):
+        return deadlines.client_deadline(self.discovered_at)
+
+    @property
+    def authority_deadline(self):
+        return deadlines.authority_deadline(self.discovered_at)
+
+    def clients_still_to_inform(self):
+        """Linked clients without a delivered notification."""
+        informed = {n.client_id for n in self.notifications.all() if n.delivered and n.client_id}
+        return [client for client in self.clients.all() if client.pk not in informed]
+
+    @property
+    def clients_informed_at(self):
+        """When the last linked client was informed; None while any is still to inform (or
+        none is linked yet)."""
+        if not self.clients.exists() or self.clients_still_to_inform():
+            return None
+        delivered = [n.sent_at for n in self.notifications.all() if n.delivered]
+        return max(delivered) if delivered else None
+
+    @property
+    def authority_done_at(self):
+        if self.authority_decision == AuthorityDecision.PENDING:
+            return None
+        return self.authority_decided_at
+
+    def deadlines(self, now=None):
+        return deadlines.deadlines_for(self, now=now)
+
+
+class BreachUpdateQuerySet(models.QuerySet):
+    """Timeline entries are evidence: not even a bulk update or delete may touch them."""
+
+    def update(self, **kwargs):
+        raise ImmutableEntryError("Breach timeline entries cannot be changed.")
+
+    def delete(self):
+        raise ImmutableEntryError("Breach timeline entries cannot be deleted.")
+
+
+class ImmutableEntryError(Exception):
+    pass
+
+
+class BreachUpdate(models.Model):
+    """One entry of a breach's timeline: the first report, each later update (clause 7.2),
+    each decision and notification. Written once, never changed."""
+
+    class Kind(models.TextChoices):
+        REPORTED = "reported", _("breach logged")
+        UPDATED = "updated", _("report updated")
+        CLIENTS_NOTIFIED = "clients_notified", _("clients notified")
+        EMAIL_FAILED = "email_failed", _("email could not be sent")
+        AUTHORITY_DECISION = "authority", _("decision on notifying the AP")
+        SUBJECTS_DECISION = "subjects", _("decision on informing the persons")
+        REMINDER = "reminder", _("deadline reminder sent")
+        CLOSED = "closed", _("breach closed")
+        REOPENED = "reopened", _("breach reopened")
+
+    breach = models.ForeignKey(Breach, on_delete=models.PROTECT, related_name="updates")
+    kind = models.CharField(max_length=20, choices=Kind)
+    text = models.TextField(blank=True)
+    # What the update changed: field name → its new value as shown to a reader.
+    changes = models.JSONField(default=dict, blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    author_name = models.CharField(max_length=200, blank=True)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = BreachUpdateQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(
+                    kind__in=[
+                        "reported",
+                        "updated",
+                        "clients_notified",
+                        "email_failed",
+                        "authority",
+                        "subjects",
+                        "reminder",
+                        "closed",
+                        "reopened",
+                    ]
+                ),
+                name="breach_update_kind_valid",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.kind}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ImmutableEntryError("Breach timeline entries cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ImmutableEntryError("Breach timeline entries cannot be deleted.")
+
+
+class ClientNotification(models.Model):
+    """The email to one affected client, with whether the mail server took it. The client's
+    name and address are copied: the record outlives a deleted client."""
+
+    breach = models.ForeignKey(Breach, on_delete=models.PROTECT, related_name="notifications")
+    client = models.ForeignKey(
+        "agreements.Client",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="breach_notifications",
+    )
+    client_name = models.CharField(max_length=200)
+    email = models.EmailField()
+    message = models.TextField(blank=True, max_length=4000)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered = models.BooleanField(default=False)
+    error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return f"{self.client_name} <{self.email}>"

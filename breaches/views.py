@@ -1,0 +1,282 @@
+from django.contrib import messages
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from agreements.access import get_practice
+
+from . import actions, display, documents
+from .access import breaches_for_coach, get_breach_for_coach
+from .forms import (
+    SECTIONS,
+    AuthorityDecisionForm,
+    CloseForm,
+    NewBreachForm,
+    NotifyClientsForm,
+    ReopenForm,
+    SubjectsDecisionForm,
+    now_for_input,
+    section_fields,
+)
+
+# The browser keeps what was typed in a form under this key until the server has it
+# (static/js/breach-autosave.js); after a successful save the next page tells it to forget.
+AUTOSAVE_DONE = "breach_autosave_done"
+
+
+def _autosave_done(request, key):
+    request.session[AUTOSAVE_DONE] = key
+
+
+def breach_list(request):
+    """The breach register: every breach, open or closed, notified or not."""
+    breaches = breaches_for_coach(request)
+    now = timezone.now()
+    rows = [(breach, breach.deadlines(now=now)) for breach in breaches]
+    return render(request, "breaches/breach_list.html", {"rows": rows})
+
+
+@require_http_methods(["GET", "POST"])
+def breach_create(request):
+    practice = get_practice(request)
+    form = NewBreachForm(
+        request.POST or None, practice=practice, initial={"discovered_at": now_for_input()}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            breach = actions.breach_create(
+                practice=practice,
+                user=request.user,
+                summary=form.cleaned_data["summary"],
+                system_name=form.cleaned_data["system_name"],
+                discovered_at=form.cleaned_data["discovered_at"],
+                clients=form.cleaned_data["clients"],
+            )
+        except actions.BreachActionRefused as refusal:
+            form.add_error(None, str(refusal))
+        else:
+            _autosave_done(request, "breach-new")
+            messages.success(
+                request,
+                _("The breach is logged. The deadlines are below; complete the report next."),
+            )
+            return redirect("breach_detail", public_id=breach.public_id)
+    return render(request, "breaches/breach_new.html", {"form": form})
+
+
+def _detail_context(request, breach, **forms):
+    now = timezone.now()
+    sections = [
+        (slug, title, display.answers(breach, section_fields(form_class)))
+        for slug, (title, form_class) in SECTIONS.items()
+    ]
+    updates = breach.updates.select_related("author")
+    context = {
+        "breach": breach,
+        "deadlines": breach.deadlines(now=now),
+        "sections": sections,
+        "timeline": [(update, display.change_rows(update)) for update in updates],
+        "notifications": breach.notifications.all(),
+        "linked_clients": list(breach.clients.all()),
+        "notify_form": NotifyClientsForm(breach=breach),
+        "authority_form": AuthorityDecisionForm(
+            initial={"notified_at": now_for_input(), "decision": None}
+        ),
+        "subjects_form": SubjectsDecisionForm(),
+        "close_form": CloseForm(initial={"measures": breach.measures}),
+        "reopen_form": ReopenForm(),
+        "autosave_done": request.session.pop(AUTOSAVE_DONE, ""),
+    }
+    return context | forms
+
+
+def breach_detail(request, public_id):
+    breach = get_breach_for_coach(request, public_id)
+    return render(request, "breaches/breach_detail.html", _detail_context(request, breach))
+
+
+@require_http_methods(["GET", "POST"])
+def breach_edit(request, public_id, section):
+    breach = get_breach_for_coach(request, public_id)
+    if section not in SECTIONS:
+        raise Http404("No such section")
+    if not breach.is_open:
+        messages.info(request, _("This breach is closed. Reopen it to change it."))
+        return redirect("breach_detail", public_id=breach.public_id)
+    title, form_class = SECTIONS[section]
+    form = form_class(request.POST or None, instance=breach, practice=breach.practice)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.breach_update(
+                breach=breach,
+                user=request.user,
+                changes=form.changes(),
+                clients=form.chosen_clients(),
+            )
+        except actions.BreachActionRefused as refusal:
+            form.add_error(None, str(refusal))
+        else:
+            _autosave_done(request, f"breach-{breach.public_id}-{section}")
+            messages.success(request, _("Saved: %(section)s.") % {"section": title})
+            slugs = list(SECTIONS)
+            position = slugs.index(section)
+            if "next" in request.POST and position + 1 < len(slugs):
+                return redirect(
+                    "breach_edit", public_id=breach.public_id, section=slugs[position + 1]
+                )
+            return redirect("breach_detail", public_id=breach.public_id)
+    slugs = list(SECTIONS)
+    return render(
+        request,
+        "breaches/breach_edit.html",
+        {
+            "breach": breach,
+            "form": form,
+            "section": section,
+            "title": title,
+            "step": slugs.index(section) + 1,
+            "steps": [(slug, SECTIONS[slug][0]) for slug in slugs],
+            "has_next": slugs.index(section) + 1 < len(slugs),
+        },
+    )
+
+
+def _refused(request, breach, refusal, **forms):
+    messages.error(request, str(refusal))
+    return render(request, "breaches/breach_detail.html", _detail_context(request, breach, **forms))
+
+
+@require_POST
+def breach_notify(request, public_id):
+    breach = get_breach_for_coach(request, public_id)
+    form = NotifyClientsForm(request.POST, breach=breach)
+    if not form.is_valid():
+        return _refused(request, breach, _("Choose the clients to inform."), notify_form=form)
+    try:
+        notifications = actions.breach_notify_clients(
+            breach=breach,
+            user=request.user,
+            clients=form.cleaned_data["clients"],
+            message=form.cleaned_data["message"],
+        )
+    except actions.BreachActionRefused as refusal:
+        return _refused(request, breach, refusal, notify_form=form)
+    # The emails went out when the transaction committed; their results are on the rows.
+    for notification in notifications:
+        notification.refresh_from_db()
+    failed = [n for n in notifications if not n.delivered]
+    if failed:
+        messages.error(
+            request,
+            _("The email to %(names)s could not be sent. Check the address and try again.")
+            % {"names": ", ".join(n.client_name for n in failed)},
+        )
+    else:
+        messages.success(request, _("The clients are informed by email."))
+    return redirect("breach_detail", public_id=breach.public_id)
+
+
+@require_POST
+def breach_authority_decision(request, public_id):
+    breach = get_breach_for_coach(request, public_id)
+    form = AuthorityDecisionForm(request.POST)
+    if not form.is_valid():
+        return _refused(
+            request, breach, _("The decision is not recorded: see below."), authority_form=form
+        )
+    try:
+        actions.breach_record_authority_decision(
+            breach=breach,
+            user=request.user,
+            notified=form.cleaned_data["decision"] == AuthorityDecisionForm.NOTIFIED,
+            notified_at=form.cleaned_data["notified_at"],
+            reference=form.cleaned_data["reference"],
+            reason=form.cleaned_data["reason"],
+        )
+    except actions.BreachActionRefused as refusal:
+        return _refused(request, breach, refusal, authority_form=form)
+    messages.success(request, _("The decision on notifying the AP is recorded."))
+    return redirect("breach_detail", public_id=breach.public_id)
+
+
+@require_POST
+def breach_subjects_decision(request, public_id):
+    breach = get_breach_for_coach(request, public_id)
+    form = SubjectsDecisionForm(request.POST)
+    if not form.is_valid():
+        return _refused(
+            request, breach, _("The decision is not recorded: see below."), subjects_form=form
+        )
+    try:
+        actions.breach_record_data_subjects_decision(
+            breach=breach,
+            user=request.user,
+            decision=form.cleaned_data["decision"],
+            reason=form.cleaned_data["reason"],
+        )
+    except actions.BreachActionRefused as refusal:
+        return _refused(request, breach, refusal, subjects_form=form)
+    messages.success(request, _("The decision on informing the persons is recorded."))
+    return redirect("breach_detail", public_id=breach.public_id)
+
+
+@require_POST
+def breach_close(request, public_id):
+    breach = get_breach_for_coach(request, public_id)
+    form = CloseForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, breach, _("The breach is not closed: see below."), close_form=form)
+    try:
+        actions.breach_close(
+            breach=breach, user=request.user, measures=form.cleaned_data["measures"]
+        )
+    except actions.BreachActionRefused as refusal:
+        return _refused(request, breach, refusal, close_form=form)
+    messages.success(request, _("The breach is closed. It stays in the register."))
+    return redirect("breach_detail", public_id=breach.public_id)
+
+
+@require_POST
+def breach_reopen(request, public_id):
+    breach = get_breach_for_coach(request, public_id)
+    form = ReopenForm(request.POST)
+    if not form.is_valid():
+        return _refused(
+            request, breach, _("The breach is not reopened: see below."), reopen_form=form
+        )
+    try:
+        actions.breach_reopen(breach=breach, user=request.user, reason=form.cleaned_data["reason"])
+    except actions.BreachActionRefused as refusal:
+        return _refused(request, breach, refusal, reopen_form=form)
+    messages.success(request, _("The breach is open again."))
+    return redirect("breach_detail", public_id=breach.public_id)
+
+
+def breach_report_pdf(request, public_id):
+    breach = get_breach_for_coach(request, public_id)
+    response = HttpResponse(documents.render_report_pdf(breach), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="datalek-{breach.reference}.pdf"'
+    return response
+
+
+def register_csv(request):
+    breaches = breaches_for_coach(request)
+    response = HttpResponse(
+        documents.register_csv(breaches), content_type="text/csv; charset=utf-8"
+    )
+    filename = f"register-datalekken-{timezone.localdate():%Y-%m-%d}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def register_pdf(request):
+    practice = get_practice(request)
+    breaches = breaches_for_coach(request)
+    response = HttpResponse(
+        documents.render_register_pdf(practice, breaches), content_type="application/pdf"
+    )
+    filename = f"register-datalekken-{timezone.localdate():%Y-%m-%d}.pdf"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
