@@ -476,3 +476,21 @@ class AgreementEvent(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.kind}"
+
+
+class AgreementEnding(models.Model):
+    """The end of a signed agreement (clause 2.3: it ends with the coaching agreement).
+
+    A row of its own, because the signed agreement itself is archived and never changes."""
+
+    agreement = models.OneToOneField(Agreement, on_delete=models.CASCADE, related_name="ending")
+    coaching_ended_on = models.DateField(_("the coaching agreement ended on"))
+    recorded_at = models.DateTimeField(default=timezone.now)
+    recorded_by = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("end of an agreement")
+        verbose_name_plural = _("ends of agreements")
+
+    def __str__(self):
+        return f"{self.agreement_id} ended {self.coaching_ended_on}"
