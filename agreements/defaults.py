@@ -4,7 +4,7 @@ The coach adjusts these in her practice profile; every new agreement copies them
 Dutch, because they are printed in the agreement.
 """
 
-from .models import DataKind
+from .models import DataKind, RetentionFrom, RetentionUnit
 
 DEFAULT_ACTIVITIES = (
     {
@@ -14,6 +14,9 @@ DEFAULT_ACTIVITIES = (
         "personal_data": "Naam, adres, woonplaats, telefoonnummer, e-mailadres, geboortedatum",
         "location": "Versleutelde laptop van de coach; e-mail bij een provider in de EU",
         "retention": "2 jaar na het einde van het coachtraject",
+        "retention_amount": 2,
+        "retention_unit": RetentionUnit.YEAR,
+        "retention_from": RetentionFrom.AGREEMENT_END,
     },
     {
         "description": "Maken en bewaren van aantekeningen en verslagen van de coachsessies",
@@ -27,6 +30,9 @@ DEFAULT_ACTIVITIES = (
             "Versleutelde laptop van de coach; papieren aantekeningen in een afgesloten kast"
         ),
         "retention": "2 jaar na het einde van het coachtraject",
+        "retention_amount": 2,
+        "retention_unit": RetentionUnit.YEAR,
+        "retention_from": RetentionFrom.AGREEMENT_END,
     },
     {
         "description": "Opstellen en versturen van facturen en bijhouden van betalingen",
@@ -35,6 +41,9 @@ DEFAULT_ACTIVITIES = (
         "personal_data": "Naam, adres, factuurgegevens, betaalgegevens",
         "location": "Boekhoudprogramma met opslag in de EU",
         "retention": "7 jaar na het einde van het boekjaar (fiscale bewaarplicht)",
+        "retention_amount": 7,
+        "retention_unit": RetentionUnit.YEAR,
+        "retention_from": RetentionFrom.FINANCIAL_YEAR_END,
     },
 )
 

@@ -137,31 +137,23 @@ def printed_signature(signature, on_behalf_of):
     )
 
 
-def final_context(agreement):
-    """Both signatures in their blocks and the evidence page. Rendered in Dutch."""
-    from .models import Party
+def evidence_signer(role, signature, email=""):
+    return EvidenceSigner(
+        role=role,
+        name=signature.name,
+        function=signature.function,
+        place=signature.place,
+        method=signature.method,
+        email=email,
+        signed_at=signature.signed_at,
+        ip_address=signature.ip_address or "",
+        user_agent=signature.user_agent,
+        document_sha256=signature.document_sha256,
+    )
 
-    signatures = {s.party: s for s in agreement.signatures.all()}
-    practice, client = signatures[Party.PRACTICE], signatures[Party.CLIENT]
-    signers = [
-        EvidenceSigner(
-            role=role,
-            name=s.name,
-            function=s.function,
-            place=s.place,
-            method=s.method,
-            email=email,
-            signed_at=s.signed_at,
-            ip_address=s.ip_address or "",
-            user_agent=s.user_agent,
-            document_sha256=s.document_sha256,
-        )
-        for role, s, email in (
-            ("Verantwoordelijke", practice, ""),
-            ("Verwerker", client, agreement.client.email),
-        )
-    ]
-    events = [
+
+def evidence_events(events):
+    return [
         EvidenceEvent(
             at=e.at,
             label=str(e.get_kind_display()),
@@ -170,12 +162,89 @@ def final_context(agreement):
             ip_address=e.ip_address or "",
             user_agent=e.user_agent,
         )
-        for e in agreement.events.all()
+        for e in events
     ]
+
+
+def final_context(agreement):
+    """Both signatures in their blocks and the evidence page. Rendered in Dutch."""
+    from .models import Party
+
+    signatures = {s.party: s for s in agreement.signatures.filter(declaration=None)}
+    practice, client = signatures[Party.PRACTICE], signatures[Party.CLIENT]
+    signers = [
+        evidence_signer("Verantwoordelijke", practice),
+        evidence_signer("Verwerker", client, agreement.client.email),
+    ]
+    events = evidence_events(agreement.events.all())
     return {
         "signatures": {
             "party1": printed_signature(practice, agreement.practice_name),
             "party2": printed_signature(client, agreement.client_name),
         },
-        "evidence": {"signers": signers, "events": events},
+        "evidence": {
+            "title": (
+                f"Verwerkersovereenkomst {agreement.practice_name} – {agreement.client_name}, "
+                f"tekstversie {agreement.template_version}"
+            ),
+            "reference": agreement.public_id,
+            "document_sha256": agreement.document_sha256,
+            "signers": signers,
+            "events": events,
+        },
     }
+
+
+# The declaration of return or destruction (clause 9.3) ------------------------------------
+
+DECLARATION_BODY = "pdf/declaration/declaration.html"
+DECLARATION_PRINT = "pdf/declaration/print.html"
+
+
+def declaration_context(declaration, *, final=False):
+    from .models import AgreementEvent, Party
+
+    agreement = declaration.agreement
+    context = {
+        "declaration": declaration,
+        "agreement": agreement,
+        "title": f"Verklaring teruggave of vernietiging – {agreement.client_name}",
+        "signature": None,
+    }
+    if final:
+        signature = declaration.signatures.get(party=Party.CLIENT)
+        kinds = [k for k in AgreementEvent.Kind.values if k.startswith("declaration")]
+        events = agreement.events.filter(kind__in=kinds + ["opened", "viewed", "downloaded"])
+        events = events.filter(at__gte=declaration.sent_at)
+        context |= {
+            "signature": printed_signature(signature, agreement.client_name),
+            "evidence": {
+                "title": context["title"],
+                "reference": declaration.public_id,
+                "document_sha256": declaration.document_sha256,
+                "signers": [evidence_signer("Verwerker", signature, agreement.client.email)],
+                "events": evidence_events(events),
+            },
+        }
+    return context
+
+
+def render_declaration_html(declaration):
+    with translation.override(DOCUMENT_LANGUAGE):
+        return render_to_string(DECLARATION_BODY, declaration_context(declaration))
+
+
+def render_declaration_pdf(declaration, *, final=False):
+    with translation.override(DOCUMENT_LANGUAGE):
+        context = declaration_context(declaration, final=final)
+        html = render_to_string(DECLARATION_PRINT, context)
+    signature = context["signature"]
+    return render_pdf(
+        html,
+        title=context["title"],
+        author=declaration.agreement.client_name,
+        lang=DOCUMENT_LANGUAGE,
+        allowed_data_uris=[signature.image_data_uri]
+        if signature and signature.image_data_uri
+        else [],
+    )

@@ -2,12 +2,15 @@ import datetime
 
 from django import forms
 from django.forms import inlineformset_factory
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .document_versions import CURRENT_VERSION, get_version
 from .models import (
+    RETENTION_ALL_OR_NONE,
     Agreement,
     Client,
+    Declaration,
     DefaultProcessingActivity,
     Practice,
     ProcessingActivity,
@@ -190,12 +193,37 @@ ACTIVITY_FIELDS = [
     "personal_data",
     "location",
     "retention",
+    "retention_amount",
+    "retention_unit",
+    "retention_from",
 ]
+RETENTION_PARTS = ("retention_amount", "retention_unit", "retention_from")
 ACTIVITY_WIDGETS = {
     "description": forms.Textarea(attrs={"rows": 2}),
     "purposes": forms.Textarea(attrs={"rows": 2}),
     "personal_data": forms.Textarea(attrs={"rows": 2}),
 }
+
+
+class ActivityForm(forms.ModelForm):
+    """One Bijlage 1 row; the structured retention period is all three parts or none."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["retention_amount"].widget.attrs.update({"min": 1, "max": 100})
+        self.fields["retention_amount"].label = _("Number")
+        self.fields["retention_unit"].label = _("Unit")
+        self.fields["retention_from"].label = _("Counted from")
+        for name in ("retention_unit", "retention_from"):
+            # An empty choice that reads as "not set", in any language.
+            self.fields[name].choices = [("", "—"), *self.fields[name].choices[1:]]
+
+    def clean(self):
+        cleaned = super().clean()
+        filled = [bool(cleaned.get(name)) for name in RETENTION_PARTS]
+        if any(filled) and not all(filled):
+            self.add_error("retention_amount", RETENTION_ALL_OR_NONE)
+        return cleaned
 
 
 class ActivityFormSetBase(forms.BaseInlineFormSet):
@@ -232,6 +260,7 @@ def activity_formset_class(model, parent_model):
     return inlineformset_factory(
         parent_model,
         model,
+        form=ActivityForm,
         formset=ActivityFormSetBase,
         fields=ACTIVITY_FIELDS,
         widgets=ACTIVITY_WIDGETS,
@@ -307,6 +336,13 @@ class SignatureForm(forms.Form):
         error_messages={"required": _("Tick that you have read the agreement and agree to it.")},
     )
 
+    def __init__(self, *args, declaration=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if declaration:
+            self.fields["consent"].label = _(
+                "I have read the declaration and declare that it is true."
+            )
+
     def clean(self):
         cleaned = super().clean()
         method = cleaned.get("method")
@@ -353,3 +389,56 @@ class VerifyForm(forms.Form):
         if document.size > self.MAX_BYTES:
             raise forms.ValidationError(_("The file is larger than 20 MB: not one of ours."))
         return document
+
+
+class EndForm(forms.Form):
+    coaching_ended_on = forms.DateField(
+        label=_("The coaching agreement ended on"),
+        widget=DateInput(attrs={"class": "form-control"}),
+    )
+
+    def clean_coaching_ended_on(self):
+        ended_on = check_plausible_date(self.cleaned_data["coaching_ended_on"])
+        if ended_on and ended_on > timezone.localdate():
+            raise forms.ValidationError(
+                _("Record the end once it has happened; this date is in the future.")
+            )
+        return ended_on
+
+
+class EraseForm(forms.Form):
+    """Erasure cannot be undone: the coach types the client's name to confirm."""
+
+    confirm_name = forms.CharField(label=_("Type the client's name to confirm"), max_length=200)
+
+    def __init__(self, *args, client, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.client = client
+
+    def clean_confirm_name(self):
+        typed = " ".join(self.cleaned_data["confirm_name"].split())
+        if typed.casefold() != " ".join(self.client.name.split()).casefold():
+            raise forms.ValidationError(_("This is not the client's name as it is stored."))
+        return typed
+
+
+class DeclarationForm(forms.ModelForm):
+    """Clause 9.3: which data, returned or destroyed, when and how."""
+
+    class Meta:
+        model = Declaration
+        fields = ["data_description", "disposition", "done_on", "method"]
+        widgets = {
+            "data_description": forms.Textarea(attrs={"rows": 2}),
+            "method": forms.Textarea(attrs={"rows": 2}),
+            "done_on": DateInput(),
+            "disposition": forms.RadioSelect,
+        }
+
+    def clean_done_on(self):
+        done_on = check_plausible_date(self.cleaned_data["done_on"])
+        if done_on and done_on > timezone.localdate():
+            raise forms.ValidationError(
+                _("The declaration is about what was done; this date is in the future.")
+            )
+        return done_on

@@ -186,6 +186,23 @@ class Client(models.Model):
         return self.agreements.filter(status__in=KEPT_STATUSES).exists()
 
 
+class RetentionUnit(models.TextChoices):
+    DAY = "day", _("days")
+    MONTH = "month", _("months")
+    YEAR = "year", _("years")
+
+
+class RetentionFrom(models.TextChoices):
+    AGREEMENT_END = "agreement_end", _("after the end of the agreement")
+    FINANCIAL_YEAR_END = "financial_year_end", _("after the end of the financial year")
+
+
+RETENTION_ALL_OR_NONE = _(
+    "To compute the retention period, fill in all three: the number, the unit and from when "
+    "it runs; or leave all three empty."
+)
+
+
 class ProcessingActivityFields(models.Model):
     """One row of Bijlage 1: a processing activity and what it involves."""
 
@@ -202,11 +219,41 @@ class ProcessingActivityFields(models.Model):
     personal_data = models.TextField(_("personal data processed"), max_length=2000)
     location = models.CharField(_("location of processing"), max_length=300)
     retention = models.CharField(_("retention period"), max_length=300)
+    # The same period, structured, so that the app can compute when the data is due for
+    # destruction. Optional: the free text above is what the document prints.
+    retention_amount = models.PositiveSmallIntegerField(
+        _("retention: how many"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+    )
+    retention_unit = models.CharField(
+        _("retention: unit"), max_length=5, choices=RetentionUnit, blank=True
+    )
+    retention_from = models.CharField(
+        _("retention: counted from"), max_length=20, choices=RetentionFrom, blank=True
+    )
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         abstract = True
         ordering = ["position", "id"]
+        constraints = [
+            # A computed due date needs all three parts; half a period would be a guess.
+            models.CheckConstraint(
+                condition=models.Q(
+                    retention_amount__isnull=True, retention_unit="", retention_from=""
+                )
+                | models.Q(
+                    retention_amount__gte=1,
+                    retention_amount__lte=100,
+                    retention_unit__in=RetentionUnit.values,
+                    retention_from__in=RetentionFrom.values,
+                ),
+                name="%(app_label)s_%(class)s_retention_all_or_none",
+                violation_error_message=RETENTION_ALL_OR_NONE,
+            ),
+        ]
 
     COPIED_FIELDS = (
         "description",
@@ -217,6 +264,9 @@ class ProcessingActivityFields(models.Model):
         "personal_data",
         "location",
         "retention",
+        "retention_amount",
+        "retention_unit",
+        "retention_from",
         "position",
     )
 
@@ -384,6 +434,10 @@ class Signature(models.Model):
         TYPED = "typed", _("typed")
 
     agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="signatures")
+    # Set when this is a signature on the agreement's declaration of return or destruction.
+    declaration = models.ForeignKey(
+        "Declaration", on_delete=models.CASCADE, null=True, blank=True, related_name="signatures"
+    )
     party = models.CharField(max_length=10, choices=Party)
     name = models.CharField(_("name"), max_length=200)
     function = models.CharField(_("function"), max_length=200)
@@ -399,7 +453,16 @@ class Signature(models.Model):
     class Meta:
         constraints = [
             # One signature per party: the database refuses a second, whatever the timing.
-            models.UniqueConstraint(fields=["agreement", "party"], name="one_signature_per_party"),
+            models.UniqueConstraint(
+                fields=["agreement", "party"],
+                condition=models.Q(declaration=None),
+                name="one_signature_per_party",
+            ),
+            models.UniqueConstraint(
+                fields=["declaration", "party"],
+                condition=models.Q(declaration__isnull=False),
+                name="one_declaration_signature_per_party",
+            ),
             models.CheckConstraint(
                 condition=models.Q(party__in=["practice", "client"]), name="signature_party_valid"
             ),
@@ -416,6 +479,10 @@ class SigningLink(models.Model):
     """The personal link a client signs with. Only the SHA-256 of its token is stored."""
 
     agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="signing_links")
+    # Set when the link is for the declaration of return or destruction, not the agreement.
+    declaration = models.ForeignKey(
+        "Declaration", on_delete=models.CASCADE, null=True, blank=True, related_name="links"
+    )
     token_sha256 = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
@@ -456,6 +523,10 @@ class AgreementEvent(models.Model):
         EXPIRED = "expired", _("signing link expired")
         REOPENED = "reopened", _("made a draft again")
         COMPLETED = "completed", _("sealed and archived")
+        ENDED = "ended", _("ended with the coaching agreement")
+        DECLARATION_SENT = "declaration_sent", _("declaration of return or destruction sent")
+        DECLARATION_SIGNED = "declaration_signed", _("declaration signed by the client")
+        DECLARATION_COMPLETED = "declaration_completed", _("declaration sealed and archived")
 
     class Actor(models.TextChoices):
         COACH = "coach", _("coach")
@@ -463,7 +534,7 @@ class AgreementEvent(models.Model):
         SYSTEM = "system", _("system")
 
     agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="events")
-    kind = models.CharField(max_length=20, choices=Kind)
+    kind = models.CharField(max_length=30, choices=Kind)
     actor = models.CharField(max_length=10, choices=Actor)
     actor_name = models.CharField(max_length=200, blank=True)
     at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -494,3 +565,87 @@ class AgreementEnding(models.Model):
 
     def __str__(self):
         return f"{self.agreement_id} ended {self.coaching_ended_on}"
+
+
+class Declaration(models.Model):
+    """The client's written declaration that the personal data was returned or destroyed
+    (clause 9.3), signed through the same link-and-sign machinery as the agreement."""
+
+    class Disposition(models.TextChoices):
+        RETURNED = "returned", _("returned")
+        DESTROYED = "destroyed", _("destroyed")
+        BOTH = "both", _("returned, and what remained destroyed")
+
+    class Status(models.TextChoices):
+        SENT = "sent", _("sent for signing")
+        SIGNED = "signed", _("signed")
+
+    agreement = models.OneToOneField(
+        Agreement, on_delete=models.CASCADE, related_name="declaration"
+    )
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    disposition = models.CharField(
+        _("what happened to the data"), max_length=10, choices=Disposition
+    )
+    data_description = models.TextField(_("which personal data"), max_length=2000)
+    done_on = models.DateField(_("when"))
+    method = models.TextField(
+        _("how"), max_length=2000, help_text=_("E.g. files deleted and the bin emptied.")
+    )
+    status = models.CharField(max_length=10, choices=Status, default=Status.SENT)
+    document_pdf = models.BinaryField(default=b"", editable=False)
+    document_sha256 = models.CharField(max_length=64, editable=False)
+    final_pdf = models.FileField(upload_to="declarations/%Y/%m/", blank=True, editable=False)
+    final_sha256 = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    sent_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=["sent", "signed"]), name="declaration_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(disposition__in=["returned", "destroyed", "both"]),
+                name="declaration_disposition_valid",
+            ),
+        ]
+
+    def __str__(self):
+        return f"declaration for {self.agreement_id}"
+
+    @property
+    def is_archived(self):
+        return bool(self.final_sha256)
+
+
+class ErasureRecord(models.Model):
+    """That a client's personal data was erased (GDPR art. 17), and what: counts, never the
+    data itself, so the practice can show it erased without keeping what it erased."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="erasures")
+    erased_at = models.DateTimeField(default=timezone.now)
+    erased_by = models.CharField(max_length=254)
+    agreements = models.PositiveIntegerField(default=0)
+    files = models.PositiveIntegerField(default=0)
+    breach_notifications = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-erased_at"]
+
+    def __str__(self):
+        return f"erasure {self.erased_at:%Y-%m-%d}"
+
+
+class RetentionReminder(models.Model):
+    """That the coach was reminded of a Bijlage 1 row falling due for destruction, so that
+    the daily reminder run mails each row once."""
+
+    activity = models.OneToOneField(
+        ProcessingActivity, on_delete=models.CASCADE, related_name="retention_reminder"
+    )
+    due_on = models.DateField()
+    sent_on = models.DateField(default=timezone.localdate)
+
+    def __str__(self):
+        return f"reminder for {self.activity_id} due {self.due_on}"

@@ -101,11 +101,12 @@ def png_from_data_url(data_url):
 # Links -----------------------------------------------------------------------------------
 
 
-def _issue_link(agreement, *, expires_at=None, now=None):
+def _issue_link(agreement, *, declaration=None, expires_at=None, now=None):
     now = now or timezone.now()
     token = secrets.token_urlsafe(TOKEN_BYTES)
     link = SigningLink.objects.create(
         agreement=agreement,
+        declaration=declaration,
         token_sha256=token_hash(token),
         created_at=now,
         expires_at=expires_at or now + timedelta(days=agreement.practice.signing_link_days),
@@ -118,7 +119,7 @@ def link_for_token(token):
     if not token or len(token) > 100:
         return None
     return (
-        SigningLink.objects.select_related("agreement", "agreement__practice")
+        SigningLink.objects.select_related("agreement", "agreement__practice", "declaration")
         .filter(token_sha256=token_hash(token))
         .first()
     )
@@ -169,7 +170,7 @@ def agreement_sign_and_send(*, agreement, signature, request):
         locked.save(
             update_fields=["status", "sent_at", "decline_reason", "document_pdf", "document_sha256"]
         )
-        locked.signatures.all().delete()
+        locked.signatures.filter(declaration=None).delete()
         _create_signature(locked, Party.PRACTICE, signature, request=request, now=now)
         _event(
             locked,
@@ -235,7 +236,7 @@ def agreement_reopen(*, agreement, request):
         locked.document_pdf = b""
         locked.document_sha256 = ""
         locked.save(update_fields=["status", "document_pdf", "document_sha256"])
-        locked.signatures.all().delete()
+        locked.signatures.filter(declaration=None).delete()
         _event(
             locked,
             Kind.REOPENED,
@@ -322,16 +323,17 @@ def agreement_client_decline(*, link, reason, request):
     return locked
 
 
-def _create_signature(agreement, party, signature, *, request, now):
+def _create_signature(agreement, party, signature, *, request, now, declaration=None):
     return Signature.objects.create(
         agreement=agreement,
+        declaration=declaration,
         party=party,
         name=signature.name,
         function=signature.function,
         place=signature.place,
         method=signature.method,
         image=signature.image,
-        document_sha256=agreement.document_sha256,
+        document_sha256=(declaration or agreement).document_sha256,
         signed_at=now,
         ip_address=client_ip(request),
         user_agent=user_agent(request),
@@ -430,11 +432,147 @@ class Verification:
 def verify_document(pdf_bytes):
     """Genuine when the file is, byte for byte, a final agreement in our archive and its seal
     is intact and ours."""
+    from .models import Declaration
+
     digest = sha256_hex(pdf_bytes)
-    if not Agreement.objects.filter(final_sha256=digest).exists():
+    known = (
+        Agreement.objects.filter(final_sha256=digest).exists()
+        or Declaration.objects.filter(final_sha256=digest).exists()
+    )
+    if not known:
         return Verification(genuine=False)
     try:
         sealed_at = verify_seal(pdf_bytes)
     except SealInvalid:
         return Verification(genuine=False)
     return Verification(genuine=True, sealed_at=sealed_at)
+
+
+# The end ---------------------------------------------------------------------------------
+
+
+def agreement_record_end(*, agreement, ended_on, request):
+    """The coaching agreement ended, so this agreement ends with it (clause 2.3). Its row
+    stays as signed; the end is a record of its own."""
+    from .models import AgreementEnding
+
+    with transaction.atomic():
+        locked = _locked(agreement, AgreementStatus.SIGNED)
+        if AgreementEnding.objects.filter(agreement=locked).exists():
+            raise ActionRefused(_("The end of this agreement is already recorded."))
+        if ended_on < locked.agreement_date:
+            raise ActionRefused(_("The agreement cannot end before it was made."))
+        ending = AgreementEnding.objects.create(
+            agreement=locked,
+            coaching_ended_on=ended_on,
+            recorded_by=request.user.get_username(),
+        )
+        _event(
+            locked,
+            Kind.ENDED,
+            actor=Actor.COACH,
+            actor_name=request.user.get_full_name(),
+            request=request,
+            detail=f"{ended_on:%Y-%m-%d}",
+        )
+    return ending
+
+
+# The declaration of return or destruction (clause 9.3) -----------------------------------
+# The same machinery as the agreement: a link, the client's signing page and signature, the
+# seal and the evidence page. Only the document differs.
+
+
+def declaration_send(*, agreement, disposition, data_description, done_on, method, request):
+    """After the agreement ended, the coach sends the client the declaration to sign."""
+    from .models import Declaration
+
+    with transaction.atomic():
+        locked = _locked(agreement, AgreementStatus.SIGNED)
+        if not hasattr(locked, "ending"):
+            raise ActionRefused(_("Record the end of the agreement first."))
+        if Declaration.objects.filter(agreement=locked).exists():
+            raise ActionRefused(_("A declaration for this agreement was already sent."))
+        now = timezone.now()
+        declaration = Declaration(
+            agreement=locked,
+            disposition=disposition,
+            data_description=data_description,
+            done_on=done_on,
+            method=method,
+            sent_at=now,
+        )
+        pdf = documents.render_declaration_pdf(declaration)
+        declaration.document_pdf = pdf
+        declaration.document_sha256 = sha256_hex(pdf)
+        declaration.full_clean()
+        declaration.save()
+        link, token = _issue_link(locked, declaration=declaration, now=now)
+        _event(
+            locked,
+            Kind.DECLARATION_SENT,
+            actor=Actor.COACH,
+            actor_name=request.user.get_full_name(),
+            request=request,
+            detail=f"{locked.client.email}; SHA-256 {declaration.document_sha256}",
+        )
+        transaction.on_commit(lambda: emails.send_invitation(link, token))
+    return declaration
+
+
+def declaration_client_sign(*, link, signature, request):
+    from . import tasks  # tasks.py imports this module
+    from .models import Declaration
+
+    with transaction.atomic():
+        declaration = Declaration.objects.select_for_update().get(pk=link.declaration_id)
+        link = SigningLink.objects.select_for_update().get(pk=link.pk)
+        now = timezone.now()
+        if declaration.status != Declaration.Status.SENT or not link.is_usable(now):
+            raise ActionRefused(_("This link can no longer be used."))
+        agreement = declaration.agreement
+        _create_signature(
+            agreement, Party.CLIENT, signature, request=request, now=now, declaration=declaration
+        )
+        declaration.status = Declaration.Status.SIGNED
+        declaration.save(update_fields=["status"])
+        declaration.links.filter(used_at=None).update(used_at=now)
+        _event(
+            agreement,
+            Kind.DECLARATION_SIGNED,
+            actor=Actor.CLIENT,
+            actor_name=signature.name,
+            request=request,
+            detail=f"SHA-256 {declaration.document_sha256}",
+        )
+        declaration_id = declaration.pk
+        transaction.on_commit(lambda: tasks.complete_declaration.enqueue(declaration_id))
+    return declaration
+
+
+def declaration_complete(declaration_id):
+    """Render, seal and store the signed declaration once, and email it to both."""
+    from .models import Declaration
+
+    with transaction.atomic():
+        declaration = (
+            Declaration.objects.select_for_update()
+            .select_related("agreement", "agreement__client")
+            .get(pk=declaration_id)
+        )
+        if declaration.status != Declaration.Status.SIGNED or declaration.is_archived:
+            return None
+        _event(
+            declaration.agreement,
+            Kind.DECLARATION_COMPLETED,
+            actor=Actor.SYSTEM,
+            actor_name=settings.SITE_NAME,
+            detail=f"SHA-256 of the signed text {declaration.document_sha256}",
+        )
+        pdf = seal_pdf(documents.render_declaration_pdf(declaration, final=True))
+        declaration.final_sha256 = sha256_hex(pdf)
+        declaration.completed_at = timezone.now()
+        declaration.final_pdf.save(f"{declaration.public_id}.pdf", ContentFile(pdf), save=False)
+        declaration.save(update_fields=["final_pdf", "final_sha256", "completed_at"])
+        transaction.on_commit(lambda: emails.send_declaration_completed(declaration_id))
+    return declaration

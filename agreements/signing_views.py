@@ -18,7 +18,7 @@ from avg_portal.audit import client_ip
 from . import documents, signing
 from .actions import ActionRefused
 from .forms import DeclineForm, SignatureForm
-from .models import AgreementEvent, AgreementStatus, SigningLink
+from .models import AgreementEvent, AgreementStatus, Declaration, SigningLink
 
 SESSION_KEY = "signing_link_id"
 VIEWED_KEY = "signing_viewed"
@@ -52,7 +52,9 @@ def _session_link(request):
     if link_id is None:
         return None
     return (
-        SigningLink.objects.select_related("agreement", "agreement__practice", "agreement__client")
+        SigningLink.objects.select_related(
+            "agreement", "agreement__practice", "agreement__client", "declaration"
+        )
         .filter(pk=link_id)
         .first()
     )
@@ -60,6 +62,14 @@ def _session_link(request):
 
 def _link_state(link):
     """Why a link cannot be used, or None when it can."""
+    if link.declaration_id:
+        if link.declaration.status == Declaration.Status.SIGNED:
+            return "signed"
+        if link.revoked_at is not None:
+            return "revoked"
+        if link.used_at is not None:
+            return "used"
+        return None if link.is_usable() else "expired"
     agreement = link.agreement
     if agreement.status == AgreementStatus.SIGNED:
         return "signed"
@@ -111,14 +121,19 @@ def signing_page(request):
         return _unavailable(request, state)
     agreement = link.agreement
     form = SignatureForm(
-        request.POST or None, initial={"name": agreement.client_name, "method": "drawn"}
+        request.POST or None,
+        initial={"name": agreement.client_name, "method": "drawn"},
+        declaration=bool(link.declaration_id),
     )
     if request.method == "POST":
         if form.is_valid():
+            sign = (
+                signing.declaration_client_sign
+                if link.declaration_id
+                else signing.agreement_client_sign
+            )
             try:
-                signing.agreement_client_sign(
-                    link=link, signature=form.signature(), request=request
-                )
+                sign(link=link, signature=form.signature(), request=request)
             except (ActionRefused, IntegrityError):
                 # Another tab or device signed first; the first signature stands.
                 return _unavailable(request, "signed")
@@ -134,7 +149,7 @@ def signing_page(request):
             "link": link,
             "form": form,
             "decline_form": DeclineForm(),
-            "document": documents.render_agreement_html(agreement),
+            "document": _document_html(link),
         },
         status=400 if request.method == "POST" else 200,
     )
@@ -149,11 +164,10 @@ def signing_document(request):
     if state is not None:
         return _unavailable(request, state)
     signing.link_record(link=link, kind=AgreementEvent.Kind.DOWNLOADED, request=request)
-    agreement = link.agreement
-    response = HttpResponse(bytes(agreement.document_pdf), content_type="application/pdf")
-    response["Content-Disposition"] = (
-        f'attachment; filename="verwerkersovereenkomst-{agreement.agreement_date:%Y-%m-%d}.pdf"'
-    )
+    document = link.declaration or link.agreement
+    name = "verklaring-teruggave-vernietiging" if link.declaration_id else "verwerkersovereenkomst"
+    response = HttpResponse(bytes(document.document_pdf), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{name}.pdf"'
     return response
 
 
@@ -164,6 +178,9 @@ def signing_decline(request):
     link, state = _current(request)
     if state is not None:
         return _unavailable(request, state)
+    if link.declaration_id:
+        # A declaration is a statement of fact; there is nothing to decline.
+        return _unavailable(request, "revoked")
     form = DeclineForm(request.POST)
     if not form.is_valid():
         agreement = link.agreement
@@ -175,7 +192,7 @@ def signing_decline(request):
                 "link": link,
                 "form": SignatureForm(initial={"name": agreement.client_name}),
                 "decline_form": form,
-                "document": documents.render_agreement_html(agreement),
+                "document": _document_html(link),
                 "show_decline": True,
             },
             status=400,
@@ -194,6 +211,16 @@ def signing_decline(request):
 @require_GET
 def signing_done(request):
     link = _session_link(request)
-    if link is None or link.agreement.status != AgreementStatus.SIGNED:
+    if link is None or _link_state(link) != "signed":
         return _unavailable(request, "no_session")
-    return render(request, "signing/done.html", {"agreement": link.agreement})
+    return render(
+        request,
+        "signing/done.html",
+        {"agreement": link.agreement, "declaration": link.declaration},
+    )
+
+
+def _document_html(link):
+    if link.declaration_id:
+        return documents.render_declaration_html(link.declaration)
+    return documents.render_agreement_html(link.agreement)

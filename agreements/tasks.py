@@ -12,5 +12,10 @@ def complete_agreement(agreement_id):
 
 
 @task
+def complete_declaration(declaration_id):
+    signing.declaration_complete(declaration_id)
+
+
+@task
 def expire_and_remind():
     signing.expire_and_remind()

@@ -21,6 +21,18 @@ urlpatterns = [
     ),
     path("agreements/<uuid:public_id>/resend/", views.agreement_resend, name="agreement_resend"),
     path("agreements/<uuid:public_id>/reopen/", views.agreement_reopen, name="agreement_reopen"),
+    path("agreements/<uuid:public_id>/end/", views.agreement_end, name="agreement_end"),
+    path("clients/<uuid:public_id>/erase/", views.client_erase, name="client_erase"),
+    path(
+        "agreements/<uuid:public_id>/declaration/",
+        views.declaration_send,
+        name="declaration_send",
+    ),
+    path(
+        "agreements/<uuid:public_id>/declaration.pdf",
+        views.declaration_pdf,
+        name="declaration_pdf",
+    ),
     path("verify/", views.verify, name="verify"),
     # The client's pages: the token is traded for a session on the first visit.
     path("sign/", signing_views.signing_page, name="signing_page"),

@@ -4,20 +4,23 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import FileResponse, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from . import actions, documents, signing
+from . import actions, documents, erasure, signing
 from .access import get_agreement_for_coach, get_client_for_coach, get_practice
 from .forms import (
     ActivityFormSet,
     AgreementForm,
     ClientForm,
     ClientSearchForm,
+    DeclarationForm,
     DefaultActivityFormSet,
+    EndForm,
+    EraseForm,
     NewAgreementForm,
     PracticeForm,
     PracticeSecurityDefaultsForm,
@@ -98,7 +101,13 @@ def client_edit(request, public_id):
     return render(
         request,
         "agreements/client_form.html",
-        {"form": form, "client": client, "agreements": agreements},
+        {
+            "form": form,
+            "client": client,
+            "agreements": agreements,
+            "holds": erasure.holds(client),
+            "erase_form": EraseForm(client=client),
+        },
     )
 
 
@@ -196,6 +205,10 @@ def agreement_detail(request, public_id):
             "events": agreement.events.all(),
             "signatures": agreement.signatures.all(),
             "latest_link": latest_link,
+            "ending": getattr(agreement, "ending", None),
+            "end_form": EndForm(),
+            "declaration": getattr(agreement, "declaration", None),
+            "declaration_form": DeclarationForm(),
         },
     )
 
@@ -337,3 +350,78 @@ def _uuid_or_none(value):
         return uuid.UUID(value)
     except ValueError:
         return None
+
+
+@require_POST
+def agreement_end(request, public_id):
+    agreement = get_agreement_for_coach(request, public_id)
+    form = EndForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            messages.error(request, " ".join(errors))
+        return redirect("agreement_detail", public_id=agreement.public_id)
+    try:
+        signing.agreement_record_end(
+            agreement=agreement, ended_on=form.cleaned_data["coaching_ended_on"], request=request
+        )
+    except actions.ActionRefused as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, _("The end of the agreement is recorded."))
+    return redirect("agreement_detail", public_id=agreement.public_id)
+
+
+@require_POST
+def client_erase(request, public_id):
+    client = get_client_for_coach(request, public_id)
+    form = EraseForm(request.POST, client=client)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            messages.error(request, " ".join(errors))
+        return redirect("client_edit", public_id=client.public_id)
+    try:
+        erasure.client_erase(client=client, request=request)
+    except actions.ActionRefused as refusal:
+        messages.error(request, str(refusal))
+        return redirect("client_edit", public_id=client.public_id)
+    messages.success(request, _("The client's personal data is erased."))
+    return redirect("client_list")
+
+
+@require_POST
+def declaration_send(request, public_id):
+    agreement = get_agreement_for_coach(request, public_id)
+    form = DeclarationForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request,
+            "agreements/declaration_form.html",
+            {"agreement": agreement, "form": form},
+            status=400,
+        )
+    try:
+        signing.declaration_send(agreement=agreement, request=request, **form.cleaned_data)
+    except actions.ActionRefused as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(
+            request,
+            _("The declaration is sent to %(email)s for signing.")
+            % {"email": agreement.client.email},
+        )
+    return redirect("agreement_detail", public_id=agreement.public_id)
+
+
+def declaration_pdf(request, public_id):
+    """The declaration as sent, or once signed the sealed, stored file."""
+    agreement = get_agreement_for_coach(request, public_id)
+    declaration = getattr(agreement, "declaration", None)
+    if declaration is None:
+        raise Http404("No declaration")
+    if declaration.is_archived:
+        response = FileResponse(declaration.final_pdf.open("rb"), content_type="application/pdf")
+    else:
+        response = HttpResponse(bytes(declaration.document_pdf), content_type="application/pdf")
+    filename = f"verklaring-teruggave-vernietiging-{declaration.done_on:%Y-%m-%d}.pdf"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

@@ -95,6 +95,7 @@ def send_invitation(link, token, *, reminder=False):
             "signing_invitation",
             {
                 "agreement": agreement,
+                "declaration": link.declaration,
                 "link": absolute_url(reverse("signing_open", kwargs={"token": token})),
                 "expires_at": link.expires_at,
                 "reminder": reminder,
@@ -229,5 +230,63 @@ def send_breach_deadline_reminder(breach, deadline, *, overdue):
         message.send()
     except Exception as error:  # SMTP refusals, timeouts, DNS: all end up here
         _breach_email_failed(breach, message, error, what="deadline reminder")
+        return False
+    return True
+
+
+def send_declaration_completed(declaration_id):
+    """The sealed declaration of return or destruction to the client and the practice."""
+    from agreements.models import Declaration
+
+    declaration = Declaration.objects.select_related(
+        "agreement", "agreement__practice", "agreement__client"
+    ).get(pk=declaration_id)
+    agreement = declaration.agreement
+    with declaration.final_pdf.open("rb") as stored:
+        pdf = stored.read()
+    filename = f"verklaring-teruggave-vernietiging-{declaration.done_on:%Y-%m-%d}.pdf"
+    with translation.override(agreement.client.language):
+        to_client = render_message(
+            "declaration_completed",
+            {"agreement": agreement, "for_client": True},
+            to=[agreement.client.email],
+            reply_to=[agreement.practice.email] if agreement.practice.email else [],
+        )
+    to_client.attach(filename, pdf, "application/pdf")
+    to_practice = render_message(
+        "declaration_completed",
+        {
+            "agreement": agreement,
+            "for_client": False,
+            "link": absolute_url(agreement_url(agreement)),
+        },
+        to=_practice_recipients(agreement.practice),
+    )
+    to_practice.attach(filename, pdf, "application/pdf")
+    _record_delivery(agreement, to_client, what="signed declaration to client")
+    _record_delivery(agreement, to_practice, what="signed declaration to coach")
+
+
+# Retention ---------------------------------------------------------------------------------
+
+
+def send_retention_reminder(practice, rows, *, today):
+    """Tell the coach which Bijlage 1 rows are due for destruction soon or already."""
+    message = render_message(
+        "retention_reminder",
+        {
+            "practice": practice,
+            "rows": rows,
+            "today": today,
+            "link": absolute_url(reverse("retention_list")),
+        },
+        to=_practice_recipients(practice),
+    )
+    try:
+        message.send()
+    except Exception as error:  # SMTP refusals, timeouts, DNS: all end up here
+        logger.warning(
+            "Sending the retention reminder to practice %s failed: %s", practice.pk, error
+        )
         return False
     return True

@@ -3,12 +3,17 @@ rendered in the same run: absolute figures drift between machines and runs, rati
 
 Runs on a throwaway SQLite database. To add a benchmark, add a function that takes the
 fixture agreement and returns what to time, and list it in BENCHMARKS.
+
+The "export" section measures memory: how far the process's resident memory rises while
+the dossier ZIP of 100 and of 1,000 agreements streams into a file. `python -m bench export`
+runs only that section.
 """
 
 import io
 import logging
 import os
 import statistics
+import sys
 import tempfile
 import time
 from decimal import Decimal
@@ -197,15 +202,165 @@ def measure_completion():
     print(f"Seal / render: {ratio:.2f}x")
 
 
-def main():
+EXPORT_SIZES = (100, 1000)
+
+
+def export_practice_with(count):
+    """A practice with `count` archived agreements made cheaply: real rows (Bijlage 1,
+    events), and a stored ~150 KB stand-in for the sealed PDF instead of rendering one."""
+    import hashlib
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+    from django.db import transaction
+    from django.utils import timezone
+
+    from agreements.models import Agreement, AgreementEnding, AgreementEvent, AgreementStatus
+
+    first = make_agreement()
+    practice, client = first.practice, first.client
+    fake_pdf = b"%PDF-1.7\n" + os.urandom(150 * 1024) + b"\n%%EOF\n"
+    digest = hashlib.sha256(fake_pdf).hexdigest()
+    from agreements.actions import agreement_create_draft
+
+    with transaction.atomic():
+        agreements = [first] + [
+            agreement_create_draft(practice=practice, client=client) for _ in range(count - 1)
+        ]
+        for agreement in agreements:
+            name = default_storage.save(
+                f"agreements/bench/{agreement.public_id}.pdf", ContentFile(fake_pdf)
+            )
+            Agreement.objects.filter(pk=agreement.pk).update(
+                status=AgreementStatus.SIGNED,
+                final_pdf=name,
+                final_sha256=digest,
+                completed_at=timezone.now(),
+                # As a real sent agreement: the unsigned document is stored on the row.
+                document_pdf=fake_pdf,
+            )
+        AgreementEvent.objects.bulk_create(
+            AgreementEvent(agreement=a, kind=kind, actor="system", detail="bench")
+            for a in agreements
+            for kind in ("signed_practice", "sent", "signed_client", "completed")
+        )
+        AgreementEnding.objects.bulk_create(
+            AgreementEnding(agreement=a, coaching_ended_on=timezone.localdate())
+            for a in agreements[::2]
+        )
+    return practice
+
+
+def _rss_mb():
+    """The process's resident memory now, from /proc (Linux)."""
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 1024 / 1024
+
+
+class PeakSampler:
+    """The highest resident memory seen while it runs, sampled every 10 ms. Unlike
+    tracemalloc it sees what C libraries (Pango, Cairo) allocate, and it costs no speed."""
+
+    def __init__(self):
+        import threading
+
+        self.peak = _rss_mb()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.wait(0.01):
+            self.peak = max(self.peak, _rss_mb())
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, _rss_mb())
+
+
+def measure_export(count, directory):
+    """How far resident memory rises above where it started while the dossier of `count`
+    agreements streams into a file, how long that takes, and the ZIP's size."""
+    from agreements import export
+
+    start = time.perf_counter()
+    practice = export_practice_with(count)
+    setup_s = time.perf_counter() - start
+    target = Path(directory) / f"export-{count}.zip"
+    before = _rss_mb()
+    start = time.perf_counter()
+    with PeakSampler() as sampler, target.open("wb") as out:
+        for chunk in export.practice_dossier(practice):
+            out.write(chunk)
+    export_s = time.perf_counter() - start
+    return {
+        "setup_s": setup_s,
+        "export_s": export_s,
+        "before_mb": before,
+        "growth_mb": sampler.peak - before,
+        "zip_mb": target.stat().st_size / 1024 / 1024,
+    }
+
+
+def report_export(directory):
+    from django.conf import settings
+    from django.db import reset_queries
+
+    from avg_portal.pdf import render_pdf
+
+    # As in production: with DEBUG on, Django keeps every query with its parameters, and
+    # the setup's stand-in PDFs alone would fill hundreds of megabytes.
+    settings.DEBUG = False
+    reset_queries()
+    # Warm up first: fonts, templates and WeasyPrint's caches are loaded once per process,
+    # whatever the export's size, and would otherwise count against the first size measured.
+
+    render_pdf(PARAGRAPH, title="Alinea", author="Bench")
+    measure_export(5, directory)
+    results = {}
+    print()
+    print("Export (streamed ZIP written to a file; stand-in PDFs of 150 KB):")
+    print(
+        f"  {'agreements':>10} {'setup':>8} {'export':>8} {'RSS before':>11}"
+        f" {'peak growth':>12} {'peak RSS':>9} {'ZIP size':>10}"
+    )
+    for count in EXPORT_SIZES:
+        r = results[count] = measure_export(count, directory)
+        print(
+            f"  {count:>10} {r['setup_s']:>6.1f} s {r['export_s']:>6.1f} s"
+            f" {r['before_mb']:>8.0f} MB {r['growth_mb']:>9.1f} MB"
+            f" {r['before_mb'] + r['growth_mb']:>6.0f} MB {r['zip_mb']:>7.1f} MB",
+            flush=True,
+        )
+    small, large = results[EXPORT_SIZES[0]], results[EXPORT_SIZES[-1]]
+    print(
+        f"Peak growth {EXPORT_SIZES[-1]} / {EXPORT_SIZES[0]} agreements: "
+        f"{large['growth_mb'] / small['growth_mb']:.2f}x"
+        f" (ZIP {large['zip_mb'] / small['zip_mb']:.1f}x)"
+    )
+
+
+SECTIONS = ("pdf", "signing", "export")
+
+
+def main(sections=SECTIONS):
     with tempfile.TemporaryDirectory(prefix="avg-portal-bench-") as directory:
         setup_django(Path(directory) / "bench.sqlite3")
-        agreement = make_agreement()
-        tasks = {name: factory(agreement) for name, factory in BENCHMARKS.items()}
-        timings = measure(tasks, ROUNDS)
-        report(timings, tasks["agreement"]())
-        measure_completion()
+        if "pdf" in sections:
+            agreement = make_agreement()
+            tasks = {name: factory(agreement) for name, factory in BENCHMARKS.items()}
+            timings = measure(tasks, ROUNDS)
+            report(timings, tasks["agreement"]())
+        if "signing" in sections:
+            measure_completion()
+        if "export" in sections:
+            report_export(directory)
 
 
 if __name__ == "__main__":
-    main()
+    # python -m bench [pdf] [signing] [export]: the sections named, or all of them.
+    main(tuple(sys.argv[1:]) or SECTIONS)

@@ -30,8 +30,9 @@ def _media_in_a_temporary_folder(settings, tmp_path):
     }
 
 
-def stored_pdf(agreement):
-    with agreement.final_pdf.open("rb") as stored:
+def stored_pdf(document):
+    """The sealed file of an agreement or a declaration, as stored."""
+    with document.final_pdf.open("rb") as stored:
         return stored.read()
 
 

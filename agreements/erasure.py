@@ -1,0 +1,85 @@
+"""Erasing a client's personal data (GDPR art. 17), when nothing requires keeping it.
+
+A signed agreement is evidence: it is kept until the agreement has ended and every
+retention period of its Bijlage 1 has run out. Until then erasure is refused, with the
+reason and the date. The erasure itself removes the client, every agreement with her and
+their stored PDFs, and her name and address from the breach register's notifications; what
+remains is an ErasureRecord with counts and a date, no personal data.
+"""
+
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .actions import ActionRefused
+from .models import Agreement, AgreementStatus, Client, ErasureRecord
+from .retention import agreement_keep_until
+
+
+@dataclass(frozen=True)
+class Hold:
+    """Why an agreement must still be kept, and until when (None: not known yet)."""
+
+    agreement: Agreement
+    reason: str
+    until: object = None
+
+
+def holds(client, *, today=None):
+    """What stops the client's data from being erased today; empty when nothing does."""
+    today = today or timezone.localdate()
+    found = []
+    for agreement in client.agreements.select_related("ending").prefetch_related("activities"):
+        if agreement.status == AgreementStatus.SENT:
+            found.append(Hold(agreement, _("it is out for signing; withdraw it first")))
+        elif agreement.status == AgreementStatus.SIGNED:
+            ending = getattr(agreement, "ending", None)
+            if ending is None:
+                found.append(Hold(agreement, _("it has not ended yet")))
+                continue
+            until = agreement_keep_until(agreement)
+            if until is None:
+                found.append(
+                    Hold(
+                        agreement,
+                        _("a retention period in Bijlage 1 has no computable end date"),
+                    )
+                )
+            elif until >= today:
+                found.append(Hold(agreement, _("its retention period runs"), until))
+    return found
+
+
+def client_erase(*, client, request):
+    with transaction.atomic():
+        locked = Client.objects.select_for_update().get(pk=client.pk)
+        if holds(locked):
+            raise ActionRefused(_("This client's data must still be kept."))
+        agreements = list(locked.agreements.select_related("declaration"))
+        files = [agreement.final_pdf for agreement in agreements if agreement.final_pdf]
+        files += [
+            agreement.declaration.final_pdf
+            for agreement in agreements
+            if hasattr(agreement, "declaration") and agreement.declaration.final_pdf
+        ]
+        # The breach register keeps that a client was notified (art. 33(5)), not who.
+        anonymised = locked.breach_notifications.update(
+            client=None, client_name=_("(erased client)"), email="", message=""
+        )
+        record = ErasureRecord.objects.create(
+            practice_id=locked.practice_id,
+            erased_by=request.user.get_username(),
+            agreements=len(agreements),
+            files=len(files),
+            breach_notifications=anonymised,
+        )
+        # The one sanctioned way to remove archived agreements: a queryset delete, after the
+        # holds above showed that every retention period has run out.
+        Agreement.objects.filter(pk__in=[a.pk for a in agreements]).delete()
+        locked.delete()
+        names = [stored.name for stored in files]
+        storage = files[0].storage if files else None
+        transaction.on_commit(lambda: [storage.delete(name) for name in names])
+    return record

@@ -1,0 +1,262 @@
+"""The dossier export: one ZIP with the sealed PDFs, their evidence, the record of
+processing (art. 30(2) GDPR), the breach register and a manifest of SHA-256 hashes.
+
+The ZIP is written as a stream: each member goes through a small unseekable sink that the
+generator empties after every chunk, so memory stays flat however many agreements there
+are. Python's zipfile writes data descriptors when it cannot seek back, and the manifest,
+whose hashes are computed while the members stream past, is written last.
+"""
+
+import csv
+import hashlib
+import io
+import zipfile
+
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.text import slugify
+
+from avg_portal.pdf import render_pdf
+from breaches.documents import register_csv
+from breaches.models import Breach
+
+from .models import Agreement, AgreementEvent, AgreementStatus, ProcessingActivity
+from .retention import activity_due_date
+
+DOCUMENT_LANGUAGE = "nl"
+READ_CHUNK = 64 * 1024
+# The sink is emptied once it holds this much; the response sends what it yields.
+YIELD_AT = 256 * 1024
+# Rows per PDF of the processing record: one PDF of thousands of rows would take minutes
+# and hundreds of megabytes to lay out, so a large record is printed in parts.
+RECORD_ROWS_PER_PDF = 100
+MANIFEST = "manifest.csv"
+
+
+class _Sink(io.RawIOBase):
+    """A write-only, unseekable file that collects what zipfile writes until taken."""
+
+    def __init__(self):
+        super().__init__()
+        self._chunks = []
+        self.size = 0
+
+    def writable(self):
+        return True
+
+    def write(self, data):
+        self._chunks.append(bytes(data))
+        self.size += len(data)
+        return len(data)
+
+    def take(self):
+        data = b"".join(self._chunks)
+        self._chunks.clear()
+        self.size = 0
+        return data
+
+
+def stream_zip(members):
+    """Yield the bytes of a ZIP of `members`, (name, iterable of bytes) pairs, followed by
+    manifest.csv listing each member's SHA-256 and size."""
+    sink = _Sink()
+    moment = timezone.localtime().timetuple()[:6]
+    manifest = []
+    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, chunks in members:
+            info = zipfile.ZipInfo(name, date_time=moment)
+            # PDFs are compressed already; deflating them again only costs time.
+            info.compress_type = (
+                zipfile.ZIP_STORED if name.endswith(".pdf") else (zipfile.ZIP_DEFLATED)
+            )
+            digest, size = hashlib.sha256(), 0
+            with archive.open(info, "w", force_zip64=True) as member:
+                for chunk in chunks:
+                    member.write(chunk)
+                    digest.update(chunk)
+                    size += len(chunk)
+                    if sink.size >= YIELD_AT:
+                        yield sink.take()
+            manifest.append((name, digest.hexdigest(), size))
+            yield sink.take()
+        info = zipfile.ZipInfo(MANIFEST, date_time=moment)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        archive.writestr(info, _csv_bytes(["Bestand", "SHA-256", "Bytes"], manifest))
+    yield sink.take()
+
+
+def _csv_bytes(header, rows, *, bom=True):
+    """CSV for Dutch Excel: semicolons, and a byte-order mark so that Excel reads UTF-8."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    if header:
+        writer.writerow(header)
+    for row in rows:
+        # Excel runs a cell that starts with = + - @ as a formula: quote it as text.
+        writer.writerow([_defuse(str(cell)) for cell in row])
+    return (("\ufeff" if bom else "") + out.getvalue()).encode("utf-8")
+
+
+def _defuse(cell):
+    return f"'{cell}" if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
+
+
+def _stored_file(field):
+    with field.open("rb") as stored:
+        while chunk := stored.read(READ_CHUNK):
+            yield chunk
+
+
+def base_name(agreement):
+    client = slugify(agreement.client_name) or "client"
+    return f"{client}-{agreement.agreement_date:%Y-%m-%d}-{str(agreement.public_id)[:8]}"
+
+
+EVIDENCE_HEADER = ["Tijdstip", "Gebeurtenis", "Door", "Naam", "IP-adres", "Browser", "Toelichting"]
+
+
+def _evidence_csv(agreement):
+    events = AgreementEvent.objects.filter(agreement=agreement).order_by("at", "id")
+    with translation.override(DOCUMENT_LANGUAGE):
+        rows = [
+            [
+                timezone.localtime(event.at).isoformat(),
+                event.get_kind_display(),
+                event.get_actor_display(),
+                event.actor_name,
+                event.ip_address or "",
+                event.user_agent,
+                event.detail,
+            ]
+            for event in events
+        ]
+    yield _csv_bytes(EVIDENCE_HEADER, rows)
+
+
+RECORD_COLUMNS = (
+    ("Verwerkingsverantwoordelijke", lambda a: a.controller),
+    ("Cliënt", lambda a: a.agreement.client_name),
+    ("Overeenkomst van", lambda a: f"{a.agreement.agreement_date:%d-%m-%Y}"),
+    ("Verwerker", lambda a: a.processor),
+    ("Subverwerkers", lambda a: a.sub_processors),
+    ("Verwerking", lambda a: a.description),
+    ("Doeleinden", lambda a: a.purposes),
+    ("Persoonsgegevens", lambda a: a.personal_data),
+    ("Locatie", lambda a: a.location),
+    ("Bewaartermijn", lambda a: a.retention),
+    ("Overeenkomst beëindigd op", lambda a: _ended_on(a.agreement)),
+    ("Bewaren tot", lambda a: _due(a)),
+)
+
+
+def _ended_on(agreement):
+    ending = getattr(agreement, "ending", None)
+    return f"{ending.coaching_ended_on:%d-%m-%Y}" if ending else ""
+
+
+def _due(activity):
+    due = activity_due_date(activity, getattr(activity.agreement, "ending", None))
+    return f"{due:%d-%m-%Y}" if due else ""
+
+
+def record_activities(agreements):
+    """Every Bijlage 1 row of the signed agreements, by controller (art. 30(2))."""
+    return (
+        ProcessingActivity.objects.filter(
+            agreement__in=agreements.filter(status=AgreementStatus.SIGNED)
+        )
+        .select_related("agreement", "agreement__ending")
+        .defer("agreement__document_pdf")
+        .order_by("controller", "agreement__client_name", "agreement__agreement_date", "position")
+    )
+
+
+def _record_row(activity):
+    return [read(activity) for _name, read in RECORD_COLUMNS]
+
+
+def _record_csv(activities):
+    header = [name for name, _read in RECORD_COLUMNS]
+    yield _csv_bytes(header, [])
+    batch = []
+    for activity in activities.iterator(chunk_size=500):
+        batch.append(_record_row(activity))
+        if len(batch) == 500:
+            yield _csv_bytes(None, batch, bom=False)
+            batch = []
+    yield _csv_bytes(None, batch, bom=False)
+
+
+def _record_pdf(practice, rows, *, part, parts, total):
+    header = [name for name, _read in RECORD_COLUMNS]
+    with translation.override(DOCUMENT_LANGUAGE):
+        html = render_to_string(
+            "pdf/processing_record.html",
+            {
+                "practice": practice,
+                "entries": [list(zip(header, row, strict=True)) for row in rows],
+                "part": part,
+                "parts": parts,
+                "total": total,
+                "printed_at": timezone.now(),
+            },
+        )
+    yield render_pdf(html, title="Register van verwerkingen", author=practice.name)
+
+
+def _record_pdfs(practice, activities):
+    total = activities.count()
+    parts = max(1, -(-total // RECORD_ROWS_PER_PDF))
+    iterator = activities.iterator(chunk_size=RECORD_ROWS_PER_PDF)
+    for part in range(1, parts + 1):
+        rows = []
+        for activity in iterator:
+            rows.append(_record_row(activity))
+            if len(rows) == RECORD_ROWS_PER_PDF:
+                break
+        name = "processing-record.pdf" if parts == 1 else f"processing-record-{part:03d}.pdf"
+        yield name, _record_pdf(practice, rows, part=part, parts=parts, total=total)
+
+
+def dossier_members(practice, agreements, breaches):
+    """The members of a dossier of `agreements` and `breaches`, all of `practice`."""
+    archived = (
+        agreements.exclude(final_sha256="")
+        .select_related("declaration")
+        .order_by("client_name", "agreement_date", "id")
+        # The unsigned document is a few hundred kilobytes per row, and not exported.
+        .defer("document_pdf", "declaration__document_pdf")
+    )
+    for agreement in archived.iterator(chunk_size=200):
+        name = base_name(agreement)
+        yield f"agreements/{name}.pdf", _stored_file(agreement.final_pdf)
+        yield f"evidence/{name}.csv", _evidence_csv(agreement)
+        declaration = getattr(agreement, "declaration", None)
+        if declaration is not None and declaration.final_pdf:
+            yield f"declarations/{name}.pdf", _stored_file(declaration.final_pdf)
+    activities = record_activities(agreements)
+    yield "processing-record.csv", _record_csv(activities)
+    yield from _record_pdfs(practice, activities)
+    registered = breaches.prefetch_related("clients", "notifications").order_by("discovered_at")
+    yield "breach-register.csv", iter([register_csv(registered)])
+
+
+def practice_dossier(practice):
+    return stream_zip(
+        dossier_members(
+            practice,
+            Agreement.objects.filter(practice=practice),
+            Breach.objects.filter(practice=practice),
+        )
+    )
+
+
+def client_dossier(client):
+    """One client's agreements, and the breaches that name him."""
+    return stream_zip(
+        dossier_members(
+            client.practice,
+            Agreement.objects.filter(practice=client.practice_id, client=client),
+            Breach.objects.filter(practice=client.practice_id, clients=client),
+        )
+    )

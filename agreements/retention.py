@@ -1,0 +1,160 @@
+"""When a Bijlage 1 row's data is due for destruction, from its structured retention period.
+
+A period runs from an event: the end of the agreement (the date the coaching agreement
+ended, clause 2.3) or the end of the financial year in which it ended (31 December; the
+fiscal duty to keep records runs from there). Month and year arithmetic lands on the same
+day of the month, or on the month's last day when that day does not exist: 31 January plus
+one month is the end of February, 29 February 2028 plus one year is 28 February 2029.
+
+A due date of None means "unknown, keep": the agreement has not ended, or a row has only a
+free-text period. The app never treats an unknown date as permission to destroy.
+"""
+
+import calendar
+import datetime
+from dataclasses import dataclass
+
+from .models import (
+    AgreementStatus,
+    Practice,
+    ProcessingActivity,
+    RetentionFrom,
+    RetentionReminder,
+    RetentionUnit,
+)
+
+
+def add_period(start, amount, unit):
+    """`start` plus `amount` days, months or years."""
+    if unit == RetentionUnit.DAY:
+        return start + datetime.timedelta(days=amount)
+    if unit == RetentionUnit.MONTH:
+        return _add_months(start, amount)
+    if unit == RetentionUnit.YEAR:
+        return _add_months(start, 12 * amount)
+    raise ValueError(f"Unknown retention unit: {unit!r}")
+
+
+def _add_months(start, months):
+    month_index = start.month - 1 + months
+    year, month = start.year + month_index // 12, month_index % 12 + 1
+    last_day = calendar.monthrange(year, month)[1]
+    return datetime.date(year, month, min(start.day, last_day))
+
+
+def period_start(retention_from, ending):
+    """The day the period starts running, for an agreement that ended as `ending` says."""
+    ended_on = ending.coaching_ended_on
+    if retention_from == RetentionFrom.AGREEMENT_END:
+        return ended_on
+    if retention_from == RetentionFrom.FINANCIAL_YEAR_END:
+        return datetime.date(ended_on.year, 12, 31)
+    raise ValueError(f"Unknown retention start: {retention_from!r}")
+
+
+def has_structured_period(activity):
+    return bool(activity.retention_amount and activity.retention_unit and activity.retention_from)
+
+
+def activity_due_date(activity, ending):
+    """The day the row's data is due for destruction; None if that cannot be computed."""
+    if ending is None or not has_structured_period(activity):
+        return None
+    start = period_start(activity.retention_from, ending)
+    return add_period(start, activity.retention_amount, activity.retention_unit)
+
+
+def agreement_keep_until(agreement):
+    """The last day any of the agreement's data must be kept: the latest due date of its
+    Bijlage 1 rows. None ("unknown, keep") if it has not ended or any row lacks a
+    structured period."""
+    ending = getattr(agreement, "ending", None)
+    if ending is None:
+        return None
+    due_dates = [activity_due_date(activity, ending) for activity in agreement.activities.all()]
+    if not due_dates or None in due_dates:
+        return None
+    return max(due_dates)
+
+
+@dataclass(frozen=True)
+class DueRow:
+    activity: ProcessingActivity
+    due_on: datetime.date | None
+    days_left: int | None
+
+    @property
+    def agreement(self):
+        return self.activity.agreement
+
+    @property
+    def is_overdue(self):
+        return self.days_left is not None and self.days_left < 0
+
+
+def due_for_destruction(practice, *, today):
+    """Every Bijlage 1 row of the practice's ended, signed agreements with its due date,
+    soonest first; rows without a computable date come last (keep them until decided)."""
+    activities = ProcessingActivity.objects.filter(
+        agreement__practice=practice,
+        agreement__status=AgreementStatus.SIGNED,
+        agreement__ending__isnull=False,
+    ).select_related("agreement", "agreement__ending", "agreement__client")
+    rows = []
+    for activity in activities:
+        due_on = activity_due_date(activity, activity.agreement.ending)
+        days_left = (due_on - today).days if due_on else None
+        rows.append(DueRow(activity, due_on, days_left))
+    rows.sort(
+        key=lambda row: (
+            row.due_on is None,
+            row.due_on or datetime.date.max,
+            row.agreement.client_name,
+            row.activity.position,
+        )
+    )
+    return rows
+
+
+# The coach hears of a row this many days before it falls due, or as soon as it is overdue.
+REMIND_DAYS_AHEAD = 30
+
+
+def rows_to_remind(practice, *, today):
+    """The practice's rows due within REMIND_DAYS_AHEAD days or overdue, not yet reminded."""
+    horizon = today + datetime.timedelta(days=REMIND_DAYS_AHEAD)
+    reminded = set(
+        RetentionReminder.objects.filter(activity__agreement__practice=practice).values_list(
+            "activity_id", flat=True
+        )
+    )
+    return [
+        row
+        for row in due_for_destruction(practice, today=today)
+        if row.due_on is not None and row.due_on <= horizon and row.activity.pk not in reminded
+    ]
+
+
+def send_reminders(*, today):
+    """One email per practice with rows falling due; each row is announced once. Returns
+    the number of emails the mail server accepted."""
+    from avg_portal import emails
+
+    practices = Practice.objects.filter(
+        agreements__status=AgreementStatus.SIGNED, agreements__ending__isnull=False
+    ).distinct()
+    sent = 0
+    for practice in practices:
+        rows = rows_to_remind(practice, today=today)
+        if not rows or not emails.send_retention_reminder(practice, rows, today=today):
+            continue
+        # Written only after the mail server took the message, so a failed send is retried.
+        RetentionReminder.objects.bulk_create(
+            [
+                RetentionReminder(activity=row.activity, due_on=row.due_on, sent_on=today)
+                for row in rows
+            ],
+            ignore_conflicts=True,
+        )
+        sent += 1
+    return sent

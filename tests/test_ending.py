@@ -1,0 +1,256 @@
+import datetime
+from pathlib import Path
+
+import pytest
+from django.apps import apps
+from django.core.files.storage import default_storage
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+
+from agreements.models import (
+    Agreement,
+    AgreementEnding,
+    Client,
+    ErasureRecord,
+    ProcessingActivity,
+)
+from agreements.retention import agreement_keep_until
+
+from .conftest import login_verified
+from .test_signing import archived
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def signed(coach, django_capture_on_commit_callbacks):
+    from django.test import Client as Browser
+
+    # The client signs in a browser of his own.
+    return archived(coach, Browser(), django_capture_on_commit_callbacks)
+
+
+def end(coach_client, agreement, on):
+    return coach_client.post(
+        reverse("agreement_end", args=[agreement.public_id]), {"coaching_ended_on": on}
+    )
+
+
+def test_record_the_end(coach_client, signed):
+    today = timezone.localdate().isoformat()
+    assert coach_client.get(reverse("agreement_end", args=[signed.public_id])).status_code == 405
+    end(coach_client, signed, today)
+    ending = AgreementEnding.objects.get(agreement=signed)
+    assert ending.coaching_ended_on == timezone.localdate()
+    assert signed.events.filter(kind="ended").exists()
+    page = coach_client.get(reverse("agreement_detail", args=[signed.public_id])).text
+    assert "Wat blijft gelden (artikel 2.4)" in page
+    # Once only; the signed row itself is untouched.
+    response = end(coach_client, signed, today)
+    assert AgreementEnding.objects.count() == 1
+    assert "al vastgelegd" in coach_client.get(response.url).text
+    assert Agreement.objects.get(pk=signed.pk).final_sha256 == signed.final_sha256
+
+
+@pytest.mark.parametrize(
+    ("on", "message"),
+    [
+        ("2999-01-01", "Vul een datum in tussen"),
+        ((timezone.localdate() + datetime.timedelta(days=2)).isoformat(), "in de toekomst"),
+        ("2001-01-01", "kan niet eindigen voordat"),
+        ("gisteren", "Voer een geldige datum in"),
+    ],
+)
+def test_bad_end_dates_are_refused(coach_client, signed, on, message):
+    response = end(coach_client, signed, on)
+    assert message in coach_client.get(response.url).text
+    assert not AgreementEnding.objects.exists()
+
+
+def test_a_draft_cannot_end(coach_client, coach):
+    from .factories import make_agreement
+
+    draft = make_agreement(coach.practice)
+    end(coach_client, draft, timezone.localdate().isoformat())
+    assert not AgreementEnding.objects.exists()
+
+
+def test_stranger_cannot_end_or_erase(client, signed, stranger):
+    login_verified(client, stranger)
+    assert end(client, signed, timezone.localdate().isoformat()).status_code == 404
+    response = client.post(
+        reverse("client_erase", args=[signed.client.public_id]),
+        {"confirm_name": signed.client.name},
+    )
+    assert response.status_code == 404
+    assert Client.objects.filter(pk=signed.client_id).exists()
+    assert not AgreementEnding.objects.exists()
+
+
+def erase(coach_client, client_obj, name=None):
+    return coach_client.post(
+        reverse("client_erase", args=[client_obj.public_id]),
+        {"confirm_name": name if name is not None else client_obj.name},
+    )
+
+
+def test_erasure_is_refused_while_the_agreement_must_be_kept(coach_client, signed):
+    client_obj = signed.client
+    page = coach_client.get(reverse("client_edit", args=[client_obj.public_id])).text
+    assert "nog niet beëindigd" in page
+    erase(coach_client, client_obj)
+    assert Client.objects.filter(pk=client_obj.pk).exists()
+
+    end(coach_client, signed, timezone.localdate().isoformat())
+    page = coach_client.get(reverse("client_edit", args=[client_obj.public_id])).text
+    assert "bewaartermijn loopt" in page
+    keep_until = agreement_keep_until(Agreement.objects.get(pk=signed.pk))
+    assert keep_until > timezone.localdate()
+    assert f"tot {keep_until.day} " in page
+    assert str(keep_until.year) in page
+    response = erase(coach_client, client_obj)
+    assert "moeten nog bewaard blijven" in coach_client.get(response.url).text
+    assert Agreement.objects.filter(pk=signed.pk).exists()
+    assert default_storage.exists(signed.final_pdf.name)
+
+
+def personal_data_left(*needles):
+    """Every text column of every table that still holds one of the needles."""
+    found = []
+    for model in apps.get_models():
+        text_fields = [
+            f.name
+            for f in model._meta.get_fields()
+            if isinstance(f, (models.CharField, models.TextField)) and f.concrete
+        ]
+        for field in text_fields:
+            for needle in needles:
+                if model._default_manager.filter(**{f"{field}__icontains": needle}).exists():
+                    found.append(f"{model._meta.label}.{field}")
+    return found
+
+
+def test_erasure_removes_the_personal_data_and_the_files(
+    coach_client, signed, coach, django_capture_on_commit_callbacks
+):
+    from breaches.models import ClientNotification
+
+    client_obj = signed.client
+    # The agreement ended long ago and every retention period ran out.
+    ended = datetime.date(2020, 1, 31)
+    Agreement.objects.filter(pk=signed.pk).update(agreement_date=datetime.date(2019, 1, 1))
+    AgreementEnding.objects.create(agreement=signed, coaching_ended_on=ended)
+    ProcessingActivity.objects.filter(agreement=signed).update(
+        retention_amount=1, retention_unit="year", retention_from="agreement_end"
+    )
+    breach = coach.practice.breaches.create(
+        summary="Laptop gestolen", discovered_at=timezone.now() - datetime.timedelta(days=1)
+    )
+    ClientNotification.objects.create(
+        breach=breach, client=client_obj, client_name=client_obj.name, email=client_obj.email
+    )
+    stored_name = signed.final_pdf.name
+    assert default_storage.exists(stored_name)
+    assert personal_data_left("Ünal-Brontë", "zoe@example.test")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = erase(coach_client, client_obj, name="  zoë ünal-brontë ")
+    assert response.status_code == 302
+
+    assert not Client.objects.filter(pk=client_obj.pk).exists()
+    assert not Agreement.objects.filter(pk=signed.pk).exists()
+    assert not default_storage.exists(stored_name)
+    assert personal_data_left("Ünal-Brontë", "zoe@example.test") == []
+    record = ErasureRecord.objects.get()
+    assert (record.agreements, record.files, record.breach_notifications) == (1, 1, 1)
+    assert record.erased_by == coach.email
+    # The register still shows that a client was notified, not who.
+    (notification,) = ClientNotification.objects.all()
+    assert notification.client_id is None
+    assert notification.email == ""
+
+
+def test_erasure_needs_the_name_typed(coach_client, coach):
+    from .factories import make_client
+
+    client_obj = make_client(coach.practice)
+    response = erase(coach_client, client_obj, name="Iemand anders")
+    assert "niet de naam" in coach_client.get(response.url).text
+    assert Client.objects.filter(pk=client_obj.pk).exists()
+    assert coach_client.get(reverse("client_erase", args=[client_obj.public_id])).status_code == 405
+
+
+def test_declaration_signed_through_the_emailed_link(
+    client, coach_client, signed, coach, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    from agreements.models import Declaration
+    from avg_portal.seal import verify_seal
+
+    from .conftest import stored_pdf
+    from .signing_helpers import client_post, token_from
+
+    data = {
+        "data_description": "Sessieverslagen en <b>intakeformulier</b>",
+        "disposition": "destroyed",
+        "done_on": timezone.localdate().isoformat(),
+        "method": "Bestanden verwijderd, prullenbak geleegd",
+    }
+    url = reverse("declaration_send", args=[signed.public_id])
+    assert coach_client.get(url).status_code == 405
+    coach_client.post(url, data)
+    assert not Declaration.objects.exists()  # the agreement has not ended yet
+
+    end(coach_client, signed, timezone.localdate().isoformat())
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        coach_client.post(url, data)
+    declaration = Declaration.objects.get()
+    assert declaration.status == "sent"
+    (invitation,) = mail.outbox
+    assert "verklaring van teruggave" in invitation.subject
+    token = token_from(invitation)
+
+    client.get(reverse("signing_open", args=[token]))
+    page = client.get(reverse("signing_page")).text
+    assert "Verklaring van teruggave en/of vernietiging" in page
+    assert "&lt;b&gt;intakeformulier&lt;/b&gt;" in page
+    assert "Niet ondertekenen" not in page  # nothing to decline in a statement of fact
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("signing_page"), client_post())
+    assert response.url == reverse("signing_done")
+
+    declaration.refresh_from_db()
+    assert declaration.status == "signed"
+    assert declaration.is_archived
+    sealed = stored_pdf(declaration)
+    verify_seal(sealed)
+    results = Path(__file__).resolve().parent.parent / "test-results"
+    results.mkdir(exist_ok=True)
+    (results / "signed-declaration.pdf").write_bytes(sealed)  # to look at with pdftoppm
+    from .test_signing import pdf_text
+
+    text = pdf_text(sealed)
+    assert "Bewijs van ondertekening" in text
+    assert "<b>intakeformulier</b>" in text
+    assert declaration.document_sha256 in text.replace(" ", "").replace("\n", "")
+    kinds = list(signed.events.values_list("kind", flat=True))
+    for kind in ("ended", "declaration_sent", "declaration_signed", "declaration_completed"):
+        assert kind in kinds
+    assert {tuple(m.to) for m in mail.outbox} >= {(signed.client.email,)}
+    # The agreement's own signatures are untouched; the sealed agreement still verifies.
+    assert signed.signatures.filter(declaration=None).count() == 2
+    verify_seal(stored_pdf(Agreement.objects.get(pk=signed.pk)))
+    detail = coach_client.get(reverse("agreement_detail", args=[signed.public_id])).text
+    assert "Door de cliënt ondertekend, verzegeld en opgeslagen" in detail
+    download = coach_client.get(reverse("declaration_pdf", args=[signed.public_id]))
+    assert b"".join(download.streaming_content) == sealed
+    # The verification page knows the declaration too.
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("v.pdf", sealed, content_type="application/pdf")
+    checked = type(client)().post(reverse("verify"), {"document": upload})
+    assert "Echt en onveranderd" in checked.text

@@ -1,0 +1,246 @@
+import datetime
+
+import pytest
+from django.core import mail
+from django.core.management import call_command
+from django.db import IntegrityError
+from django.urls import reverse
+
+from agreements.forms import ACTIVITY_FIELDS, ActivityFormSet
+from agreements.models import (
+    Agreement,
+    AgreementEnding,
+    AgreementStatus,
+    ProcessingActivity,
+    RetentionReminder,
+)
+from agreements.retention import (
+    activity_due_date,
+    add_period,
+    agreement_keep_until,
+    due_for_destruction,
+    rows_to_remind,
+    send_reminders,
+)
+
+from .conftest import login_verified, make_coach, make_practice
+from .factories import make_agreement, make_client
+
+pytestmark = pytest.mark.django_db
+
+D = datetime.date
+
+
+@pytest.mark.parametrize(
+    ("start", "amount", "unit", "expected"),
+    [
+        (D(2026, 1, 1), 30, "day", D(2026, 1, 31)),
+        (D(2026, 12, 31), 1, "day", D(2027, 1, 1)),
+        (D(2028, 2, 28), 1, "day", D(2028, 2, 29)),
+        (D(2026, 1, 15), 1, "month", D(2026, 2, 15)),
+        (D(2026, 11, 30), 3, "month", D(2027, 2, 28)),
+        # Month ends: the same day if it exists, else the month's last day.
+        (D(2026, 1, 31), 1, "month", D(2026, 2, 28)),
+        (D(2028, 1, 31), 1, "month", D(2028, 2, 29)),
+        (D(2026, 3, 31), 1, "month", D(2026, 4, 30)),
+        (D(2026, 1, 31), 12, "month", D(2027, 1, 31)),
+        (D(2026, 12, 15), 1, "month", D(2027, 1, 15)),
+        (D(2026, 5, 10), 2, "year", D(2028, 5, 10)),
+        # Leap days: 29 February plus a year is 28 February, plus four years 29 February.
+        (D(2028, 2, 29), 1, "year", D(2029, 2, 28)),
+        (D(2028, 2, 29), 4, "year", D(2032, 2, 29)),
+        (D(2028, 2, 29), 12, "month", D(2029, 2, 28)),
+        (D(2026, 12, 31), 7, "year", D(2033, 12, 31)),
+    ],
+)
+def test_add_period(start, amount, unit, expected):
+    assert add_period(start, amount, unit) == expected
+
+
+def test_add_period_refuses_an_unknown_unit():
+    with pytest.raises(ValueError):
+        add_period(D(2026, 1, 1), 1, "week")
+
+
+def _ended(agreement, ended_on):
+    """A signed agreement that ended on `ended_on` (status set directly: no PDF needed)."""
+    Agreement.objects.filter(pk=agreement.pk).update(status=AgreementStatus.SIGNED)
+    AgreementEnding.objects.create(agreement=agreement, coaching_ended_on=ended_on)
+    return Agreement.objects.select_related("ending").get(pk=agreement.pk)
+
+
+@pytest.mark.parametrize(
+    ("retention_from", "ended_on", "expected"),
+    [
+        ("agreement_end", D(2026, 3, 31), D(2028, 3, 31)),
+        ("agreement_end", D(2028, 2, 29), D(2030, 2, 28)),
+        # The financial year ends on 31 December of the year the agreement ended.
+        ("financial_year_end", D(2026, 3, 31), D(2028, 12, 31)),
+        ("financial_year_end", D(2026, 12, 31), D(2028, 12, 31)),
+        ("financial_year_end", D(2027, 1, 1), D(2029, 12, 31)),
+    ],
+)
+def test_activity_due_date_counts_from_its_event(retention_from, ended_on, expected):
+    activity = ProcessingActivity(
+        retention_amount=2, retention_unit="year", retention_from=retention_from
+    )
+    ending = AgreementEnding(coaching_ended_on=ended_on)
+    assert activity_due_date(activity, ending) == expected
+
+
+def test_no_due_date_without_an_end_or_a_structured_period():
+    structured = ProcessingActivity(
+        retention_amount=2, retention_unit="year", retention_from="agreement_end"
+    )
+    assert activity_due_date(structured, None) is None
+    free_text = ProcessingActivity(retention="zo lang als nodig")
+    assert activity_due_date(free_text, AgreementEnding(coaching_ended_on=D(2026, 1, 1))) is None
+
+
+def test_new_agreements_get_the_structured_defaults(coach):
+    agreement = make_agreement(coach.practice)
+    periods = [
+        (a.retention_amount, a.retention_unit, a.retention_from) for a in agreement.activities.all()
+    ]
+    assert periods == [
+        (2, "year", "agreement_end"),
+        (2, "year", "agreement_end"),
+        (7, "year", "financial_year_end"),
+    ]
+
+
+def test_keep_until_is_the_latest_due_date(coach):
+    agreement = make_agreement(coach.practice)
+    assert agreement_keep_until(agreement) is None  # not ended: unknown, keep
+    agreement = _ended(agreement, D(2026, 6, 30))
+    # 2 years after the end, and 7 years after 31 December 2026.
+    assert agreement_keep_until(agreement) == D(2033, 12, 31)
+    # One row with only free text makes the whole agreement "unknown, keep".
+    agreement.activities.filter(position=2).update(
+        retention_amount=None, retention_unit="", retention_from=""
+    )
+    assert agreement_keep_until(Agreement.objects.get(pk=agreement.pk)) is None
+
+
+def test_the_database_refuses_half_a_period(coach):
+    activity = make_agreement(coach.practice).activities.first()
+    with pytest.raises(IntegrityError):
+        ProcessingActivity.objects.filter(pk=activity.pk).update(retention_unit="")
+
+
+def _formset_data(agreement, **overrides):
+    rows = list(agreement.activities.all())
+    data = {
+        "activities-TOTAL_FORMS": str(len(rows)),
+        "activities-INITIAL_FORMS": str(len(rows)),
+        "activities-MIN_NUM_FORMS": "0",
+        "activities-MAX_NUM_FORMS": "30",
+    }
+    fields = [*ACTIVITY_FIELDS]
+    for index, row in enumerate(rows):
+        data[f"activities-{index}-id"] = str(row.pk)
+        for field in fields:
+            value = getattr(row, field)
+            data[f"activities-{index}-{field}"] = "" if value is None else str(value)
+    return data | overrides
+
+
+def test_the_form_asks_for_all_three_parts_or_none(coach):
+    agreement = make_agreement(coach.practice)
+    formset = ActivityFormSet(
+        _formset_data(agreement, **{"activities-0-retention_from": ""}), instance=agreement
+    )
+    assert not formset.is_valid()
+    assert "alle drie" in str(formset.forms[0].errors["retention_amount"])
+
+    cleared = {
+        "activities-0-retention_amount": "",
+        "activities-0-retention_unit": "",
+        "activities-0-retention_from": "",
+        "activities-1-retention_amount": "6",
+        "activities-1-retention_unit": "month",
+    }
+    formset = ActivityFormSet(_formset_data(agreement, **cleared), instance=agreement)
+    assert formset.is_valid(), formset.errors
+    formset.save()
+    first, second, _third = agreement.activities.all()
+    assert (first.retention_amount, first.retention_unit, first.retention_from) == (None, "", "")
+    assert (second.retention_amount, second.retention_unit) == (6, "month")
+
+
+def test_due_for_destruction_lists_ended_agreements_soonest_first(coach, stranger):
+    practice = coach.practice
+    early = _ended(make_agreement(practice, make_client(practice, "Anna")), D(2020, 1, 31))
+    _ended(make_agreement(practice, make_client(practice, "Bram")), D(2025, 6, 1))
+    make_agreement(practice)  # a draft that never ended: not listed
+    _ended(make_agreement(stranger.practice), D(2019, 1, 1))  # another practice
+    rows = due_for_destruction(practice, today=D(2026, 1, 1))
+    assert [(row.agreement.client_name, row.due_on) for row in rows] == [
+        ("Anna", D(2022, 1, 31)),
+        ("Anna", D(2022, 1, 31)),
+        ("Bram", D(2027, 6, 1)),
+        ("Bram", D(2027, 6, 1)),
+        ("Anna", D(2027, 12, 31)),
+        ("Bram", D(2032, 12, 31)),
+    ]
+    assert rows[0].is_overdue and rows[0].agreement == early
+    assert not rows[3].is_overdue
+
+
+def test_retention_list_shows_the_practice_rows(coach, coach_client, stranger, client):
+    _ended(make_agreement(coach.practice, make_client(coach.practice, "Anna")), D(2020, 1, 31))
+    page = coach_client.get(reverse("retention_list"))
+    assert page.status_code == 200
+    assert "Anna" in page.text
+    assert "text-danger" in page.text  # overdue
+    other = login_verified(type(client)(), stranger)
+    assert "Anna" not in other.get(reverse("retention_list")).text
+
+
+def test_retention_list_is_404_without_a_practice(client, db):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from avg_portal.models import User
+
+    admin = User.objects.create_user(email="admin@example.test", password="x" * 20)
+    TOTPDevice.objects.create(user=admin, name="default", confirmed=True)
+    assert login_verified(client, admin).get(reverse("retention_list")).status_code == 404
+
+
+def test_reminders_go_out_once_per_row(coach, settings):
+    practice = coach.practice
+    today = D(2026, 11, 1)
+    # Ended 2024-11-20: the two rows of 2 years fall due 2026-11-20, within 30 days.
+    _ended(make_agreement(practice, make_client(practice, "Anna")), D(2024, 11, 20))
+    # Ended 2026-01-10: nothing due before 2028.
+    _ended(make_agreement(practice, make_client(practice, "Bram")), D(2026, 1, 10))
+    mail.outbox.clear()
+    assert send_reminders(today=today) == 1
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to[0] == practice.email
+    assert "Anna" in message.body and "Bram" not in message.body
+    assert "20 november 2026" in message.body
+    assert RetentionReminder.objects.count() == 2
+    # The next day's run has nothing new to say.
+    call_command("retention_reminders")
+    assert send_reminders(today=today + datetime.timedelta(days=1)) == 0
+    assert len(mail.outbox) == 1
+    assert rows_to_remind(practice, today=today) == []
+
+
+def test_reminders_retry_when_the_mail_server_refuses(coach, settings):
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": 9, "timeout": 1},
+        }
+    }
+    _ended(make_agreement(coach.practice), D(2020, 1, 1))
+    assert send_reminders(today=D(2026, 1, 1)) == 0
+    assert not RetentionReminder.objects.exists()
+
+
+def test_a_practice_without_ended_agreements_gets_no_reminder(db):
+    make_coach(practice=make_practice())
+    assert send_reminders(today=D(2026, 1, 1)) == 0
