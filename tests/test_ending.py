@@ -254,3 +254,21 @@ def test_declaration_signed_through_the_emailed_link(
     upload = SimpleUploadedFile("v.pdf", sealed, content_type="application/pdf")
     checked = type(client)().post(reverse("verify"), {"document": upload})
     assert "Echt en onveranderd" in checked.text
+
+
+def test_stranger_gets_404_on_the_declaration(client, signed, stranger, coach_client):
+    from agreements.models import Declaration
+
+    end(coach_client, signed, timezone.localdate().isoformat())
+    login_verified(client, stranger)
+    data = {
+        "data_description": "Alles",
+        "disposition": "destroyed",
+        "done_on": timezone.localdate().isoformat(),
+        "method": "Verwijderd",
+    }
+    assert (
+        client.post(reverse("declaration_send", args=[signed.public_id]), data).status_code == 404
+    )
+    assert client.get(reverse("declaration_pdf", args=[signed.public_id])).status_code == 404
+    assert not Declaration.objects.exists()
