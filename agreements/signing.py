@@ -362,14 +362,19 @@ def agreement_complete(agreement_id):
             actor_name=settings.SITE_NAME,
             detail=f"SHA-256 of the signed text {agreement.document_sha256}",
         )
-        pdf = seal_pdf(documents.render_final_pdf(agreement))
-        digest = sha256_hex(pdf)
-        agreement.final_sha256 = digest
-        agreement.completed_at = timezone.now()
-        agreement.final_pdf.save(f"{agreement.public_id}.pdf", ContentFile(pdf), save=False)
-        agreement.save(update_fields=["final_pdf", "final_sha256", "completed_at"])
+        _seal_and_store(agreement, documents.render_final_pdf(agreement))
         transaction.on_commit(lambda: emails.send_completed(agreement_id))
     return agreement
+
+
+def _seal_and_store(document, pdf):
+    """Seal the final PDF of an agreement or a declaration and store it, once, with its
+    SHA-256; from then on downloads serve this file."""
+    sealed = seal_pdf(pdf)
+    document.final_sha256 = sha256_hex(sealed)
+    document.completed_at = timezone.now()
+    document.final_pdf.save(f"{document.public_id}.pdf", ContentFile(sealed), save=False)
+    document.save(update_fields=["final_pdf", "final_sha256", "completed_at"])
 
 
 # Expiry and reminders --------------------------------------------------------------------
@@ -569,10 +574,6 @@ def declaration_complete(declaration_id):
             actor_name=settings.SITE_NAME,
             detail=f"SHA-256 of the signed text {declaration.document_sha256}",
         )
-        pdf = seal_pdf(documents.render_declaration_pdf(declaration, final=True))
-        declaration.final_sha256 = sha256_hex(pdf)
-        declaration.completed_at = timezone.now()
-        declaration.final_pdf.save(f"{declaration.public_id}.pdf", ContentFile(pdf), save=False)
-        declaration.save(update_fields=["final_pdf", "final_sha256", "completed_at"])
+        _seal_and_store(declaration, documents.render_declaration_pdf(declaration, final=True))
         transaction.on_commit(lambda: emails.send_declaration_completed(declaration_id))
     return declaration

@@ -119,23 +119,28 @@ def send_declined(agreement):
 
 
 def send_completed(agreement_id):
-    """The sealed PDF to both parties, each in their own message."""
+    """The sealed agreement to both parties, each in their own message."""
     from agreements.models import Agreement
 
     agreement = Agreement.objects.select_related("practice", "client").get(pk=agreement_id)
-    with agreement.final_pdf.open("rb") as stored:
-        pdf = stored.read()
     filename = f"verwerkersovereenkomst-{agreement.agreement_date:%Y-%m-%d}.pdf"
+    _send_sealed_copies(agreement, agreement.final_pdf, "agreement_completed", filename, "PDF")
+
+
+def _send_sealed_copies(agreement, stored_file, template, filename, what):
+    """A sealed document to the client (in his language) and to the practice, attached."""
+    with stored_file.open("rb") as stored:
+        pdf = stored.read()
     with translation.override(agreement.client.language):
         to_client = render_message(
-            "agreement_completed",
+            template,
             {"agreement": agreement, "for_client": True},
             to=[agreement.client.email],
             reply_to=[agreement.practice.email] if agreement.practice.email else [],
         )
     to_client.attach(filename, pdf, "application/pdf")
     to_practice = render_message(
-        "agreement_completed",
+        template,
         {
             "agreement": agreement,
             "for_client": False,
@@ -144,8 +149,8 @@ def send_completed(agreement_id):
         to=_practice_recipients(agreement.practice),
     )
     to_practice.attach(filename, pdf, "application/pdf")
-    _record_delivery(agreement, to_client, what="signed PDF to client")
-    _record_delivery(agreement, to_practice, what="signed PDF to coach")
+    _record_delivery(agreement, to_client, what=f"signed {what} to client")
+    _record_delivery(agreement, to_practice, what=f"signed {what} to coach")
 
 
 def agreement_url(agreement):
@@ -241,30 +246,14 @@ def send_declaration_completed(declaration_id):
     declaration = Declaration.objects.select_related(
         "agreement", "agreement__practice", "agreement__client"
     ).get(pk=declaration_id)
-    agreement = declaration.agreement
-    with declaration.final_pdf.open("rb") as stored:
-        pdf = stored.read()
     filename = f"verklaring-teruggave-vernietiging-{declaration.done_on:%Y-%m-%d}.pdf"
-    with translation.override(agreement.client.language):
-        to_client = render_message(
-            "declaration_completed",
-            {"agreement": agreement, "for_client": True},
-            to=[agreement.client.email],
-            reply_to=[agreement.practice.email] if agreement.practice.email else [],
-        )
-    to_client.attach(filename, pdf, "application/pdf")
-    to_practice = render_message(
+    _send_sealed_copies(
+        declaration.agreement,
+        declaration.final_pdf,
         "declaration_completed",
-        {
-            "agreement": agreement,
-            "for_client": False,
-            "link": absolute_url(agreement_url(agreement)),
-        },
-        to=_practice_recipients(agreement.practice),
+        filename,
+        "declaration",
     )
-    to_practice.attach(filename, pdf, "application/pdf")
-    _record_delivery(agreement, to_client, what="signed declaration to client")
-    _record_delivery(agreement, to_practice, what="signed declaration to coach")
 
 
 # Retention ---------------------------------------------------------------------------------
