@@ -649,3 +649,28 @@ class RetentionReminder(models.Model):
 
     def __str__(self):
         return f"reminder for {self.activity_id} due {self.due_on}"
+
+
+class DossierExport(models.Model):
+    """A large dossier, built in the background and fetched through an emailed link: a
+    practice with hundreds of agreements should not wait on one long request."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="exports")
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    requested_by = models.EmailField()
+    requested_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    file = models.FileField(upload_to="exports/", blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    size = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-requested_at"]
+
+    def __str__(self):
+        return f"export {self.public_id}"
+
+    def is_ready(self, now=None):
+        now = now or timezone.now()
+        return bool(self.completed_at) and self.expires_at > now

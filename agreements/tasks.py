@@ -19,3 +19,10 @@ def complete_declaration(declaration_id):
 @task
 def expire_and_remind():
     signing.expire_and_remind()
+
+
+@task
+def build_dossier_export(job_id):
+    from .dossier_exports import dossier_export_build
+
+    dossier_export_build(job_id)

@@ -279,3 +279,13 @@ def send_retention_reminder(practice, rows, *, today):
         )
         return False
     return True
+
+
+def send_dossier_ready(job):
+    link = absolute_url(reverse("export_download", kwargs={"public_id": job.public_id}))
+    message = render_message(
+        "dossier_ready",
+        {"job": job, "link": link, "size_mb": round(job.size / 1024 / 1024, 1)},
+        to=[job.requested_by],
+    )
+    message.send()

@@ -295,6 +295,9 @@ SIGNING_MAX_REMINDERS = env_int("DJANGO_SIGNING_MAX_REMINDERS", 2)
 # Wrong signing links one address may try in ten minutes before it is refused for a while.
 SIGNING_LINK_GUESS_LIMIT = env_int("DJANGO_SIGNING_LINK_GUESS_LIMIT", 20, minimum=1)
 
+# A practice with more signed agreements than this gets its export by email link.
+EXPORT_EMAIL_ABOVE = env_int("DJANGO_EXPORT_EMAIL_ABOVE", 200)
+
 # The platform seal (avg_portal/seal.py): the certificate and key that seal final documents.
 SEAL_CERT_FILE = env_str("DJANGO_SEAL_CERT_FILE") or None
 SEAL_KEY_FILE = env_str("DJANGO_SEAL_KEY_FILE") or None

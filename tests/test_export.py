@@ -192,3 +192,49 @@ def test_export_links_are_on_the_pages(coach, coach_client):
     assert reverse("export_practice") in coach_client.get(reverse("agreement_list")).text
     page = coach_client.get(reverse("client_edit", args=[anna.public_id])).text
     assert reverse("export_client", args=[anna.public_id]) in page
+
+
+def test_a_large_dossier_arrives_by_emailed_link(
+    coach, coach_client, stranger, client, settings, django_capture_on_commit_callbacks
+):
+    import re
+
+    from django.core import mail
+
+    from agreements.models import DossierExport
+
+    settings.EXPORT_EMAIL_ABOVE = 1
+    for name in ("Bram de Vries", "Zoë Ünal-Brontë"):
+        fake_archived(coach.practice, make_client(coach.practice, name))
+    url = reverse("export_practice")
+    page = coach_client.get(url)
+    assert "dossier wordt op de achtergrond gemaakt" in page.text
+    assert not DossierExport.objects.exists()  # a GET starts nothing
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = coach_client.post(url)
+    assert response.status_code == 302
+    job = DossierExport.objects.get()
+    assert job.completed_at and job.size > 0
+    (message,) = mail.outbox
+    assert message.to == [coach.email]
+    path = re.search(r"https?://[^/\s]+(/export/[0-9a-f-]+/)", message.body).group(1)
+
+    response = coach_client.get(path)
+    data = b"".join(response.streaming_content)
+    assert hashlib.sha256(data).hexdigest() == job.sha256
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    for member, (digest, size) in manifest(archive).items():
+        assert hashlib.sha256(archive.read(member)).hexdigest() == digest
+        assert len(archive.read(member)) == size
+    assert sum(1 for n in archive.namelist() if n.startswith("agreements/")) == 2
+
+    login_verified(client, stranger)
+    assert client.get(path).status_code == 404
+    # After a week the link dies and the file goes.
+    from agreements.dossier_exports import remove_expired
+
+    stored = job.file.name
+    assert remove_expired(now=job.expires_at) == 1
+    assert not default_storage.exists(stored)
+    assert coach_client.get(path).status_code == 404

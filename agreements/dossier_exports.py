@@ -1,0 +1,67 @@
+"""Large dossiers: built by a task into storage and announced by email with a link that
+works for a week. Small ones stream straight to the browser (records_views.export_practice)."""
+
+import hashlib
+import tempfile
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.files import File
+from django.db import transaction
+from django.utils import timezone
+
+from avg_portal import emails
+
+from . import export
+from .models import DossierExport
+
+LINK_DAYS = 7
+
+
+def is_large(practice):
+    return practice.agreements.exclude(final_sha256="").count() > settings.EXPORT_EMAIL_ABOVE
+
+
+def dossier_export_request(*, practice, user):
+    from . import tasks  # tasks.py imports signing, which imports export's neighbours
+
+    with transaction.atomic():
+        job = DossierExport.objects.create(practice=practice, requested_by=user.email)
+        job_id = job.pk
+        transaction.on_commit(lambda: tasks.build_dossier_export.enqueue(job_id))
+    return job
+
+
+def dossier_export_build(job_id):
+    """Write the ZIP to a temporary file chunk by chunk (memory stays flat), store it, and
+    email the link."""
+    job = DossierExport.objects.select_related("practice").get(pk=job_id)
+    if job.completed_at:
+        return job
+    digest = hashlib.sha256()
+    with tempfile.TemporaryFile() as spool:
+        for chunk in export.practice_dossier(job.practice):
+            digest.update(chunk)
+            spool.write(chunk)
+        size = spool.tell()
+        spool.seek(0)
+        job.file.save(f"{job.public_id}.zip", File(spool), save=False)
+    now = timezone.now()
+    job.sha256 = digest.hexdigest()
+    job.size = size
+    job.completed_at = now
+    job.expires_at = now + timedelta(days=LINK_DAYS)
+    job.save(update_fields=["file", "sha256", "size", "completed_at", "expires_at"])
+    emails.send_dossier_ready(job)
+    return job
+
+
+def remove_expired(*, now=None):
+    """Delete dossiers whose link ran out, file and row; returns how many."""
+    now = now or timezone.now()
+    expired = list(DossierExport.objects.filter(expires_at__lte=now))
+    for job in expired:
+        if job.file:
+            job.file.delete(save=False)
+        job.delete()
+    return len(expired)

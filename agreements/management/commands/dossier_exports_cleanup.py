@@ -1,0 +1,10 @@
+from django.core.management.base import BaseCommand
+
+from agreements.dossier_exports import remove_expired
+
+
+class Command(BaseCommand):
+    help = "Delete dossier exports whose download link ran out (run daily from cron)."
+
+    def handle(self, *args, **options):
+        self.stdout.write(f"{remove_expired()} expired dossier(s) deleted")
