@@ -28,6 +28,7 @@ from .forms import (
     VerifyForm,
 )
 from .models import AgreementStatus
+from .retention import agreement_keep_until
 
 PAGE_SIZE = 25
 
@@ -196,6 +197,7 @@ def agreement_detail(request, public_id):
     """The agreement as the client will read it (an HTML preview), its state and timeline."""
     agreement = get_agreement_for_coach(request, public_id)
     latest_link = agreement.signing_links.first()
+    ending = getattr(agreement, "ending", None)
     return render(
         request,
         "agreements/agreement_detail.html",
@@ -205,7 +207,8 @@ def agreement_detail(request, public_id):
             "events": agreement.events.all(),
             "signatures": agreement.signatures.all(),
             "latest_link": latest_link,
-            "ending": getattr(agreement, "ending", None),
+            "ending": ending,
+            "keep_until": agreement_keep_until(agreement) if ending else None,
             "end_form": EndForm(),
             "declaration": getattr(agreement, "declaration", None),
             "declaration_form": DeclarationForm(),

@@ -46,6 +46,8 @@ def test_record_the_end(coach_client, signed):
     assert signed.events.filter(kind="ended").exists()
     page = coach_client.get(reverse("agreement_detail", args=[signed.public_id])).text
     assert "Wat blijft gelden (artikel 2.4)" in page
+    keep_until = agreement_keep_until(Agreement.objects.get(pk=signed.pk))
+    assert f"Bewaar de gegevens tot {keep_until.day} " in page
     # Once only; the signed row itself is untouched.
     response = end(coach_client, signed, today)
     assert AgreementEnding.objects.count() == 1
