@@ -13,6 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from breaches.actions import breach_erase_client_name
+
 from .actions import ActionRefused
 from .models import Agreement, AgreementStatus, Client, ErasureRecord
 from .retention import agreement_keep_until
@@ -65,6 +67,7 @@ def client_erase(*, client, request):
             if hasattr(agreement, "declaration") and agreement.declaration.final_pdf
         ]
         # The breach register keeps that a client was notified (art. 33(5)), not who.
+        breach_erase_client_name(practice=locked.practice, name=locked.name)
         anonymised = locked.breach_notifications.update(
             client=None, client_name=_("(erased client)"), email="", message=""
         )

@@ -4,7 +4,7 @@ email only after the transaction has committed."""
 
 import datetime
 
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -358,3 +358,35 @@ def breach_reopen(*, breach, user, reason):
         locked.save(update_fields=["status", "closed_at", "updated_at"])
         _entry(locked, Kind.REOPENED, user=user, text=reason, at=now)
     return locked
+
+
+def breach_erase_client_name(*, practice, name):
+    """Erasure (GDPR art. 17) of a client: her name goes from the practice's breach records,
+    the timeline included. The register keeps the breach, its facts and decisions (art. 33(5))
+    but no longer who the person was. The one change a timeline entry ever allows."""
+    import json
+    import re
+
+    pattern = re.compile(re.escape(name), re.IGNORECASE)
+    replacement = _("(erased client)")
+    for breach in Breach.objects.select_for_update().filter(practice=practice):
+        changed = []
+        for field in breach._meta.concrete_fields:
+            value = getattr(breach, field.attname)
+            if isinstance(field, (models.CharField, models.TextField)) and isinstance(value, str):
+                redacted = pattern.sub(replacement, value)
+                if redacted != value:
+                    setattr(breach, field.attname, redacted)
+                    changed.append(field.name)
+        if changed:
+            breach.save(update_fields=changed)
+        for entry in breach.updates.all():
+            text = pattern.sub(replacement, entry.text)
+            changes = json.loads(
+                pattern.sub(replacement, json.dumps(entry.changes, ensure_ascii=False))
+            )
+            if text != entry.text or changes != entry.changes:
+                # Past the queryset's guard on purpose: see the docstring.
+                models.QuerySet.update(
+                    BreachUpdate.objects.filter(pk=entry.pk), text=text, changes=changes
+                )

@@ -124,7 +124,7 @@ def personal_data_left(*needles):
         text_fields = [
             f.name
             for f in model._meta.get_fields()
-            if isinstance(f, (models.CharField, models.TextField)) and f.concrete
+            if isinstance(f, (models.CharField, models.TextField, models.JSONField)) and f.concrete
         ]
         for field in text_fields:
             for needle in needles:
@@ -146,12 +146,26 @@ def test_erasure_removes_the_personal_data_and_the_files(
     ProcessingActivity.objects.filter(agreement=signed).update(
         retention_amount=1, retention_unit="year", retention_from="agreement_end"
     )
-    breach = coach.practice.breaches.create(
-        summary="Laptop gestolen", discovered_at=timezone.now() - datetime.timedelta(days=1)
+    from breaches.actions import breach_create
+
+    breach = breach_create(
+        practice=coach.practice,
+        user=coach,
+        summary="Laptop gestolen met het dossier van Zoë Ünal-Brontë",
+        discovered_at=timezone.now() - datetime.timedelta(days=1),
+        clients=[client_obj],
     )
     ClientNotification.objects.create(
         breach=breach, client=client_obj, client_name=client_obj.name, email=client_obj.email
     )
+    import json
+
+    def timeline_text():
+        return " ".join(
+            e.text + json.dumps(e.changes, ensure_ascii=False) for e in breach.updates.all()
+        )
+
+    assert "Ünal-Brontë" in timeline_text()  # the first report names the affected client
     stored_name = signed.final_pdf.name
     assert default_storage.exists(stored_name)
     assert personal_data_left("Ünal-Brontë", "zoe@example.test")
@@ -171,6 +185,10 @@ def test_erasure_removes_the_personal_data_and_the_files(
     (notification,) = ClientNotification.objects.all()
     assert notification.client_id is None
     assert notification.email == ""
+    breach.refresh_from_db()
+    assert breach.summary == "Laptop gestolen met het dossier van (gewiste cliënt)"
+    assert "Ünal-Brontë" not in timeline_text()
+    assert "(gewiste cliënt)" in timeline_text()
 
 
 def test_erasure_needs_the_name_typed(coach_client, coach):
