@@ -77,3 +77,12 @@ def login_attempt_username(request, credentials=None):
     else:
         username = request.POST.get("auth-username", "")
     return str(username).strip().lower()
+
+
+def coach_remove_authenticator(*, user):
+    """Remove the TOTP device (and its backup codes); the session loses its second factor,
+    so the middleware sends the coach straight to enrol the new app."""
+    with transaction.atomic():
+        for device in user.totpdevice_set.all():
+            device.delete()  # each deletion is logged (audit.py)
+        user.staticdevice_set.all().delete()

@@ -90,3 +90,21 @@ class SignupForm(forms.Form):
 
 class ResendConfirmationForm(forms.Form):
     email = forms.EmailField(label=_("Email address"), max_length=254)
+
+
+class ConfirmPasswordForm(forms.Form):
+    password = forms.CharField(
+        label=_("Your password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def __init__(self, user, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError(_("This password is not right."), code="wrong_password")
+        return password

@@ -66,6 +66,7 @@ account_patterns = [
         name="password_reset_complete",
     ),
     path("security/", views.security_log, name="security_log"),
+    path("two-factor/replace/", views.replace_authenticator, name="replace_authenticator"),
 ]
 
 urlpatterns = [

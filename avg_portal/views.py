@@ -17,7 +17,12 @@ from two_factor.utils import get_otpauth_url
 from breaches.models import BreachStatus
 
 from . import accounts, audit
-from .forms import EmailAuthenticationForm, ResendConfirmationForm, SignupForm
+from .forms import (
+    ConfirmPasswordForm,
+    EmailAuthenticationForm,
+    ResendConfirmationForm,
+    SignupForm,
+)
 from .middleware import second_factor_not_required
 from .models import SecurityEvent
 
@@ -219,3 +224,15 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
         response = super().form_valid(form)
         audit.record(SecurityEvent.Kind.PASSWORD_CHANGED, request=self.request, user=form.user)
         return response
+
+
+@require_http_methods(["GET", "POST"])
+def replace_authenticator(request):
+    """A new phone: the current app is removed and a new one enrolled. Only from a session
+    that passed the second factor, and after the password is typed again."""
+    form = ConfirmPasswordForm(request.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        accounts.coach_remove_authenticator(user=request.user)
+        messages.info(request, _("Scan the new QR code with the authenticator app on your phone."))
+        return redirect("two_factor:setup")
+    return render(request, "accounts/replace_authenticator.html", {"form": form})

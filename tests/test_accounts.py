@@ -386,3 +386,21 @@ def test_english_through_the_language_switch(client):
     assert 'lang="en"' in response.text
     client.post(reverse("set_language"), {"language": "nl", "next": "/"})
     assert "Log in met je e-mailadres" in client.get(LOGIN).text
+
+
+def test_replace_the_authenticator_app_for_a_new_phone(coach_client, coach):
+    old = coach.totpdevice_set.get()
+    coach.staticdevice_set.create(name="backup").token_set.create(token="abcd2345")
+    url = reverse("replace_authenticator")
+    response = coach_client.post(url, {"password": "niet-het-wachtwoord"})
+    assert "Dit wachtwoord klopt niet" in response.text
+    assert TOTPDevice.objects.filter(pk=old.pk).exists()
+
+    response = coach_client.post(url, {"password": PASSWORD})
+    assert response.url == reverse("two_factor:setup")
+    assert not TOTPDevice.objects.filter(user=coach).exists()
+    assert not StaticToken.objects.filter(device__user=coach).exists()
+    assert SecurityEvent.objects.filter(user=coach, kind="otp_removed").exists()
+    # Without a device the session has no second factor: only enrolment is open.
+    response = coach_client.get(reverse("dashboard"))
+    assert response.url.startswith(reverse("two_factor:setup"))
