@@ -514,7 +514,7 @@ class AgreementEvent(models.Model):
         EMAIL_ACCEPTED = "email_accepted", _("email accepted by the mail server")
         EMAIL_FAILED = "email_failed", _("email could not be sent")
         OPENED = "opened", _("link opened")
-        VIEWED = "viewed", _("agreement viewed")
+        VIEWED = "viewed", _("document viewed")
         DOWNLOADED = "downloaded", _("PDF downloaded")
         SIGNED_BY_CLIENT = "signed_client", _("signed by the client")
         DECLINED = "declined", _("declined by the client")
