@@ -409,9 +409,6 @@ class Agreement(SecurityProfileFields):
     def is_archived(self):
         return bool(self.final_sha256)
 
-    def signature_for(self, party):
-        return next((s for s in self.signatures.all() if s.party == party), None)
-
 
 class ProcessingActivity(ProcessingActivityFields):
     agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="activities")

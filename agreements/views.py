@@ -205,7 +205,6 @@ def agreement_detail(request, public_id):
             "agreement": agreement,
             "document": documents.render_agreement_html(agreement),
             "events": agreement.events.all(),
-            "signatures": agreement.signatures.all(),
             "latest_link": latest_link,
             "ending": ending,
             "keep_until": agreement_keep_until(agreement) if ending else None,
