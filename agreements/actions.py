@@ -2,19 +2,27 @@
 themselves. Each checks what it may do, works in one transaction, and leaves an audit trail
 where the action matters for evidence."""
 
+import datetime
+
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from core.exceptions import ActionRefused
+from core.models import Practice
+from core.origin import Origin
 
 from .document_versions import CURRENT_VERSION
 from .models import Agreement, AgreementEvent, AgreementStatus, Client, ProcessingActivity
 
 
-class ActionRefused(Exception):
-    """The action is not allowed in the object's current state; the message says why."""
-
-
-def agreement_create_draft(*, practice, client, coaching_agreement_date=None):
+def agreement_create_draft(
+    *,
+    practice: Practice,
+    client: Client,
+    origin: Origin,
+    coaching_agreement_date: datetime.date | None = None,
+) -> Agreement:
     """A new draft for this client, prefilled from the practice and the client."""
     if client.practice_id != practice.pk:
         raise ActionRefused(_("This client belongs to another practice."))
@@ -50,9 +58,7 @@ def agreement_create_draft(*, practice, client, coaching_agreement_date=None):
                 for row in practice.default_activities.all()
             ]
         )
-        AgreementEvent.objects.create(
-            agreement=agreement, kind=AgreementEvent.Kind.CREATED, actor=AgreementEvent.Actor.COACH
-        )
+        agreement.log(AgreementEvent.Kind.CREATED, origin)
     return agreement
 
 

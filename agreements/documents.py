@@ -1,7 +1,8 @@
-"""The agreement as a document: the HTML fragment of the preview, and the PDF.
+"""The signable documents as documents: the HTML fragment of the preview, and the PDF.
 
-Both render the body template of the agreement's own text version, so an agreement keeps
-the text it was drafted and signed with after a newer version is released.
+The agreement renders the body template of its own text version, so it keeps the text it
+was drafted and signed with after a newer version is released. `render_html` and
+`render_pdf` serve every kind of document; a new kind adds its renderers to `RENDERERS`.
 """
 
 import base64
@@ -11,9 +12,10 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 
-from avg_portal.pdf import render_pdf
+from avg_portal import pdf
 
 from .document_versions import get_version
+from .models import Agreement, AgreementEvent, Declaration, Party, SignableDocument
 
 # The legal text is Dutch, whatever language the coach or the client reads the site in;
 # dates ("1 september 2026") and the kind of data in Bijlage 2 follow it.
@@ -75,17 +77,13 @@ def render_agreement_pdf(agreement, *, final=False):
         if final:
             context |= final_context(agreement)
         html = render_to_string(PRINT_TEMPLATE, context)
-    return render_pdf(
+    return pdf.render_pdf(
         html,
         title=context["title"],
         author=agreement.practice_name,
         lang=DOCUMENT_LANGUAGE,
         allowed_data_uris=signature_images(context["signatures"]),
     )
-
-
-def render_final_pdf(agreement):
-    return render_agreement_pdf(agreement, final=True)
 
 
 @dataclass(frozen=True)
@@ -168,15 +166,13 @@ def evidence_events(events):
 
 def final_context(agreement):
     """Both signatures in their blocks and the evidence page. Rendered in Dutch."""
-    from .models import Party
-
-    signatures = {s.party: s for s in agreement.signatures.filter(declaration=None)}
+    signatures = {s.party: s for s in agreement.signatures.all()}
     practice, client = signatures[Party.PRACTICE], signatures[Party.CLIENT]
     signers = [
         evidence_signer("Verantwoordelijke", practice),
         evidence_signer("Verwerker", client, agreement.client.email),
     ]
-    events = evidence_events(agreement.events.all())
+    events = evidence_events(agreement.events.exclude(document__kind="declaration"))
     return {
         "signatures": {
             "party1": printed_signature(practice, agreement.practice_name),
@@ -202,8 +198,6 @@ DECLARATION_PRINT = "pdf/declaration/print.html"
 
 
 def declaration_context(declaration, *, final=False):
-    from .models import AgreementEvent, Party
-
     agreement = declaration.agreement
     context = {
         "declaration": declaration,
@@ -213,9 +207,7 @@ def declaration_context(declaration, *, final=False):
     }
     if final:
         signature = declaration.signatures.get(party=Party.CLIENT)
-        kinds = [k for k in AgreementEvent.Kind.values if k.startswith("declaration")]
-        events = agreement.events.filter(kind__in=kinds + ["opened", "viewed", "downloaded"])
-        events = events.filter(at__gte=declaration.sent_at)
+        events = AgreementEvent.objects.filter(document=declaration).order_by("at", "id")
         context |= {
             "signature": printed_signature(signature, agreement.client_name),
             "evidence": {
@@ -239,7 +231,7 @@ def render_declaration_pdf(declaration, *, final=False):
         context = declaration_context(declaration, final=final)
         html = render_to_string(DECLARATION_PRINT, context)
     signature = context["signature"]
-    return render_pdf(
+    return pdf.render_pdf(
         html,
         title=context["title"],
         author=declaration.agreement.client_name,
@@ -248,3 +240,22 @@ def render_declaration_pdf(declaration, *, final=False):
         if signature and signature.image_data_uri
         else [],
     )
+
+
+# Any signable document ---------------------------------------------------------------------
+
+
+def render_html(document: SignableDocument) -> str:
+    """The document's text for the signing page."""
+    return RENDERERS[document.kind][0](document.concrete())
+
+
+def render_pdf(document: SignableDocument, *, final: bool = False) -> bytes:
+    """The PDF the parties sign or, with `final`, the one with signatures and evidence."""
+    return RENDERERS[document.kind][1](document.concrete(), final=final)
+
+
+RENDERERS = {
+    Agreement.KIND: (render_agreement_html, render_agreement_pdf),
+    Declaration.KIND: (render_declaration_html, render_declaration_pdf),
+}

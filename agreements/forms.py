@@ -136,12 +136,6 @@ class PracticeSecurityDefaultsForm(SecurityProfileFormMixin, forms.ModelForm):
         return practice
 
 
-class ClientForm(forms.ModelForm):
-    class Meta:
-        model = Client
-        fields = ["name", "residence", "email", "phone", "language"]
-
-
 class AgreementForm(SecurityProfileFormMixin, forms.ModelForm):
     class Meta:
         model = Agreement
@@ -276,10 +270,6 @@ ActivityFormSet = activity_formset_class(ProcessingActivity, Agreement)
 DefaultActivityFormSet = activity_formset_class(DefaultProcessingActivity, Practice)
 
 
-class ClientSearchForm(forms.Form):
-    q = forms.CharField(label=_("Search"), max_length=100, required=False)
-
-
 class NewAgreementForm(forms.Form):
     client = forms.ModelChoiceField(
         label=_("Client"), queryset=Client.objects.none(), empty_label=None
@@ -404,22 +394,6 @@ class EndForm(forms.Form):
                 _("Record the end once it has happened; this date is in the future.")
             )
         return ended_on
-
-
-class EraseForm(forms.Form):
-    """Erasure cannot be undone: the coach types the client's name to confirm."""
-
-    confirm_name = forms.CharField(label=_("Type the client's name to confirm"), max_length=200)
-
-    def __init__(self, *args, client, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.client = client
-
-    def clean_confirm_name(self):
-        typed = " ".join(self.cleaned_data["confirm_name"].split())
-        if typed.casefold() != " ".join(self.client.name.split()).casefold():
-            raise forms.ValidationError(_("This is not the client's name as it is stored."))
-        return typed
 
 
 class DeclarationForm(forms.ModelForm):

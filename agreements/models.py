@@ -1,189 +1,12 @@
 import uuid
 
-from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-kvk_validator = RegexValidator(
-    r"^\d{8}$", _("A KvK number has exactly 8 digits, for example 12345678.")
-)
-phone_validator = RegexValidator(
-    r"^\+?[0-9][0-9 ()-]{7,19}$",
-    _("Enter a phone number of digits, for example 013 123 45 67 or +31 6 12345678."),
-)
-
-
-class DataKind(models.TextChoices):
-    NORMAL = "normal", _("normal personal data")
-    SPECIAL = "special", _("special categories (e.g. health)")
-    SENSITIVE = "sensitive", _("sensitive data (e.g. BSN, financial)")
-
-
-class SecurityProfileFields(models.Model):
-    """Bijlage 2: the risk considerations and the measures taken."""
-
-    data_kind = models.CharField(
-        _("kind of personal data"), max_length=10, choices=DataKind, default=DataKind.SPECIAL
-    )
-    data_subjects = models.CharField(
-        _("number of data subjects"),
-        max_length=200,
-        default="",
-        blank=True,
-        help_text=_("E.g. '1: the client'."),
-    )
-    processing_purpose = models.CharField(
-        _("purpose of the processing"), max_length=500, default="", blank=True
-    )
-    storage = models.CharField(
-        _("how long and how the data is stored"), max_length=500, default="", blank=True
-    )
-    measures = models.JSONField(_("security measures"), default=list, blank=True)
-    extra_measures = models.TextField(
-        _("your own additional measures"),
-        max_length=4000,
-        blank=True,
-        help_text=_("One measure per line."),
-    )
-
-    class Meta:
-        abstract = True
-
-    def extra_measure_lines(self):
-        return [line.strip() for line in self.extra_measures.splitlines() if line.strip()]
-
-
-class Practice(SecurityProfileFields):
-    """The coach's practice: party 1 ("Ik") of every agreement, and the tenant that owns
-    clients, agreements and breaches. Everything a coach sees is reached through it."""
-
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    name = models.CharField(_("practice name"), max_length=200)
-    statutory_seat = models.CharField(
-        _("statutory seat"),
-        max_length=100,
-        blank=True,
-        help_text=_("The city where the practice is registered, e.g. Tilburg."),
-    )
-    address = models.CharField(
-        _("address"), max_length=300, blank=True, help_text=_("Street, number, postcode, city.")
-    )
-    kvk_number = models.CharField(
-        _("KvK number"), max_length=8, blank=True, validators=[kvk_validator]
-    )
-    email = models.EmailField(_("email address"), blank=True)
-    phone = models.CharField(_("phone"), max_length=20, blank=True, validators=[phone_validator])
-
-    # Bijlage 3 names whom a client contacts about a (possible) data breach.
-    breach_contact_role = models.CharField(
-        _("breach contact (role or name)"),
-        max_length=150,
-        blank=True,
-        help_text=_("Who the client contacts about a data breach, e.g. 'de coach' or a name."),
-    )
-    breach_contact_phone = models.CharField(
-        _("breach contact phone"), max_length=20, blank=True, validators=[phone_validator]
-    )
-    breach_contact_email = models.EmailField(_("breach contact email"), blank=True)
-
-    # Clause 8.3: the default penalties a new agreement starts with.
-    default_penalty_per_violation = models.DecimalField(
-        _("penalty per violation (€)"),
-        max_digits=10,
-        decimal_places=2,
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(0)],
-    )
-    default_penalty_per_day = models.DecimalField(
-        _("penalty per day of violation (€)"),
-        max_digits=10,
-        decimal_places=2,
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(0)],
-    )
-
-    signing_link_days = models.PositiveSmallIntegerField(
-        _("signing links work for (days)"),
-        default=14,
-        validators=[MinValueValidator(1), MaxValueValidator(60)],
-        help_text=_("How long a client can use the link to sign; 14 days unless you change it."),
-    )
-
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-
-    # The fields an agreement cannot be drafted without.
-    REQUIRED_FOR_AGREEMENTS = (
-        "name",
-        "statutory_seat",
-        "email",
-        "breach_contact_role",
-        "breach_contact_phone",
-        "breach_contact_email",
-    )
-
-    class Meta:
-        verbose_name = _("practice")
-        verbose_name_plural = _("practices")
-        constraints = [
-            models.CheckConstraint(
-                condition=models.Q(default_penalty_per_violation__gte=0)
-                | models.Q(default_penalty_per_violation__isnull=True),
-                name="practice_penalty_per_violation_not_negative",
-            ),
-            models.CheckConstraint(
-                condition=models.Q(default_penalty_per_day__gte=0)
-                | models.Q(default_penalty_per_day__isnull=True),
-                name="practice_penalty_per_day_not_negative",
-            ),
-        ]
-
-    def __str__(self):
-        return self.name
-
-    @property
-    def is_complete(self):
-        return all(getattr(self, field) for field in self.REQUIRED_FOR_AGREEMENTS)
-
-
-class Client(models.Model):
-    """A coaching client: party 2 ("Jij") of an agreement. He has no account."""
-
-    class Language(models.TextChoices):
-        DUTCH = "nl", _("Dutch")
-        ENGLISH = "en", _("English")
-
-    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="clients")
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    name = models.CharField(_("name"), max_length=200)
-    residence = models.CharField(
-        _("place of residence"), max_length=100, help_text=_("The town or city, e.g. Breda.")
-    )
-    email = models.EmailField(_("email address"))
-    phone = models.CharField(_("phone"), max_length=20, blank=True, validators=[phone_validator])
-    language = models.CharField(
-        _("language for emails"), max_length=2, choices=Language, default=Language.DUTCH
-    )
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-
-    class Meta:
-        verbose_name = _("client")
-        verbose_name_plural = _("clients")
-        ordering = ["name", "id"]
-        indexes = [models.Index(fields=["practice", "name"])]
-        constraints = [
-            models.CheckConstraint(
-                condition=models.Q(language__in=["nl", "en"]), name="client_language_valid"
-            ),
-        ]
-
-    def __str__(self):
-        return self.name
-
-    def has_signed_agreement(self):
-        return self.agreements.filter(status__in=KEPT_STATUSES).exists()
+from core.models import Client, DataKind, Practice, SecurityProfileFields, phone_validator
+from core.origin import Actor, Origin
 
 
 class RetentionUnit(models.TextChoices):
@@ -293,6 +116,97 @@ class ArchivedAgreementError(Exception):
     """Something tried to change an agreement that is sealed and archived."""
 
 
+def final_pdf_path(document: "SignableDocument", filename: str) -> str:
+    return f"{document.STORAGE_FOLDER}/{timezone.now():%Y/%m}/{filename}"
+
+
+class SignableDocument(models.Model):
+    """What every document the parties sign has in common, whatever it says.
+
+    The exact version they sign is rendered once and hashed when it is sent; links and
+    signatures point here; after the last signature the final PDF (signatures, evidence) is
+    sealed and stored once with its SHA-256. Each kind of document (the agreement, the
+    declaration of clause 9.3) is a model that inherits from this one and adds its own fields,
+    status and wording; `agreements.signing` does the rest, the same for all kinds.
+    """
+
+    class Kind(models.TextChoices):
+        AGREEMENT = "agreement", _("processing agreement")
+        DECLARATION = "declaration", _("declaration of return or destruction")
+
+    # Not `id`: the documents that inherit from this keep their own `id` (and every foreign
+    # key to it); they link here through their `document` field.
+    key = models.BigAutoField(primary_key=True)
+    kind = models.CharField(max_length=20, choices=Kind, editable=False)
+    # The version the parties sign: rendered once, when it is sent.
+    document_pdf = models.BinaryField(default=b"", blank=True, editable=False)
+    document_sha256 = models.CharField(max_length=64, blank=True, editable=False)
+    sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The final document: the signatures and the evidence page, sealed, stored once.
+    final_pdf = models.FileField(upload_to=final_pdf_path, blank=True, editable=False)
+    final_sha256 = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    completed_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    # Set by each kind of document.
+    KIND: str
+    STORAGE_FOLDER: str
+    # The file name (without date and extension) of its PDF, and its email when sealed.
+    FILE_STEM: str
+    COMPLETED_EMAIL: str
+    # Whether the client may decline it (a declaration states a fact: nothing to decline).
+    DECLINABLE: bool
+    # The events it writes on the agreement's timeline when the client signs and when sealed.
+    SIGNED_EVENT: str
+    COMPLETED_EVENT: str
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=["agreement", "declaration"]),
+                name="signabledocument_kind_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key}"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Each kind of document says which kind it is; the base row is told so at once.
+        if not self.kind and hasattr(self, "KIND"):
+            self.kind = self.KIND
+
+    def concrete(self) -> "Agreement | Declaration":
+        """The agreement or declaration this is."""
+        if type(self) is not SignableDocument:
+            return self  # type: ignore[return-value]
+        return getattr(self, f"as_{self.kind}")
+
+    @property
+    def is_archived(self) -> bool:
+        return bool(self.final_sha256)
+
+    @property
+    def dossier(self) -> "Agreement":
+        """The agreement this document belongs to (an agreement belongs to itself)."""
+        raise NotImplementedError
+
+    @property
+    def awaits_client_signature(self) -> bool:
+        raise NotImplementedError
+
+    @property
+    def is_signed(self) -> bool:
+        """Signed by every party: ready to be sealed."""
+        raise NotImplementedError
+
+    def mark_signed_by_client(self) -> None:
+        raise NotImplementedError
+
+    def download_name(self) -> str:
+        return f"{self.FILE_STEM}.pdf"
+
+
 class AgreementStatus(models.TextChoices):
     DRAFT = "draft", _("draft")
     SENT = "sent", _("sent for signing")
@@ -302,11 +216,7 @@ class AgreementStatus(models.TextChoices):
     EXPIRED = "expired", _("expired")
 
 
-# Agreements that are evidence: never deleted, and they keep their client.
-KEPT_STATUSES = (AgreementStatus.SIGNED,)
-
-
-class Agreement(SecurityProfileFields):
+class Agreement(SecurityProfileFields, SignableDocument):
     """A processing agreement (verwerkersovereenkomst) between a practice and a client.
 
     The party details are copied in when the draft is made, so the agreement prints what the
@@ -314,7 +224,22 @@ class Agreement(SecurityProfileFields):
     """
 
     Status = AgreementStatus
+    KIND = SignableDocument.Kind.AGREEMENT
+    STORAGE_FOLDER = "agreements"
+    FILE_STEM = "verwerkersovereenkomst"
+    COMPLETED_EMAIL = "agreement_completed"
+    DECLINABLE = True
+    SIGNED_EVENT = "signed_client"
+    COMPLETED_EVENT = "completed"
 
+    id = models.BigAutoField(primary_key=True)
+    document = models.OneToOneField(
+        SignableDocument,
+        on_delete=models.CASCADE,
+        parent_link=True,
+        related_name="as_agreement",
+        editable=False,
+    )
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="agreements")
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="agreements")
@@ -351,15 +276,7 @@ class Agreement(SecurityProfileFields):
     )
     breach_contact_email = models.EmailField(_("breach contact email"))
 
-    # The version both parties sign: rendered once when the coach signs and sends it.
-    document_pdf = models.BinaryField(default=b"", blank=True, editable=False)
-    document_sha256 = models.CharField(max_length=64, blank=True, editable=False)
-    sent_at = models.DateTimeField(null=True, blank=True, editable=False)
     decline_reason = models.TextField(blank=True, max_length=2000, editable=False)
-    # The final document: both signatures and the evidence page, sealed, stored once.
-    final_pdf = models.FileField(upload_to="agreements/%Y/%m/", blank=True, editable=False)
-    final_sha256 = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
-    completed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now)
@@ -402,12 +319,48 @@ class Agreement(SecurityProfileFields):
             raise ArchivedAgreementError(f"Agreement {self.public_id} is archived and immutable.")
 
     @property
-    def is_draft(self):
+    def is_draft(self) -> bool:
         return self.status == AgreementStatus.DRAFT
 
     @property
-    def is_archived(self):
-        return bool(self.final_sha256)
+    def dossier(self) -> "Agreement":
+        return self
+
+    @property
+    def awaits_client_signature(self) -> bool:
+        return self.status == AgreementStatus.SENT
+
+    @property
+    def is_signed(self) -> bool:
+        return self.status == AgreementStatus.SIGNED
+
+    def log(
+        self,
+        kind: str,
+        origin: Origin,
+        *,
+        document: SignableDocument | None = None,
+        detail: str = "",
+    ) -> "AgreementEvent":
+        """Write one event on this agreement's evidence trail: what happened, to which of its
+        documents (itself, its declaration), who did it and from where."""
+        return AgreementEvent.objects.create(
+            agreement=self,
+            document=document,
+            kind=kind,
+            actor=origin.actor,
+            actor_name=origin.name[:200],
+            ip_address=origin.ip_address,
+            user_agent=origin.user_agent,
+            detail=detail[:1000],
+        )
+
+    def mark_signed_by_client(self) -> None:
+        self.status = AgreementStatus.SIGNED
+        self.save(update_fields=["status"])
+
+    def download_name(self) -> str:
+        return f"{self.FILE_STEM}-{self.agreement_date:%Y-%m-%d}.pdf"
 
 
 class ProcessingActivity(ProcessingActivityFields):
@@ -430,10 +383,8 @@ class Signature(models.Model):
         DRAWN = "drawn", _("drawn")
         TYPED = "typed", _("typed")
 
-    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="signatures")
-    # Set when this is a signature on the agreement's declaration of return or destruction.
-    declaration = models.ForeignKey(
-        "Declaration", on_delete=models.CASCADE, null=True, blank=True, related_name="signatures"
+    document = models.ForeignKey(
+        SignableDocument, on_delete=models.CASCADE, related_name="signatures"
     )
     party = models.CharField(max_length=10, choices=Party)
     name = models.CharField(_("name"), max_length=200)
@@ -451,14 +402,7 @@ class Signature(models.Model):
         constraints = [
             # One signature per party: the database refuses a second, whatever the timing.
             models.UniqueConstraint(
-                fields=["agreement", "party"],
-                condition=models.Q(declaration=None),
-                name="one_signature_per_party",
-            ),
-            models.UniqueConstraint(
-                fields=["declaration", "party"],
-                condition=models.Q(declaration__isnull=False),
-                name="one_declaration_signature_per_party",
+                fields=["document", "party"], name="one_signature_per_party_and_document"
             ),
             models.CheckConstraint(
                 condition=models.Q(party__in=["practice", "client"]), name="signature_party_valid"
@@ -475,10 +419,8 @@ class Signature(models.Model):
 class SigningLink(models.Model):
     """The personal link a client signs with. Only the SHA-256 of its token is stored."""
 
-    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="signing_links")
-    # Set when the link is for the declaration of return or destruction, not the agreement.
-    declaration = models.ForeignKey(
-        "Declaration", on_delete=models.CASCADE, null=True, blank=True, related_name="links"
+    document = models.ForeignKey(
+        SignableDocument, on_delete=models.CASCADE, related_name="signing_links"
     )
     token_sha256 = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -494,7 +436,7 @@ class SigningLink(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self):
-        return f"link for {self.agreement_id} until {self.expires_at:%Y-%m-%d}"
+        return f"link for {self.document_id} until {self.expires_at:%Y-%m-%d}"
 
     def is_usable(self, now=None):
         now = now or timezone.now()
@@ -525,12 +467,18 @@ class AgreementEvent(models.Model):
         DECLARATION_SIGNED = "declaration_signed", _("declaration signed by the client")
         DECLARATION_COMPLETED = "declaration_completed", _("declaration sealed and archived")
 
-    class Actor(models.TextChoices):
-        COACH = "coach", _("coach")
-        CLIENT = "client", _("client")
-        SYSTEM = "system", _("system")
+    Actor = Actor
 
     agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="events")
+    # The document of the agreement's dossier the event concerns (the agreement itself, its
+    # declaration); empty for what concerns the dossier as a whole (made, ended).
+    document = models.ForeignKey(
+        SignableDocument,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="document_events",
+    )
     kind = models.CharField(max_length=30, choices=Kind)
     actor = models.CharField(max_length=10, choices=Actor)
     actor_name = models.CharField(max_length=200, blank=True)
@@ -564,9 +512,17 @@ class AgreementEnding(models.Model):
         return f"{self.agreement_id} ended {self.coaching_ended_on}"
 
 
-class Declaration(models.Model):
+class Declaration(SignableDocument):
     """The client's written declaration that the personal data was returned or destroyed
     (clause 9.3), signed through the same link-and-sign machinery as the agreement."""
+
+    KIND = SignableDocument.Kind.DECLARATION
+    STORAGE_FOLDER = "declarations"
+    FILE_STEM = "verklaring-teruggave-vernietiging"
+    COMPLETED_EMAIL = "declaration_completed"
+    DECLINABLE = False
+    SIGNED_EVENT = "declaration_signed"
+    COMPLETED_EVENT = "declaration_completed"
 
     class Disposition(models.TextChoices):
         RETURNED = "returned", _("returned")
@@ -577,6 +533,14 @@ class Declaration(models.Model):
         SENT = "sent", _("sent for signing")
         SIGNED = "signed", _("signed")
 
+    id = models.BigAutoField(primary_key=True)
+    document = models.OneToOneField(
+        SignableDocument,
+        on_delete=models.CASCADE,
+        parent_link=True,
+        related_name="as_declaration",
+        editable=False,
+    )
     agreement = models.OneToOneField(
         Agreement, on_delete=models.CASCADE, related_name="declaration"
     )
@@ -590,12 +554,6 @@ class Declaration(models.Model):
         _("how"), max_length=2000, help_text=_("E.g. files deleted and the bin emptied.")
     )
     status = models.CharField(max_length=10, choices=Status, default=Status.SENT)
-    document_pdf = models.BinaryField(default=b"", editable=False)
-    document_sha256 = models.CharField(max_length=64, editable=False)
-    final_pdf = models.FileField(upload_to="declarations/%Y/%m/", blank=True, editable=False)
-    final_sha256 = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
-    sent_at = models.DateTimeField(default=timezone.now)
-    completed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -612,26 +570,23 @@ class Declaration(models.Model):
         return f"declaration for {self.agreement_id}"
 
     @property
-    def is_archived(self):
-        return bool(self.final_sha256)
+    def dossier(self) -> Agreement:
+        return self.agreement
 
+    @property
+    def awaits_client_signature(self) -> bool:
+        return self.status == self.Status.SENT
 
-class ErasureRecord(models.Model):
-    """That a client's personal data was erased (GDPR art. 17), and what: counts, never the
-    data itself, so the practice can show it erased without keeping what it erased."""
+    @property
+    def is_signed(self) -> bool:
+        return self.status == self.Status.SIGNED
 
-    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="erasures")
-    erased_at = models.DateTimeField(default=timezone.now)
-    erased_by = models.CharField(max_length=254)
-    agreements = models.PositiveIntegerField(default=0)
-    files = models.PositiveIntegerField(default=0)
-    breach_notifications = models.PositiveIntegerField(default=0)
+    def mark_signed_by_client(self) -> None:
+        self.status = self.Status.SIGNED
+        self.save(update_fields=["status"])
 
-    class Meta:
-        ordering = ["-erased_at"]
-
-    def __str__(self):
-        return f"erasure {self.erased_at:%Y-%m-%d}"
+    def download_name(self) -> str:
+        return f"{self.FILE_STEM}-{self.done_on:%Y-%m-%d}.pdf"
 
 
 class RetentionReminder(models.Model):
@@ -646,28 +601,3 @@ class RetentionReminder(models.Model):
 
     def __str__(self):
         return f"reminder for {self.activity_id} due {self.due_on}"
-
-
-class DossierExport(models.Model):
-    """A large dossier, built in the background and fetched through an emailed link: a
-    practice with hundreds of agreements should not wait on one long request."""
-
-    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="exports")
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    requested_by = models.EmailField()
-    requested_at = models.DateTimeField(default=timezone.now)
-    completed_at = models.DateTimeField(null=True, blank=True)
-    expires_at = models.DateTimeField(null=True, blank=True)
-    file = models.FileField(upload_to="exports/", blank=True)
-    sha256 = models.CharField(max_length=64, blank=True)
-    size = models.PositiveBigIntegerField(default=0)
-
-    class Meta:
-        ordering = ["-requested_at"]
-
-    def __str__(self):
-        return f"export {self.public_id}"
-
-    def is_ready(self, now=None):
-        now = now or timezone.now()
-        return bool(self.completed_at) and self.expires_at > now

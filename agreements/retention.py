@@ -14,6 +14,7 @@ import calendar
 import datetime
 from dataclasses import dataclass
 
+from . import notices
 from .models import (
     AgreementStatus,
     Practice,
@@ -138,15 +139,13 @@ def rows_to_remind(practice, *, today):
 def send_reminders(*, today):
     """One email per practice with rows falling due; each row is announced once. Returns
     the number of emails the mail server accepted."""
-    from avg_portal import emails
-
     practices = Practice.objects.filter(
         agreements__status=AgreementStatus.SIGNED, agreements__ending__isnull=False
     ).distinct()
     sent = 0
     for practice in practices:
         rows = rows_to_remind(practice, today=today)
-        if not rows or not emails.send_retention_reminder(practice, rows, today=today):
+        if not rows or not notices.send_retention_reminder(practice, rows, today=today).accepted:
             continue
         # Written only after the mail server took the message, so a failed send is retried.
         RetentionReminder.objects.bulk_create(

@@ -1,12 +1,22 @@
 """Signing: the coach signs and sends, the client signs (or declines) through his personal
-link, and the signed agreement is sealed and archived.
+link, and the signed document is sealed and archived.
 
-Every transition is a function here: it locks the agreement row, checks the current status,
-changes it, writes an evidence event, and leaves emails and rendering for after the commit.
+One path serves every signable document (the agreement, the declaration of clause 9.3):
+render once and hash, a link for the client, his signature, then one task that renders the
+final PDF, seals it, stores it with its SHA-256 and emails it to both parties. What differs
+per kind of document lives on its model (`SignableDocument`) and in `documents.py`.
+
+Every transition is a function here: it locks the row, checks the current status, changes
+it, writes an evidence event, and leaves emails and rendering for after the commit. The
+functions take plain values (an `Origin`, cleaned input), never a request or a form.
 """
+
+from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
+import datetime
 import hashlib
 import io
 import secrets
@@ -16,27 +26,30 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.tasks import task
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
 
-from avg_portal import emails
-from avg_portal.audit import client_ip, user_agent
+from avg_portal.emails import Delivery
 from avg_portal.seal import SealInvalid, seal_pdf, verify_seal
+from core.exceptions import ActionRefused
+from core.origin import Origin
 
-from . import documents
-from .actions import ActionRefused
+from . import documents, notices
 from .models import (
     Agreement,
+    AgreementEnding,
     AgreementEvent,
     AgreementStatus,
+    Declaration,
     Party,
+    SignableDocument,
     Signature,
     SigningLink,
 )
 
 Kind = AgreementEvent.Kind
-Actor = AgreementEvent.Actor
 
 # 32 random bytes: 256 bits, far beyond guessing; only their SHA-256 is stored.
 TOKEN_BYTES = 32
@@ -44,11 +57,11 @@ MAX_SIGNATURE_PNG_BYTES = 512 * 1024
 MAX_SIGNATURE_PIXELS = (3000, 1500)
 
 
-def sha256_hex(data):
+def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def token_hash(token):
+def token_hash(token: str) -> str:
     return sha256_hex(token.encode())
 
 
@@ -68,7 +81,10 @@ class SignatureInput:
     image: bytes = b""  # PNG, for a drawn signature
 
 
-def png_from_data_url(data_url):
+UNREADABLE = "The signature could not be read. Draw it again."
+
+
+def png_from_data_url(data_url: str) -> bytes:
     """The PNG bytes of a drawn signature, checked to be a real, non-empty, small PNG."""
     prefix = "data:image/png;base64,"
     if not data_url or not data_url.startswith(prefix):
@@ -80,65 +96,116 @@ def png_from_data_url(data_url):
     try:
         png = base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError):
-        raise SignatureRejected(_("The signature could not be read. Draw it again.")) from None
+        raise SignatureRejected(_(UNREADABLE)) from None
     if not png.startswith(b"\x89PNG\r\n\x1a\n"):
-        raise SignatureRejected(_("The signature could not be read. Draw it again."))
+        raise SignatureRejected(_(UNREADABLE))
     try:
         with Image.open(io.BytesIO(png)) as image:
             if image.format != "PNG":
-                raise SignatureRejected(_("The signature could not be read. Draw it again."))
+                raise SignatureRejected(_(UNREADABLE))
             if image.width > MAX_SIGNATURE_PIXELS[0] or image.height > MAX_SIGNATURE_PIXELS[1]:
                 raise SignatureRejected(_("The signature image is too large."))
             image.load()
             alpha = image.convert("RGBA").getchannel("A")
             if alpha.getbbox() is None:
                 raise SignatureRejected(_("The signature box is empty. Draw your signature."))
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
-        raise SignatureRejected(_("The signature could not be read. Draw it again.")) from None
+    # Crafted files make Pillow raise more than OSError: a chunk type that is not ASCII
+    # raises UnicodeDecodeError, broken headers SyntaxError or ValueError.
+    except (
+        UnidentifiedImageError,
+        OSError,
+        ValueError,
+        SyntaxError,
+        Image.DecompressionBombError,
+    ):
+        raise SignatureRejected(_(UNREADABLE)) from None
     return png
 
 
 # Links -----------------------------------------------------------------------------------
 
 
-def _issue_link(agreement, *, declaration=None, expires_at=None, now=None):
-    now = now or timezone.now()
+def _issue_link(
+    document: SignableDocument,
+    *,
+    now: datetime.datetime,
+    expires_at: datetime.datetime | None = None,
+    reminders_sent: int = 0,
+) -> tuple[SigningLink, str]:
     token = secrets.token_urlsafe(TOKEN_BYTES)
+    days = document.concrete().dossier.practice.signing_link_days
     link = SigningLink.objects.create(
-        agreement=agreement,
-        declaration=declaration,
+        document=document,
         token_sha256=token_hash(token),
         created_at=now,
-        expires_at=expires_at or now + timedelta(days=agreement.practice.signing_link_days),
+        expires_at=expires_at or now + timedelta(days=days),
+        reminders_sent=reminders_sent,
     )
     return link, token
 
 
-def link_for_token(token):
+def link_for_token(token: str) -> SigningLink | None:
     """The link a token belongs to, or None. Compares hashes only."""
     if not token or len(token) > 100:
         return None
     return (
-        SigningLink.objects.select_related("agreement", "agreement__practice", "declaration")
+        SigningLink.objects.select_related("document")
         .filter(token_sha256=token_hash(token))
         .first()
     )
 
 
-def _event(agreement, kind, *, actor, actor_name="", request=None, detail=""):
-    return AgreementEvent.objects.create(
-        agreement=agreement,
-        kind=kind,
-        actor=actor,
-        actor_name=actor_name[:200],
-        ip_address=client_ip(request) if request else None,
-        user_agent=user_agent(request) if request else "",
-        detail=detail[:1000],
+def _email_link_after_commit(link: SigningLink, token: str, *, reminder: bool = False) -> None:
+    """Email the link once the transaction has committed. The token exists only here and in
+    the email: the database keeps its hash."""
+    link_id = link.pk
+    transaction.on_commit(lambda: _email_link(link_id, token, reminder=reminder))
+
+
+def _email_link(link_id: int, token: str, *, reminder: bool) -> Delivery:
+    link = SigningLink.objects.select_related("document").get(pk=link_id)
+    document = link.document.concrete()
+    delivery = notices.send_invitation(
+        document, token, expires_at=link.expires_at, reminder=reminder
     )
+    now = timezone.now()
+    if delivery.accepted:
+        link.last_emailed_at, link.email_failed_at, link.email_error = now, None, ""
+    else:
+        link.email_failed_at, link.email_error = now, delivery.error[:500]
+    link.save(update_fields=["last_emailed_at", "email_failed_at", "email_error"])
+    _record_delivery(document.dossier, delivery, "reminder" if reminder else "invitation", document)
+    return delivery
 
 
-def _locked(agreement, *statuses):
-    locked = Agreement.objects.select_for_update().select_related("practice").get(pk=agreement.pk)
+def _record_delivery(
+    agreement: Agreement,
+    delivery: Delivery,
+    what: str,
+    document: SignableDocument | None = None,
+) -> None:
+    """Whether the mail server took a message, on the evidence trail: a failure is shown to
+    the coach, never reported as success."""
+    recipients = ", ".join(delivery.recipients)
+    if delivery.accepted:
+        agreement.log(
+            Kind.EMAIL_ACCEPTED, Origin.system(), document=document, detail=f"{what} → {recipients}"
+        )
+    else:
+        agreement.log(
+            Kind.EMAIL_FAILED,
+            Origin.system(),
+            document=document,
+            detail=f"{what} → {recipients}: {delivery.error}",
+        )
+
+
+def _locked(agreement: Agreement, *statuses: str) -> Agreement:
+    locked = (
+        Agreement.objects.select_for_update()
+        .select_related("practice", "client")
+        .get(pk=agreement.pk)
+    )
     if statuses and locked.status not in statuses:
         raise ActionRefused(
             _("This cannot be done now: the agreement is %(status)s.")
@@ -147,85 +214,92 @@ def _locked(agreement, *statuses):
     return locked
 
 
+def _locked_document(document: SignableDocument) -> Agreement | Declaration:
+    concrete = document.concrete()
+    return type(concrete).objects.select_for_update().get(pk=concrete.pk)
+
+
+def _create_signature(
+    document: SignableDocument, party: str, signature: SignatureInput, origin: Origin
+) -> Signature:
+    return Signature.objects.create(
+        document=document,
+        party=party,
+        name=signature.name,
+        function=signature.function,
+        place=signature.place,
+        method=signature.method,
+        image=signature.image,
+        document_sha256=document.document_sha256,
+        signed_at=origin.at,
+        ip_address=origin.ip_address,
+        user_agent=origin.user_agent,
+    )
+
+
 # The coach -------------------------------------------------------------------------------
 
 
-def agreement_sign_and_send(*, agreement, signature, request):
+def agreement_sign_and_send(
+    *, agreement: Agreement, signature: SignatureInput, origin: Origin
+) -> Agreement:
     """The coach signs the draft inside her two-factor session and sends it to the client.
 
     The document both parties sign is rendered here, once; its SHA-256 goes into both
     signatures and the evidence page.
     """
+    origin = dataclasses.replace(origin, name=signature.name)
     with transaction.atomic():
         locked = _locked(agreement, AgreementStatus.DRAFT)
         if not locked.activities.exists():
             raise ActionRefused(_("Bijlage 1 needs at least one processing activity."))
-        now = timezone.now()
         locked.status = AgreementStatus.SENT
-        locked.sent_at = now
+        locked.sent_at = origin.at
         locked.decline_reason = ""
-        pdf = documents.render_agreement_pdf(locked)
+        pdf = documents.render_pdf(locked)
         locked.document_pdf = pdf
         locked.document_sha256 = sha256_hex(pdf)
         locked.save(
             update_fields=["status", "sent_at", "decline_reason", "document_pdf", "document_sha256"]
         )
-        locked.signatures.filter(declaration=None).delete()
-        _create_signature(locked, Party.PRACTICE, signature, request=request, now=now)
-        _event(
-            locked,
+        locked.signatures.all().delete()
+        _create_signature(locked, Party.PRACTICE, signature, origin)
+        locked.log(
             Kind.SIGNED_BY_PRACTICE,
-            actor=Actor.COACH,
-            actor_name=signature.name,
-            request=request,
+            origin,
+            document=locked,
             detail=f"SHA-256 {locked.document_sha256}",
         )
-        _send_link(locked, actor_name=signature.name, request=request, now=now)
+        _send_link(locked, origin)
     return locked
 
 
-def _send_link(agreement, *, actor_name, request, now):
-    """A new link for the client, emailed once the transaction has committed. The token
-    exists only in this function and the email: the database keeps its hash."""
-    link, token = _issue_link(agreement, now=now)
-    _event(
-        agreement,
-        Kind.SENT,
-        actor=Actor.COACH,
-        actor_name=actor_name,
-        request=request,
-        detail=agreement.client.email,
-    )
-    transaction.on_commit(lambda: emails.send_invitation(link, token))
+def _send_link(agreement: Agreement, origin: Origin) -> None:
+    link, token = _issue_link(agreement, now=origin.at)
+    agreement.log(Kind.SENT, origin, document=agreement, detail=agreement.client.email)
+    _email_link_after_commit(link, token)
 
 
-def agreement_resend(*, agreement, request):
+def agreement_resend(*, agreement: Agreement, origin: Origin) -> Agreement:
     """A new link by email; every earlier link stops working."""
     with transaction.atomic():
         locked = _locked(agreement, AgreementStatus.SENT)
-        now = timezone.now()
-        locked.signing_links.filter(used_at=None, revoked_at=None).update(revoked_at=now)
-        _send_link(locked, actor_name=request.user.get_full_name(), request=request, now=now)
+        locked.signing_links.filter(used_at=None, revoked_at=None).update(revoked_at=origin.at)
+        _send_link(locked, origin)
     return locked
 
 
-def agreement_withdraw(*, agreement, request):
+def agreement_withdraw(*, agreement: Agreement, origin: Origin) -> Agreement:
     with transaction.atomic():
         locked = _locked(agreement, AgreementStatus.SENT)
         locked.status = AgreementStatus.WITHDRAWN
         locked.save(update_fields=["status"])
-        locked.signing_links.filter(revoked_at=None).update(revoked_at=timezone.now())
-        _event(
-            locked,
-            Kind.WITHDRAWN,
-            actor=Actor.COACH,
-            actor_name=request.user.get_full_name(),
-            request=request,
-        )
+        locked.signing_links.filter(revoked_at=None).update(revoked_at=origin.at)
+        locked.log(Kind.WITHDRAWN, origin, document=locked)
     return locked
 
 
-def agreement_reopen(*, agreement, request):
+def agreement_reopen(*, agreement: Agreement, origin: Origin) -> Agreement:
     """A withdrawn, declined or expired agreement becomes a draft again, to edit and resend.
     The coach's earlier signature no longer applies to what she will change."""
     with transaction.atomic():
@@ -236,154 +310,129 @@ def agreement_reopen(*, agreement, request):
         locked.document_pdf = b""
         locked.document_sha256 = ""
         locked.save(update_fields=["status", "document_pdf", "document_sha256"])
-        locked.signatures.filter(declaration=None).delete()
-        _event(
-            locked,
-            Kind.REOPENED,
-            actor=Actor.COACH,
-            actor_name=request.user.get_full_name(),
-            request=request,
-        )
+        locked.signatures.all().delete()
+        locked.log(Kind.REOPENED, origin, document=locked)
     return locked
 
 
 # The client ------------------------------------------------------------------------------
 
 
-def link_open(*, link, request):
+def link_open(*, link: SigningLink, origin: Origin) -> None:
     """Record that the client opened his link (the first GET that trades it for a session)."""
-    _event(
-        link.agreement,
-        Kind.OPENED,
-        actor=Actor.CLIENT,
-        actor_name=link.agreement.client_name,
-        request=request,
-    )
+    link_record(link=link, kind=Kind.OPENED, origin=origin)
 
 
-def link_record(*, link, kind, request):
-    _event(
-        link.agreement,
-        kind,
-        actor=Actor.CLIENT,
-        actor_name=link.agreement.client_name,
-        request=request,
-    )
+def link_record(*, link: SigningLink, kind: str, origin: Origin) -> None:
+    document = link.document.concrete()
+    document.dossier.log(kind, origin, document=link.document)
 
 
-def agreement_client_sign(*, link, signature, request):
-    """The client's signature. Exactly one can ever be made: the row lock serialises
-    concurrent requests, the status check turns the later ones away, and the database's
-    unique constraint stands behind both."""
-    from . import tasks  # tasks.py imports this module
-
+def client_sign(
+    *, link: SigningLink, signature: SignatureInput, origin: Origin
+) -> SignableDocument:
+    """The client's signature on the document of his link. Exactly one can ever be made: the
+    row lock serialises concurrent requests, the status check turns the later ones away, and
+    the database's unique constraint stands behind both."""
+    origin = dataclasses.replace(origin, name=signature.name)
     with transaction.atomic():
-        locked = _locked(link.agreement, AgreementStatus.SENT)
+        document = _locked_document(link.document)
         link = SigningLink.objects.select_for_update().get(pk=link.pk)
-        now = timezone.now()
-        if not link.is_usable(now):
+        if not document.awaits_client_signature or not link.is_usable(origin.at):
             raise ActionRefused(_("This link can no longer be used."))
-        _create_signature(locked, Party.CLIENT, signature, request=request, now=now)
-        locked.status = AgreementStatus.SIGNED
-        locked.save(update_fields=["status"])
-        locked.signing_links.filter(used_at=None).update(used_at=now)
-        _event(
-            locked,
-            Kind.SIGNED_BY_CLIENT,
-            actor=Actor.CLIENT,
-            actor_name=signature.name,
-            request=request,
-            detail=f"SHA-256 {locked.document_sha256}",
+        _create_signature(document, Party.CLIENT, signature, origin)
+        document.mark_signed_by_client()
+        document.signing_links.filter(used_at=None).update(used_at=origin.at)
+        document.dossier.log(
+            document.SIGNED_EVENT,
+            origin,
+            document=document,
+            detail=f"SHA-256 {document.document_sha256}",
         )
-        agreement_id = locked.pk
-        transaction.on_commit(lambda: tasks.complete_agreement.enqueue(agreement_id))
-    return locked
+        key = document.key
+        transaction.on_commit(lambda: complete_signed_document.enqueue(key))
+    return document
 
 
-def agreement_client_decline(*, link, reason, request):
+def agreement_client_decline(*, link: SigningLink, reason: str, origin: Origin) -> Agreement:
     with transaction.atomic():
-        locked = _locked(link.agreement, AgreementStatus.SENT)
+        document = _locked_document(link.document)
         link = SigningLink.objects.select_for_update().get(pk=link.pk)
-        now = timezone.now()
-        if not link.is_usable(now):
+        if not document.DECLINABLE or not document.awaits_client_signature:
             raise ActionRefused(_("This link can no longer be used."))
-        locked.status = AgreementStatus.DECLINED
-        locked.decline_reason = reason
-        locked.save(update_fields=["status", "decline_reason"])
-        locked.signing_links.filter(used_at=None).update(used_at=now)
-        _event(
-            locked,
-            Kind.DECLINED,
-            actor=Actor.CLIENT,
-            actor_name=locked.client_name,
-            request=request,
-            detail=reason,
-        )
-        transaction.on_commit(lambda: emails.send_declined(locked))
-    return locked
+        if not link.is_usable(origin.at):
+            raise ActionRefused(_("This link can no longer be used."))
+        agreement = _locked(document.dossier, AgreementStatus.SENT)
+        agreement.status = AgreementStatus.DECLINED
+        agreement.decline_reason = reason
+        agreement.save(update_fields=["status", "decline_reason"])
+        agreement.signing_links.filter(used_at=None).update(used_at=origin.at)
+        agreement.log(Kind.DECLINED, origin, document=agreement, detail=reason)
+        agreement_id = agreement.pk
+        transaction.on_commit(lambda: _email_declined(agreement_id))
+    return agreement
 
 
-def _create_signature(agreement, party, signature, *, request, now, declaration=None):
-    return Signature.objects.create(
-        agreement=agreement,
-        declaration=declaration,
-        party=party,
-        name=signature.name,
-        function=signature.function,
-        place=signature.place,
-        method=signature.method,
-        image=signature.image,
-        document_sha256=(declaration or agreement).document_sha256,
-        signed_at=now,
-        ip_address=client_ip(request),
-        user_agent=user_agent(request),
-    )
+def _email_declined(agreement_id: int) -> None:
+    agreement = Agreement.objects.select_related("practice", "client").get(pk=agreement_id)
+    _record_delivery(agreement, notices.send_declined(agreement), "declined notice", agreement)
 
 
 # Completion ------------------------------------------------------------------------------
 
 
-def agreement_complete(agreement_id):
-    """Render the final PDF once (both signatures, the evidence page), seal it, store it
-    with its SHA-256, and email it to both parties. Safe to run twice: the second run finds
-    the agreement archived and does nothing."""
+def complete(key: int) -> SignableDocument | None:
+    """Render the final PDF once (the signatures, the evidence page), seal it, store it with
+    its SHA-256, and email it to both parties. Safe to run twice: the second run finds the
+    document archived and does nothing."""
     with transaction.atomic():
-        agreement = (
-            Agreement.objects.select_for_update()
-            .select_related("practice", "client")
-            .get(pk=agreement_id)
-        )
-        if agreement.status != AgreementStatus.SIGNED or agreement.is_archived:
+        document = _locked_document(SignableDocument.objects.get(pk=key))
+        if not document.is_signed or document.is_archived:
             return None
-        _event(
-            agreement,
-            Kind.COMPLETED,
-            actor=Actor.SYSTEM,
-            actor_name=settings.SITE_NAME,
-            detail=f"SHA-256 of the signed text {agreement.document_sha256}",
+        document.dossier.log(
+            document.COMPLETED_EVENT,
+            Origin.system(),
+            document=document,
+            detail=f"SHA-256 of the signed text {document.document_sha256}",
         )
-        _seal_and_store(agreement, documents.render_final_pdf(agreement))
-        transaction.on_commit(lambda: emails.send_completed(agreement_id))
-    return agreement
+        _seal_and_store(document, documents.render_pdf(document, final=True))
+        transaction.on_commit(lambda: _email_sealed_copies(key))
+    return document
 
 
-def _seal_and_store(document, pdf):
-    """Seal the final PDF of an agreement or a declaration and store it, once, with its
-    SHA-256; from then on downloads serve this file."""
+@task
+def complete_signed_document(key: int) -> None:
+    complete(key)
+
+
+def _seal_and_store(document: SignableDocument, pdf: bytes) -> None:
+    """Seal the final PDF and store it, once, with its SHA-256; from then on downloads serve
+    this file."""
     sealed = seal_pdf(pdf)
     document.final_sha256 = sha256_hex(sealed)
     document.completed_at = timezone.now()
-    document.final_pdf.save(f"{document.public_id}.pdf", ContentFile(sealed), save=False)
+    name = f"{document.concrete().public_id}.pdf"
+    document.final_pdf.save(name, ContentFile(sealed), save=False)
     document.save(update_fields=["final_pdf", "final_sha256", "completed_at"])
+
+
+def _email_sealed_copies(key: int) -> None:
+    document = SignableDocument.objects.get(pk=key).concrete()
+    agreement = document.dossier
+    what = "signed PDF" if document is agreement else f"signed {document.kind}"
+    to_client, to_coach = notices.send_sealed_copies(document)
+    _record_delivery(agreement, to_client, f"{what} to client", document)
+    _record_delivery(agreement, to_coach, f"{what} to coach", document)
 
 
 # Expiry and reminders --------------------------------------------------------------------
 
 
-def expire_and_remind(*, now=None):
+def expire_and_remind(*, now: datetime.datetime | None = None) -> tuple[int, int]:
     """Expire agreements whose links all ran out; remind clients who have not signed yet.
     Run by a task or `manage.py signing_reminders` from cron; safe to run at any time."""
     now = now or timezone.now()
+    system = dataclasses.replace(Origin.system(), at=now)
     expired = reminded = 0
     for agreement in Agreement.objects.filter(status=AgreementStatus.SENT):
         with transaction.atomic():
@@ -396,7 +445,7 @@ def expire_and_remind(*, now=None):
             if not live:
                 locked.status = AgreementStatus.EXPIRED
                 locked.save(update_fields=["status"])
-                _event(locked, Kind.EXPIRED, actor=Actor.SYSTEM, actor_name=settings.SITE_NAME)
+                locked.log(Kind.EXPIRED, system, document=locked)
                 expired += 1
                 continue
             newest = max(live, key=lambda link: link.created_at)
@@ -408,21 +457,18 @@ def expire_and_remind(*, now=None):
                 continue
             # The reminder carries a new link with the same end date; the earlier one keeps
             # working, so an older email is not suddenly dead.
-            link, token = _issue_link(locked, expires_at=newest.expires_at, now=now)
-            link.reminders_sent = total_reminders + 1
-            link.save(update_fields=["reminders_sent"])
-            _event(
-                locked,
-                Kind.REMINDED,
-                actor=Actor.SYSTEM,
-                actor_name=settings.SITE_NAME,
-                detail=locked.client.email,
+            link, token = _issue_link(
+                locked, now=now, expires_at=newest.expires_at, reminders_sent=total_reminders + 1
             )
-            transaction.on_commit(
-                lambda link=link, token=token: emails.send_invitation(link, token, reminder=True)
-            )
+            locked.log(Kind.REMINDED, system, document=locked, detail=locked.client.email)
+            _email_link_after_commit(link, token, reminder=True)
             reminded += 1
     return expired, reminded
+
+
+@task
+def send_signing_reminders() -> None:
+    expire_and_remind()
 
 
 # Verification ----------------------------------------------------------------------------
@@ -431,20 +477,13 @@ def expire_and_remind(*, now=None):
 @dataclass(frozen=True)
 class Verification:
     genuine: bool
-    sealed_at: object = None
+    sealed_at: datetime.datetime | None = None
 
 
-def verify_document(pdf_bytes):
-    """Genuine when the file is, byte for byte, a final agreement in our archive and its seal
+def verify_document(pdf_bytes: bytes) -> Verification:
+    """Genuine when the file is, byte for byte, a final document in our archive and its seal
     is intact and ours."""
-    from .models import Declaration
-
-    digest = sha256_hex(pdf_bytes)
-    known = (
-        Agreement.objects.filter(final_sha256=digest).exists()
-        or Declaration.objects.filter(final_sha256=digest).exists()
-    )
-    if not known:
+    if not SignableDocument.objects.filter(final_sha256=sha256_hex(pdf_bytes)).exists():
         return Verification(genuine=False)
     try:
         sealed_at = verify_seal(pdf_bytes)
@@ -456,11 +495,11 @@ def verify_document(pdf_bytes):
 # The end ---------------------------------------------------------------------------------
 
 
-def agreement_record_end(*, agreement, ended_on, request):
+def agreement_record_end(
+    *, agreement: Agreement, ended_on: datetime.date, origin: Origin
+) -> AgreementEnding:
     """The coaching agreement ended, so this agreement ends with it (clause 2.3). Its row
     stays as signed; the end is a record of its own."""
-    from .models import AgreementEnding
-
     with transaction.atomic():
         locked = _locked(agreement, AgreementStatus.SIGNED)
         if AgreementEnding.objects.filter(agreement=locked).exists():
@@ -468,112 +507,50 @@ def agreement_record_end(*, agreement, ended_on, request):
         if ended_on < locked.agreement_date:
             raise ActionRefused(_("The agreement cannot end before it was made."))
         ending = AgreementEnding.objects.create(
-            agreement=locked,
-            coaching_ended_on=ended_on,
-            recorded_by=request.user.get_username(),
+            agreement=locked, coaching_ended_on=ended_on, recorded_by=origin.account
         )
-        _event(
-            locked,
-            Kind.ENDED,
-            actor=Actor.COACH,
-            actor_name=request.user.get_full_name(),
-            request=request,
-            detail=f"{ended_on:%Y-%m-%d}",
-        )
+        locked.log(Kind.ENDED, origin, detail=f"{ended_on:%Y-%m-%d}")
     return ending
 
 
 # The declaration of return or destruction (clause 9.3) -----------------------------------
-# The same machinery as the agreement: a link, the client's signing page and signature, the
-# seal and the evidence page. Only the document differs.
 
 
-def declaration_send(*, agreement, disposition, data_description, done_on, method, request):
+def declaration_send(
+    *,
+    agreement: Agreement,
+    disposition: str,
+    data_description: str,
+    done_on: datetime.date,
+    method: str,
+    origin: Origin,
+) -> Declaration:
     """After the agreement ended, the coach sends the client the declaration to sign."""
-    from .models import Declaration
-
     with transaction.atomic():
         locked = _locked(agreement, AgreementStatus.SIGNED)
         if not hasattr(locked, "ending"):
             raise ActionRefused(_("Record the end of the agreement first."))
         if Declaration.objects.filter(agreement=locked).exists():
             raise ActionRefused(_("A declaration for this agreement was already sent."))
-        now = timezone.now()
         declaration = Declaration(
             agreement=locked,
             disposition=disposition,
             data_description=data_description,
             done_on=done_on,
             method=method,
-            sent_at=now,
+            sent_at=origin.at,
         )
-        pdf = documents.render_declaration_pdf(declaration)
+        pdf = documents.render_pdf(declaration)
         declaration.document_pdf = pdf
         declaration.document_sha256 = sha256_hex(pdf)
-        declaration.full_clean()
+        declaration.full_clean(exclude=["document"])
         declaration.save()
-        link, token = _issue_link(locked, declaration=declaration, now=now)
-        _event(
-            locked,
+        link, token = _issue_link(declaration, now=origin.at)
+        locked.log(
             Kind.DECLARATION_SENT,
-            actor=Actor.COACH,
-            actor_name=request.user.get_full_name(),
-            request=request,
+            origin,
+            document=declaration,
             detail=f"{locked.client.email}; SHA-256 {declaration.document_sha256}",
         )
-        transaction.on_commit(lambda: emails.send_invitation(link, token))
-    return declaration
-
-
-def declaration_client_sign(*, link, signature, request):
-    from . import tasks  # tasks.py imports this module
-    from .models import Declaration
-
-    with transaction.atomic():
-        declaration = Declaration.objects.select_for_update().get(pk=link.declaration_id)
-        link = SigningLink.objects.select_for_update().get(pk=link.pk)
-        now = timezone.now()
-        if declaration.status != Declaration.Status.SENT or not link.is_usable(now):
-            raise ActionRefused(_("This link can no longer be used."))
-        agreement = declaration.agreement
-        _create_signature(
-            agreement, Party.CLIENT, signature, request=request, now=now, declaration=declaration
-        )
-        declaration.status = Declaration.Status.SIGNED
-        declaration.save(update_fields=["status"])
-        declaration.links.filter(used_at=None).update(used_at=now)
-        _event(
-            agreement,
-            Kind.DECLARATION_SIGNED,
-            actor=Actor.CLIENT,
-            actor_name=signature.name,
-            request=request,
-            detail=f"SHA-256 {declaration.document_sha256}",
-        )
-        declaration_id = declaration.pk
-        transaction.on_commit(lambda: tasks.complete_declaration.enqueue(declaration_id))
-    return declaration
-
-
-def declaration_complete(declaration_id):
-    """Render, seal and store the signed declaration once, and email it to both."""
-    from .models import Declaration
-
-    with transaction.atomic():
-        declaration = (
-            Declaration.objects.select_for_update()
-            .select_related("agreement", "agreement__client")
-            .get(pk=declaration_id)
-        )
-        if declaration.status != Declaration.Status.SIGNED or declaration.is_archived:
-            return None
-        _event(
-            declaration.agreement,
-            Kind.DECLARATION_COMPLETED,
-            actor=Actor.SYSTEM,
-            actor_name=settings.SITE_NAME,
-            detail=f"SHA-256 of the signed text {declaration.document_sha256}",
-        )
-        _seal_and_store(declaration, documents.render_declaration_pdf(declaration, final=True))
-        transaction.on_commit(lambda: emails.send_declaration_completed(declaration_id))
+        _email_link_after_commit(link, token)
     return declaration

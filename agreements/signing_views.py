@@ -8,15 +8,15 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.core.cache import cache
 from django.db import IntegrityError
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from avg_portal.audit import client_ip
+from core.exceptions import ActionRefused
+from core.origin import Origin, client_ip
 
 from . import documents, signing
-from .actions import ActionRefused
 from .forms import DeclineForm, SignatureForm
 from .models import AgreementEvent, AgreementStatus, Declaration, SigningLink
 
@@ -47,31 +47,18 @@ def _unavailable(request, reason, status=200):
     return render(request, "signing/unavailable.html", {"reason": reason}, status=status)
 
 
-def _session_link(request):
+def _session_link(request: HttpRequest) -> SigningLink | None:
     link_id = request.session.get(SESSION_KEY)
     if link_id is None:
         return None
-    return (
-        SigningLink.objects.select_related(
-            "agreement", "agreement__practice", "agreement__client", "declaration"
-        )
-        .filter(pk=link_id)
-        .first()
-    )
+    return SigningLink.objects.select_related("document").filter(pk=link_id).first()
 
 
-def _link_state(link):
+def _link_state(link: SigningLink) -> str | None:
     """Why a link cannot be used, or None when it can."""
-    if link.declaration_id:
-        if link.declaration.status == Declaration.Status.SIGNED:
-            return "signed"
-        if link.revoked_at is not None:
-            return "revoked"
-        if link.used_at is not None:
-            return "used"
-        return None if link.is_usable() else "expired"
-    agreement = link.agreement
-    if agreement.status == AgreementStatus.SIGNED:
+    document = link.document.concrete()
+    agreement = document.dossier
+    if document.is_signed:
         return "signed"
     if link.revoked_at is not None or agreement.status == AgreementStatus.WITHDRAWN:
         return "revoked"
@@ -79,15 +66,19 @@ def _link_state(link):
         return "used"
     if not link.is_usable() or agreement.status == AgreementStatus.EXPIRED:
         return "expired"
-    if agreement.status != AgreementStatus.SENT:
+    if not document.awaits_client_signature:
         return "revoked"
     return None
+
+
+def _client_origin(request: HttpRequest, link: SigningLink) -> Origin:
+    return Origin.of_client(request, name=link.document.concrete().dossier.client_name)
 
 
 @login_not_required
 @never_cache
 @require_GET
-def signing_open(request, token):
+def signing_open(request: HttpRequest, token: str) -> HttpResponse:
     if _too_many_guesses(request):
         return _unavailable(request, "throttled", status=429)
     link = signing.link_for_token(token)
@@ -100,11 +91,11 @@ def signing_open(request, token):
     request.session.cycle_key()
     request.session[SESSION_KEY] = link.pk
     request.session.pop(VIEWED_KEY, None)
-    signing.link_open(link=link, request=request)
+    signing.link_open(link=link, origin=_client_origin(request, link))
     return redirect("signing_page")
 
 
-def _current(request):
+def _current(request: HttpRequest) -> tuple[SigningLink | None, str | None]:
     """The link of this signing session and why it is unusable (None when usable)."""
     link = _session_link(request)
     if link is None:
@@ -112,94 +103,100 @@ def _current(request):
     return link, _link_state(link)
 
 
-@login_not_required
-@never_cache
-@require_http_methods(["GET", "POST"])
-def signing_page(request):
-    link, state = _current(request)
-    if state is not None:
-        return _unavailable(request, state)
-    agreement = link.agreement
-    form = SignatureForm(
-        request.POST or None,
-        initial={"name": agreement.client_name, "method": "drawn"},
-        declaration=bool(link.declaration_id),
-    )
-    if request.method == "POST":
-        if form.is_valid():
-            sign = (
-                signing.declaration_client_sign
-                if link.declaration_id
-                else signing.agreement_client_sign
-            )
-            try:
-                sign(link=link, signature=form.signature(), request=request)
-            except (ActionRefused, IntegrityError):
-                # Another tab or device signed first; the first signature stands.
-                return _unavailable(request, "signed")
-            return redirect("signing_done")
-    elif not request.session.get(VIEWED_KEY):
-        request.session[VIEWED_KEY] = True
-        signing.link_record(link=link, kind=AgreementEvent.Kind.VIEWED, request=request)
+def _page(
+    request: HttpRequest,
+    link: SigningLink,
+    form: SignatureForm,
+    decline_form: DeclineForm,
+    *,
+    status: int = 200,
+    show_decline: bool = False,
+) -> HttpResponse:
+    document = link.document.concrete()
     return render(
         request,
         "signing/sign.html",
         {
-            "agreement": agreement,
+            "agreement": document.dossier,
+            "declaration": document if isinstance(document, Declaration) else None,
+            "signable": document,
             "link": link,
             "form": form,
-            "decline_form": DeclineForm(),
-            "document": _document_html(link),
+            "decline_form": decline_form,
+            "document": documents.render_html(document),
+            "show_decline": show_decline,
         },
-        status=400 if request.method == "POST" else 200,
+        status=status,
     )
+
+
+@login_not_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def signing_page(request: HttpRequest) -> HttpResponse:
+    link, state = _current(request)
+    if link is None or state is not None:
+        return _unavailable(request, state or "no_session")
+    document = link.document.concrete()
+    form = SignatureForm(
+        request.POST or None,
+        initial={"name": document.dossier.client_name, "method": "drawn"},
+        declaration=not document.DECLINABLE,
+    )
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                signing.client_sign(
+                    link=link, signature=form.signature(), origin=_client_origin(request, link)
+                )
+            except (ActionRefused, IntegrityError):
+                # Another tab or device signed first; the first signature stands.
+                return _unavailable(request, "signed")
+            return redirect("signing_done")
+        return _page(request, link, form, DeclineForm(), status=400)
+    if not request.session.get(VIEWED_KEY):
+        request.session[VIEWED_KEY] = True
+        signing.link_record(
+            link=link, kind=AgreementEvent.Kind.VIEWED, origin=_client_origin(request, link)
+        )
+    return _page(request, link, form, DeclineForm())
 
 
 @login_not_required
 @never_cache
 @require_GET
-def signing_document(request):
+def signing_document(request: HttpRequest) -> HttpResponse:
     """The exact PDF the client signs: the stored version, never a new render."""
     link, state = _current(request)
-    if state is not None:
-        return _unavailable(request, state)
-    signing.link_record(link=link, kind=AgreementEvent.Kind.DOWNLOADED, request=request)
-    document = link.declaration or link.agreement
-    name = "verklaring-teruggave-vernietiging" if link.declaration_id else "verwerkersovereenkomst"
+    if link is None or state is not None:
+        return _unavailable(request, state or "no_session")
+    signing.link_record(
+        link=link, kind=AgreementEvent.Kind.DOWNLOADED, origin=_client_origin(request, link)
+    )
+    document = link.document.concrete()
     response = HttpResponse(bytes(document.document_pdf), content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{name}.pdf"'
+    response["Content-Disposition"] = f'attachment; filename="{document.FILE_STEM}.pdf"'
     return response
 
 
 @login_not_required
 @never_cache
 @require_POST
-def signing_decline(request):
+def signing_decline(request: HttpRequest) -> HttpResponse:
     link, state = _current(request)
-    if state is not None:
-        return _unavailable(request, state)
-    if link.declaration_id:
+    if link is None or state is not None:
+        return _unavailable(request, state or "no_session")
+    document = link.document.concrete()
+    if not document.DECLINABLE:
         # A declaration is a statement of fact; there is nothing to decline.
         return _unavailable(request, "revoked")
     form = DeclineForm(request.POST)
     if not form.is_valid():
-        agreement = link.agreement
-        return render(
-            request,
-            "signing/sign.html",
-            {
-                "agreement": agreement,
-                "link": link,
-                "form": SignatureForm(initial={"name": agreement.client_name}),
-                "decline_form": form,
-                "document": _document_html(link),
-                "show_decline": True,
-            },
-            status=400,
-        )
+        signature_form = SignatureForm(initial={"name": document.dossier.client_name})
+        return _page(request, link, signature_form, form, status=400, show_decline=True)
     try:
         signing.agreement_client_decline(
-            link=link, reason=form.cleaned_data["reason"], request=request
+            link=link, reason=form.cleaned_data["reason"], origin=_client_origin(request, link)
         )
     except ActionRefused:
         return _unavailable(request, "used")
@@ -209,18 +206,16 @@ def signing_decline(request):
 @login_not_required
 @never_cache
 @require_GET
-def signing_done(request):
+def signing_done(request: HttpRequest) -> HttpResponse:
     link = _session_link(request)
     if link is None or _link_state(link) != "signed":
         return _unavailable(request, "no_session")
+    document = link.document.concrete()
     return render(
         request,
         "signing/done.html",
-        {"agreement": link.agreement, "declaration": link.declaration},
+        {
+            "agreement": document.dossier,
+            "declaration": document if isinstance(document, Declaration) else None,
+        },
     )
-
-
-def _document_html(link):
-    if link.declaration_id:
-        return documents.render_declaration_html(link.declaration)
-    return documents.render_agreement_html(link.agreement)

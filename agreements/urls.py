@@ -5,10 +5,6 @@ from . import signing_views, views
 urlpatterns = [
     path("practice/", views.practice_edit, name="practice_edit"),
     path("practice/defaults/", views.practice_defaults, name="practice_defaults"),
-    path("clients/", views.client_list, name="client_list"),
-    path("clients/new/", views.client_create, name="client_create"),
-    path("clients/<uuid:public_id>/", views.client_edit, name="client_edit"),
-    path("clients/<uuid:public_id>/delete/", views.client_delete, name="client_delete"),
     path("agreements/", views.agreement_list, name="agreement_list"),
     path("agreements/new/", views.agreement_create, name="agreement_create"),
     path("agreements/<uuid:public_id>/", views.agreement_detail, name="agreement_detail"),
@@ -22,7 +18,6 @@ urlpatterns = [
     path("agreements/<uuid:public_id>/resend/", views.agreement_resend, name="agreement_resend"),
     path("agreements/<uuid:public_id>/reopen/", views.agreement_reopen, name="agreement_reopen"),
     path("agreements/<uuid:public_id>/end/", views.agreement_end, name="agreement_end"),
-    path("clients/<uuid:public_id>/erase/", views.client_erase, name="client_erase"),
     path(
         "agreements/<uuid:public_id>/declaration/",
         views.declaration_send,

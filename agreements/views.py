@@ -3,24 +3,23 @@ import uuid
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from . import actions, documents, erasure, signing
-from .access import get_agreement_for_coach, get_client_for_coach, get_practice
+from core.access import get_practice
+from core.exceptions import ActionRefused
+from core.origin import Origin
+
+from . import actions, documents, signing
+from .access import get_agreement_for_coach
 from .forms import (
     ActivityFormSet,
     AgreementForm,
-    ClientForm,
-    ClientSearchForm,
     DeclarationForm,
     DefaultActivityFormSet,
     EndForm,
-    EraseForm,
     NewAgreementForm,
     PracticeForm,
     PracticeSecurityDefaultsForm,
@@ -62,68 +61,6 @@ def practice_defaults(request):
     )
 
 
-def client_list(request):
-    practice = get_practice(request)
-    search = ClientSearchForm(request.GET or None)
-    clients = practice.clients.annotate(agreement_count=Count("agreements"))
-    if search.is_valid() and search.cleaned_data["q"]:
-        query = search.cleaned_data["q"]
-        clients = clients.filter(
-            Q(name__icontains=query) | Q(email__icontains=query) | Q(residence__icontains=query)
-        )
-    page = Paginator(clients, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "agreements/client_list.html", {"page": page, "search": search})
-
-
-@require_http_methods(["GET", "POST"])
-def client_create(request):
-    practice = get_practice(request)
-    form = ClientForm(request.POST or None, instance=None)
-    if request.method == "POST":
-        form.instance.practice = practice
-        if form.is_valid():
-            client = form.save()
-            messages.success(request, _("Client %(name)s is added.") % {"name": client.name})
-            if "and_agreement" in request.POST:
-                return redirect(f"{reverse('agreement_create')}?client={client.public_id}")
-            return redirect("client_list")
-    return render(request, "agreements/client_form.html", {"form": form})
-
-
-@require_http_methods(["GET", "POST"])
-def client_edit(request, public_id):
-    client = get_client_for_coach(request, public_id)
-    form = ClientForm(request.POST or None, instance=client)
-    if request.method == "POST" and form.is_valid():
-        form.save()
-        messages.success(request, _("The client's details are saved."))
-        return redirect("client_list")
-    agreements = client.agreements.all()
-    return render(
-        request,
-        "agreements/client_form.html",
-        {
-            "form": form,
-            "client": client,
-            "agreements": agreements,
-            "holds": erasure.holds(client),
-            "erase_form": EraseForm(client=client),
-        },
-    )
-
-
-@require_POST
-def client_delete(request, public_id):
-    client = get_client_for_coach(request, public_id)
-    try:
-        actions.client_delete(client=client)
-    except actions.ActionRefused as refusal:
-        messages.error(request, str(refusal))
-        return redirect("client_edit", public_id=client.public_id)
-    messages.success(request, _("Client %(name)s is deleted.") % {"name": client.name})
-    return redirect("client_list")
-
-
 def agreement_list(request):
     practice = get_practice(request)
     agreements = practice.agreements.select_related("client")
@@ -162,6 +99,7 @@ def agreement_create(request):
             practice=practice,
             client=form.cleaned_data["client"],
             coaching_agreement_date=form.cleaned_data["coaching_agreement_date"],
+            origin=Origin.of_coach(request),
         )
         return redirect("agreement_edit", public_id=agreement.public_id)
     return render(request, "agreements/agreement_new.html", {"form": form})
@@ -179,7 +117,7 @@ def agreement_edit(request, public_id):
     if request.method == "POST" and form.is_valid() and formset.is_valid():
         try:
             actions.agreement_save_draft(agreement=agreement, form=form, activity_formset=formset)
-        except actions.ActionRefused as refusal:
+        except ActionRefused as refusal:
             messages.error(request, str(refusal))
             return redirect("agreement_detail", public_id=agreement.public_id)
         messages.success(request, _("The draft is saved."))
@@ -203,7 +141,7 @@ def agreement_detail(request, public_id):
         "agreements/agreement_detail.html",
         {
             "agreement": agreement,
-            "document": documents.render_agreement_html(agreement),
+            "document": documents.render_html(agreement),
             "events": agreement.events.all(),
             "latest_link": latest_link,
             "ending": ending,
@@ -224,9 +162,7 @@ def agreement_pdf(request, public_id):
     elif agreement.document_sha256:
         response = HttpResponse(bytes(agreement.document_pdf), content_type="application/pdf")
     else:
-        response = HttpResponse(
-            documents.render_agreement_pdf(agreement), content_type="application/pdf"
-        )
+        response = HttpResponse(documents.render_pdf(agreement), content_type="application/pdf")
     filename = f"verwerkersovereenkomst-{agreement.agreement_date:%Y-%m-%d}.pdf"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
@@ -248,9 +184,9 @@ def agreement_send(request, public_id):
     if request.method == "POST" and form.is_valid():
         try:
             signing.agreement_sign_and_send(
-                agreement=agreement, signature=form.signature(), request=request
+                agreement=agreement, signature=form.signature(), origin=Origin.of_coach(request)
             )
-        except actions.ActionRefused as refusal:
+        except ActionRefused as refusal:
             messages.error(request, str(refusal))
             return redirect("agreement_detail", public_id=agreement.public_id)
         link = agreement.signing_links.first()
@@ -280,8 +216,8 @@ def agreement_send(request, public_id):
 def _transition(request, public_id, action, success_message):
     agreement = get_agreement_for_coach(request, public_id)
     try:
-        action(agreement=agreement, request=request)
-    except actions.ActionRefused as refusal:
+        action(agreement=agreement, origin=Origin.of_coach(request))
+    except ActionRefused as refusal:
         messages.error(request, str(refusal))
     else:
         messages.success(request, success_message)
@@ -340,7 +276,7 @@ def agreement_delete(request, public_id):
     agreement = get_agreement_for_coach(request, public_id)
     try:
         actions.agreement_delete_draft(agreement=agreement)
-    except actions.ActionRefused as refusal:
+    except ActionRefused as refusal:
         messages.error(request, str(refusal))
         return redirect("agreement_detail", public_id=agreement.public_id)
     messages.success(request, _("The draft is deleted."))
@@ -364,30 +300,15 @@ def agreement_end(request, public_id):
         return redirect("agreement_detail", public_id=agreement.public_id)
     try:
         signing.agreement_record_end(
-            agreement=agreement, ended_on=form.cleaned_data["coaching_ended_on"], request=request
+            agreement=agreement,
+            ended_on=form.cleaned_data["coaching_ended_on"],
+            origin=Origin.of_coach(request),
         )
-    except actions.ActionRefused as refusal:
+    except ActionRefused as refusal:
         messages.error(request, str(refusal))
     else:
         messages.success(request, _("The end of the agreement is recorded."))
     return redirect("agreement_detail", public_id=agreement.public_id)
-
-
-@require_POST
-def client_erase(request, public_id):
-    client = get_client_for_coach(request, public_id)
-    form = EraseForm(request.POST, client=client)
-    if not form.is_valid():
-        for errors in form.errors.values():
-            messages.error(request, " ".join(errors))
-        return redirect("client_edit", public_id=client.public_id)
-    try:
-        erasure.client_erase(client=client, request=request)
-    except actions.ActionRefused as refusal:
-        messages.error(request, str(refusal))
-        return redirect("client_edit", public_id=client.public_id)
-    messages.success(request, _("The client's personal data is erased."))
-    return redirect("client_list")
 
 
 @require_POST
@@ -402,8 +323,10 @@ def declaration_send(request, public_id):
             status=400,
         )
     try:
-        signing.declaration_send(agreement=agreement, request=request, **form.cleaned_data)
-    except actions.ActionRefused as refusal:
+        signing.declaration_send(
+            agreement=agreement, origin=Origin.of_coach(request), **form.cleaned_data
+        )
+    except ActionRefused as refusal:
         messages.error(request, str(refusal))
     else:
         messages.success(

@@ -4,8 +4,7 @@ from django.core import signing
 from django.db import transaction
 from django.utils import timezone
 
-from agreements.defaults import apply_practice_defaults
-from agreements.models import Practice
+from core.practices import practice_create
 
 from . import audit, emails
 from .models import SecurityEvent, User
@@ -23,10 +22,7 @@ class ConfirmationLinkInvalid(Exception):
 def coach_sign_up(*, email, password, practice_name, request=None):
     """Create a practice and its first coach; the coach logs in after confirming her email."""
     with transaction.atomic():
-        practice = Practice(name=practice_name)
-        practice.full_clean()
-        practice.save()
-        apply_practice_defaults(practice)
+        practice = practice_create(name=practice_name)
         user = User.objects.create_user(email=email, password=password, practice=practice)
         audit.record(SecurityEvent.Kind.SIGNUP, request=request, user=user)
         transaction.on_commit(lambda: emails.send_email_confirmation(user))

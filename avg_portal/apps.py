@@ -7,7 +7,7 @@ class AvgPortalConfig(AppConfig):
     name = "avg_portal"
     verbose_name = "AVG Portal"
 
-    def ready(self):
+    def ready(self) -> None:
         from . import audit, checks  # noqa: F401 - registers the deploy checks
 
         audit.connect_signals()

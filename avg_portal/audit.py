@@ -4,34 +4,26 @@ Authentication happens inside Django and django-otp, so the events they emit as 
 recorded here; everything else calls `record` directly from the view that does the work.
 """
 
-from django.conf import settings
+from typing import Any
+
 from django.contrib.auth import signals as auth_signals
+from django.contrib.auth.models import AnonymousUser
 from django.db.models.signals import post_delete, post_save
+from django.http import HttpRequest
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from .models import SecurityEvent
+from core.origin import client_ip, user_agent
+
+from .models import SecurityEvent, User
 
 
-def client_ip(request):
-    """The address the request came from; behind DJANGO_PROXY_COUNT trusted proxies, the
-    address the nearest of them saw."""
-    proxies = settings.AXES_IPWARE_PROXY_COUNT
-    if proxies:
-        forwarded = [
-            part.strip()
-            for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
-            if part.strip()
-        ]
-        if len(forwarded) >= proxies:
-            return forwarded[-proxies]
-    return request.META.get("REMOTE_ADDR") or None
-
-
-def user_agent(request):
-    return request.META.get("HTTP_USER_AGENT", "")[:500]
-
-
-def record(kind, *, request=None, user=None, attempted_email=""):
+def record(
+    kind: str,
+    *,
+    request: HttpRequest | None = None,
+    user: User | AnonymousUser | None = None,
+    attempted_email: str = "",
+) -> SecurityEvent:
     if user is not None and not user.is_authenticated:
         user = None
     return SecurityEvent.objects.create(
@@ -43,16 +35,20 @@ def record(kind, *, request=None, user=None, attempted_email=""):
     )
 
 
-def _logged_in(sender, request, user, **kwargs):
+def _logged_in(sender: type[User], request: HttpRequest, user: User, **kwargs: Any) -> None:
     record(SecurityEvent.Kind.LOGIN, request=request, user=user)
 
 
-def _logged_out(sender, request, user, **kwargs):
+def _logged_out(
+    sender: type[User] | None, request: HttpRequest, user: User | None, **kwargs: Any
+) -> None:
     if user is not None:
         record(SecurityEvent.Kind.LOGOUT, request=request, user=user)
 
 
-def _login_failed(sender, credentials, request=None, **kwargs):
+def _login_failed(
+    sender: str, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
+) -> None:
     record(
         SecurityEvent.Kind.LOGIN_FAILED,
         request=request,
@@ -60,16 +56,18 @@ def _login_failed(sender, credentials, request=None, **kwargs):
     )
 
 
-def _totp_saved(sender, instance, created, **kwargs):
+def _totp_saved(
+    sender: type[TOTPDevice], instance: TOTPDevice, created: bool, **kwargs: Any
+) -> None:
     if created and instance.confirmed:
         record(SecurityEvent.Kind.OTP_DEVICE_ADDED, user=instance.user)
 
 
-def _totp_deleted(sender, instance, **kwargs):
+def _totp_deleted(sender: type[TOTPDevice], instance: TOTPDevice, **kwargs: Any) -> None:
     record(SecurityEvent.Kind.OTP_DEVICE_REMOVED, user=instance.user)
 
 
-def connect_signals():
+def connect_signals() -> None:
     auth_signals.user_logged_in.connect(_logged_in, dispatch_uid="audit_logged_in")
     auth_signals.user_logged_out.connect(_logged_out, dispatch_uid="audit_logged_out")
     auth_signals.user_login_failed.connect(_login_failed, dispatch_uid="audit_login_failed")

@@ -1,11 +1,14 @@
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+from django.apps import AppConfig
 from django.conf import settings
 from django.core.checks import Error, Tags, register
 
 
 @register(Tags.security, deploy=True)
-def check_seal_certificate(app_configs, **kwargs):
+def check_seal_certificate(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[Error]:
     """Signed agreements are sealed with the service's certificate; production needs one."""
     cert, key = settings.SEAL_CERT_FILE, settings.SEAL_KEY_FILE
     if not cert or not key:

@@ -1,16 +1,19 @@
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.http import HttpRequest, HttpResponseBase
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import translation
 from django_otp import user_has_device
 
 
-def second_factor_not_required(view_func):
+def second_factor_not_required[V: Callable[..., HttpResponseBase]](view_func: V) -> V:
     """Let a logged-in user who has not yet passed the second factor reach this view: the
     enrolment screens themselves, and logging out."""
-    view_func.second_factor_required = False
+    view_func.second_factor_required = False  # type: ignore[attr-defined]
     return view_func
 
 
@@ -22,19 +25,26 @@ class SecondFactorRequiredMiddleware:
     enrol an authenticator app (mandatory) or to pass the code step of the login.
     """
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         return self.get_response(request)
 
-    def process_view(self, request, view_func, view_args, view_kwargs):
+    def process_view(
+        self,
+        request: HttpRequest,
+        view_func: Callable[..., HttpResponseBase],
+        view_args: tuple[Any, ...],
+        view_kwargs: dict[str, Any],
+    ) -> HttpResponseBase | None:
         if not getattr(view_func, "login_required", True):
             return None
         if not getattr(view_func, "second_factor_required", True):
             return None
         user = request.user
-        if not user.is_authenticated or user.is_verified():
+        # is_verified() is added to the user by django_otp's OTPMiddleware.
+        if not user.is_authenticated or user.is_verified():  # type: ignore[attr-defined]
             return None
         target = "two_factor:login" if user_has_device(user) else "two_factor:setup"
         return redirect(f"{reverse(target)}?{urlencode({'next': request.get_full_path()})}")
@@ -47,11 +57,11 @@ class LanguageMiddleware:
     is Dutch, and a coach or client reading a Dutch agreement should see Dutch around it.
     """
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
         self.supported = {code for code, _name in settings.LANGUAGES}
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
         language = chosen if chosen in self.supported else settings.LANGUAGE_CODE
         translation.activate(language)

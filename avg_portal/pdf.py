@@ -8,6 +8,7 @@ own code made (signatures), and refuses everything else: file://, the network, t
 import base64
 import logging
 import mimetypes
+from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import unquote, unquote_to_bytes, urlsplit
 
@@ -48,20 +49,20 @@ class StaticFilesURLFetcher(weasyprint.URLFetcher):
     `requested` lists every URL WeasyPrint asked for, served or refused.
     """
 
-    def __init__(self, *, allowed_data_uris=()):
+    def __init__(self, *, allowed_data_uris: Iterable[str] = ()) -> None:
         # A refusal stops the rendering: a document that silently lacks a stylesheet or a
         # signature image must never be stored as the signed agreement.
         super().__init__(fail_on_errors=True)
         self.allowed_data_uris = frozenset(allowed_data_uris)
-        self.requested = []
+        self.requested: list[str] = []
 
-    def fetch(self, url, headers=None):
+    def fetch(self, url: str, headers: dict[str, str] | None = None) -> URLFetcherResponse:
         self.requested.append(url)
         if url.startswith("data:"):
             return self._data_uri(url)
         return self._static_file(url)
 
-    def _data_uri(self, url):
+    def _data_uri(self, url: str) -> URLFetcherResponse:
         if url not in self.allowed_data_uris:
             raise self._refuse(url, "a data: URI the caller did not allow")
         header, _comma, payload = url.removeprefix("data:").partition(",")
@@ -69,7 +70,7 @@ class StaticFilesURLFetcher(weasyprint.URLFetcher):
         body = base64.b64decode(payload) if "base64" in parameters else unquote_to_bytes(payload)
         return URLFetcherResponse(url, body, {"Content-Type": media_type or "text/plain"})
 
-    def _static_file(self, url):
+    def _static_file(self, url: str) -> URLFetcherResponse:
         try:
             parts = urlsplit(url)
         except ValueError:
@@ -87,13 +88,13 @@ class StaticFilesURLFetcher(weasyprint.URLFetcher):
         content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": content_type})
 
-    def _refuse(self, url, reason):
+    def _refuse(self, url: str, reason: str) -> URLRefused:
         shown = url if len(url) <= 120 else f"{url[:120]}…"
         logger.warning("PDF rendering refused to fetch %s: %s", shown, reason)
         return URLRefused(f"Refused to fetch {shown}: {reason}.")
 
 
-def find_static_file(relative_path):
+def find_static_file(relative_path: str) -> Path | None:
     """The file of a static path such as css/app.css, or None; never a file outside the
     static directories (the path is checked before any finder sees it)."""
     segments = relative_path.split("/")
@@ -113,7 +114,14 @@ def find_static_file(relative_path):
     return None
 
 
-def render_pdf(html, *, title, author, lang="nl", allowed_data_uris=()):
+def render_pdf(
+    html: str,
+    *,
+    title: str,
+    author: str,
+    lang: str = "nl",
+    allowed_data_uris: Iterable[str] = (),
+) -> bytes:
     """The PDF of `html`, an archival PDF/A-3b with the given metadata.
 
     `allowed_data_uris` are the exact data: URIs (images our code made) the document may
@@ -135,4 +143,5 @@ def render_pdf(html, *, title, author, lang="nl", allowed_data_uris=()):
     document.metadata.title = title
     document.metadata.authors = [author]
     document.metadata.lang = lang
-    return document.write_pdf(pdf_variant=PDF_VARIANT)
+    pdf: bytes = document.write_pdf(pdf_variant=PDF_VARIANT)
+    return pdf

@@ -10,8 +10,10 @@ import datetime
 import functools
 import io
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
@@ -36,7 +38,7 @@ class SealInvalid(Exception):
 
 
 @functools.cache
-def _seal_files():
+def _seal_files() -> tuple[Path, Path]:
     cert_file, key_file = settings.SEAL_CERT_FILE, settings.SEAL_KEY_FILE
     if cert_file and key_file:
         return Path(cert_file), Path(key_file)
@@ -47,7 +49,7 @@ def _seal_files():
     return _development_certificate(Path(settings.BASE_DIR) / "var" / "dev-seal")
 
 
-def _development_certificate(folder):
+def _development_certificate(folder: Path) -> tuple[Path, Path]:
     cert_path, key_path = folder / "seal-cert.pem", folder / "seal-key.pem"
     if cert_path.exists() and key_path.exists():
         return cert_path, key_path
@@ -101,15 +103,15 @@ def _development_certificate(folder):
 
 
 @functools.cache
-def _signer():
+def _signer() -> signers.SimpleSigner:
     cert_path, key_path = _seal_files()
-    signer = signers.SimpleSigner.load(str(key_path), str(cert_path))
+    signer: signers.SimpleSigner | None = signers.SimpleSigner.load(str(key_path), str(cert_path))
     if signer is None:
         raise ImproperlyConfigured(f"Could not load the seal key and certificate {cert_path}.")
     return signer
 
 
-def seal_certificate():
+def seal_certificate() -> asn1_x509.Certificate:
     """The seal's certificate (asn1crypto), the trust root for validating our own seals."""
     cert_path, _key = _seal_files()
     data = cert_path.read_bytes()
@@ -117,7 +119,7 @@ def seal_certificate():
     return asn1_x509.Certificate.load(der)
 
 
-def seal_pdf(pdf_bytes, *, reason="Verzegeld door AVG Portal"):
+def seal_pdf(pdf_bytes: bytes, *, reason: str = "Verzegeld door AVG Portal") -> bytes:
     """Return the PDF with the service's PAdES seal added as an incremental update."""
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf_bytes))
     metadata = signers.PdfSignatureMetadata(
@@ -127,11 +129,11 @@ def seal_pdf(pdf_bytes, *, reason="Verzegeld door AVG Portal"):
         reason=reason,
         location="Nederland",
     )
-    output = _outside_event_loop(signers.sign_pdf, writer, metadata, signer=_signer())
+    output: io.BytesIO = _outside_event_loop(signers.sign_pdf, writer, metadata, signer=_signer())
     return output.getvalue()
 
 
-def verify_seal(pdf_bytes):
+def verify_seal(pdf_bytes: bytes) -> datetime.datetime | None:
     """Check that the file carries an intact, valid seal made with our certificate and that
     nothing was added after it. Returns the signing time; raises SealInvalid otherwise."""
     try:
@@ -151,10 +153,11 @@ def verify_seal(pdf_bytes):
         raise SealInvalid("seal broken or not ours")
     if status.coverage is None or status.coverage.name != "ENTIRE_FILE":
         raise SealInvalid("the file was changed after sealing")
-    return status.signer_reported_dt
+    signed_at: datetime.datetime | None = status.signer_reported_dt
+    return signed_at
 
 
-def _outside_event_loop(function, *args, **kwargs):
+def _outside_event_loop[T](function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """pyHanko's synchronous API calls asyncio.run(), which fails inside a running event
     loop (an async view, or a test driving a browser); there it runs on a worker thread."""
     try:

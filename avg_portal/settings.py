@@ -6,8 +6,10 @@ start-up instead of surfacing later as a surprise.
 """
 
 import os
+from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any, overload
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import dj_database_url
@@ -21,12 +23,16 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
 
-def env_str(name, default=None):
+@overload
+def env_str(name: str, default: str) -> str: ...
+@overload
+def env_str(name: str, default: None = None) -> str | None: ...
+def env_str(name: str, default: str | None = None) -> str | None:
     value = os.environ.get(name)
     return default if value is None else value.strip()
 
 
-def env_bool(name, default):
+def env_bool(name: str, default: bool) -> bool:
     value = os.environ.get(name)
     if value is None:
         return default
@@ -38,7 +44,7 @@ def env_bool(name, default):
     raise ImproperlyConfigured(f"{name} must be one of 1/0/true/false/yes/no, not {value!r}.")
 
 
-def env_int(name, default, minimum=0):
+def env_int(name: str, default: int, minimum: int = 0) -> int:
     value = os.environ.get(name)
     if value is None:
         return default
@@ -51,14 +57,14 @@ def env_int(name, default, minimum=0):
     return number
 
 
-def env_list(name, default=()):
+def env_list(name: str, default: Iterable[str] = ()) -> list[str]:
     value = os.environ.get(name)
     if value is None:
         return list(default)
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
-def mailer_from_url(url):
+def mailer_from_url(url: str) -> dict[str, Any]:
     """Turn smtp://user:password@host:port?tls=1 (or smtps://, console://, locmem://) into
     a MAILERS entry."""
     parts = urlsplit(url)
@@ -111,8 +117,10 @@ SITE_NAME = "AVG Portal"
 
 INSTALLED_APPS = [
     "avg_portal",
+    "core",
     "agreements",
     "breaches",
+    "records",
     "avg_portal.apps.OTPAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -176,6 +184,9 @@ DATABASES = {
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# What a new practice is given by the apps that keep defaults for it (core.practices).
+PRACTICE_SETUP = ["agreements.defaults.apply_practice_defaults"]
 
 # Accounts and authentication
 AUTH_USER_MODEL = "avg_portal.User"

@@ -5,7 +5,7 @@ Django consults first. Never imported."""
 from django.utils.translation import ngettext
 
 
-def _messages():  # pragma: no cover - read by makemessages only
+def _messages() -> None:  # pragma: no cover - read by makemessages only
     ngettext(
         "This password is too short. It must contain at least %d character.",
         "This password is too short. It must contain at least %d characters.",

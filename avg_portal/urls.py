@@ -70,11 +70,10 @@ account_patterns = [
 ]
 
 urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
     path("account/", include((two_factor_patterns, "two_factor"))),
     path("account/", include(account_patterns)),
+    path("", include("records.urls")),
     path("", include("agreements.urls")),
-    path("", include("agreements.urls_records")),
     path("breaches/", include("breaches.urls")),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("admin/", admin.site.urls),

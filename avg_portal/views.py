@@ -3,7 +3,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
-from django.db.models import Count
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
@@ -13,8 +12,6 @@ from django.views.decorators.http import require_http_methods
 from django_otp.plugins.otp_static.models import StaticToken
 from two_factor import views as two_factor_views
 from two_factor.utils import get_otpauth_url
-
-from breaches.models import BreachStatus
 
 from . import accounts, audit
 from .forms import (
@@ -179,27 +176,6 @@ class BackupTokensView(two_factor_views.BackupTokensView):
 class QRGeneratorView(two_factor_views.QRGeneratorView):
     def get_issuer(self):
         return settings.OTP_TOTP_ISSUER
-
-
-def dashboard(request):
-    practice = request.user.practice
-    context = {"practice": practice}
-    if practice is not None:
-        agreements = practice.agreements.select_related("client")
-        context |= {
-            "recent_agreements": agreements[:5],
-            "status_counts": dict(
-                agreements.order_by().values_list("status").annotate(n=Count("id"))
-            ),
-            "client_count": practice.clients.count(),
-            "open_breaches": [
-                (breach, breach.deadlines())
-                for breach in practice.breaches.filter(status=BreachStatus.OPEN).prefetch_related(
-                    "clients", "notifications"
-                )[:10]
-            ],
-        }
-    return render(request, "dashboard.html", context)
 
 
 def security_log(request):

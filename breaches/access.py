@@ -1,17 +1,11 @@
 """Owner-aware getters: the only way views reach a breach. Anything outside the logged-in
 coach's practice is a 404, never a 403 that would confirm it exists."""
 
-from django.http import Http404
 from django.shortcuts import get_object_or_404
 
+from core.access import practice_id_of as _practice_id
+
 from .models import Breach
-
-
-def _practice_id(request):
-    if request.user.practice_id is None:
-        # An administrator without a practice has no breaches.
-        raise Http404("No practice for this account")
-    return request.user.practice_id
 
 
 def get_breach_for_coach(request, public_id):

@@ -4,13 +4,14 @@ email only after the transaction has committed."""
 
 import datetime
 
+from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from agreements.actions import ActionRefused
-from avg_portal import emails
+from core.exceptions import ActionRefused
 
+from . import notices
 from .models import (
     AuthorityDecision,
     Breach,
@@ -78,14 +79,14 @@ def _author_name(user):
     return user.get_full_name() if user is not None else ""
 
 
-def _entry(breach, kind, *, user=None, text="", changes=None, at=None):
+def _entry(breach, kind, *, user=None, author_name=None, text="", changes=None, at=None):
     return BreachUpdate.objects.create(
         breach=breach,
         kind=kind,
         text=text,
         changes=changes or {},
         author=user,
-        author_name=_author_name(user)[:200],
+        author_name=(author_name if author_name is not None else _author_name(user))[:200],
         at=at or timezone.now(),
     )
 
@@ -215,10 +216,36 @@ def breach_notify_clients(*, breach, user, clients, message=""):
             at=now,
         )
         for notification in notifications:
+            notification_id = notification.pk
             transaction.on_commit(
-                lambda notification=notification: emails.send_breach_notification(notification)
+                lambda notification_id=notification_id: _email_notification(notification_id)
             )
     return notifications
+
+
+def _email_notification(notification_id):
+    """Send one client's notification and write on it, and on the breach's timeline if it
+    failed, what the mail server said."""
+    notification = ClientNotification.objects.select_related(
+        "breach", "breach__practice", "client"
+    ).get(pk=notification_id)
+    delivery = notices.send_breach_notification(notification)
+    notification.sent_at = timezone.now()
+    notification.delivered = delivery.accepted
+    notification.error = delivery.error[:500]
+    notification.save(update_fields=["sent_at", "delivered", "error"])
+    if not delivery.accepted:
+        record_email_failure(notification.breach, delivery, what="breach notification")
+    return delivery
+
+
+def record_email_failure(breach, delivery, *, what):
+    _entry(
+        breach,
+        Kind.EMAIL_FAILED,
+        author_name=settings.SITE_NAME,
+        text=f"{what} → {', '.join(delivery.recipients)}: {delivery.error}"[:1000],
+    )
 
 
 def breach_record_authority_decision(

@@ -10,9 +10,15 @@ They are shown in local time (settings.TIME_ZONE) with timezone.localtime.
 
 import datetime
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
+    from .models import Breach
 
 CLIENT_HOURS = 24
 AUTHORITY_HOURS = 72
@@ -20,17 +26,17 @@ AUTHORITY_HOURS = 72
 REMIND_BEFORE = datetime.timedelta(hours=4)
 
 
-def _after(discovered_at, hours):
+def _after(discovered_at: datetime.datetime, hours: int) -> datetime.datetime:
     if timezone.is_naive(discovered_at):
         raise ValueError("discovered_at must be an aware datetime")
     return discovered_at.astimezone(datetime.UTC) + datetime.timedelta(hours=hours)
 
 
-def client_deadline(discovered_at):
+def client_deadline(discovered_at: datetime.datetime) -> datetime.datetime:
     return _after(discovered_at, CLIENT_HOURS)
 
 
-def authority_deadline(discovered_at):
+def authority_deadline(discovered_at: datetime.datetime) -> datetime.datetime:
     return _after(discovered_at, AUTHORITY_HOURS)
 
 
@@ -44,13 +50,13 @@ class State:
 @dataclass(frozen=True)
 class Deadline:
     kind: str  # "clients" or "authority"
-    label: str
+    label: "StrOrPromise"
     due_at: datetime.datetime
     met_at: datetime.datetime | None
     now: datetime.datetime
 
     @property
-    def state(self):
+    def state(self) -> str:
         if self.met_at is not None:
             return State.MET
         if self.now >= self.due_at:
@@ -60,32 +66,32 @@ class Deadline:
         return State.DUE
 
     @property
-    def is_met(self):
+    def is_met(self) -> bool:
         return self.state == State.MET
 
     @property
-    def is_overdue(self):
+    def is_overdue(self) -> bool:
         return self.state == State.OVERDUE
 
     @property
-    def met_late(self):
+    def met_late(self) -> bool:
         return self.met_at is not None and self.met_at > self.due_at
 
     @property
-    def local_due_at(self):
+    def local_due_at(self) -> datetime.datetime:
         return timezone.localtime(self.due_at)
 
     @property
-    def remaining(self):
+    def remaining(self) -> datetime.timedelta:
         """Time left (negative when overdue)."""
         return self.due_at - self.now
 
     @property
-    def remaining_text(self):
+    def remaining_text(self) -> str:
         return format_duration(abs(self.remaining))
 
 
-def format_duration(delta):
+def format_duration(delta: datetime.timedelta) -> str:
     """'5 h 07 min' or '2 d 3 h': what a countdown shows."""
     minutes = int(delta.total_seconds() // 60)
     days, minutes = divmod(minutes, 24 * 60)
@@ -95,7 +101,7 @@ def format_duration(delta):
     return _("%(hours)d h %(minutes)02d min") % {"hours": hours, "minutes": minutes}
 
 
-def deadlines_for(breach, *, now=None):
+def deadlines_for(breach: "Breach", *, now: datetime.datetime | None = None) -> list[Deadline]:
     now = now or timezone.now()
     return [
         Deadline(

@@ -1,12 +1,18 @@
 """A breach's answers and timeline changes as label/value pairs, for pages and documents."""
 
 import datetime
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, cast
 
+from django.db.models import Field
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from .models import TRIAGE_QUESTIONS, Breach, DataCategory
+from .models import TRIAGE_QUESTIONS, Breach, BreachUpdate, DataCategory
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 TRIAGE_LABELS = dict(TRIAGE_QUESTIONS)
 CHOICE_FIELDS = {field.name: field.choices for field in Breach._meta.fields if field.choices}
@@ -17,24 +23,25 @@ EXTRA_LABELS = {
 }
 
 
-def field_label(name):
+def field_label(name: str) -> "StrOrPromise":
     if name in TRIAGE_LABELS:
         return TRIAGE_LABELS[name]
     if name in EXTRA_LABELS:
         return EXTRA_LABELS[name]()
     try:
-        return Breach._meta.get_field(name).verbose_name
+        return cast("Field[Any, Any]", Breach._meta.get_field(name)).verbose_name
     except Exception:  # a name from an older version of the model
         return name
 
 
-def shown_value(breach, name):
+def shown_value(breach: Breach, name: str) -> str:
     """The answer to one field, as a reader sees it; '' when not answered."""
     if name == "clients":
         return ", ".join(client.name for client in breach.clients.all())
     if name == "data_categories":
         return ", ".join(str(label) for label in breach.category_labels())
-    field = Breach._meta.get_field(name)
+    # Only concrete fields get here: "clients" and "data_categories" are handled above.
+    field = cast("Field[Any, Any]", Breach._meta.get_field(name))
     value = getattr(breach, name)
     if field.choices and value:
         return str(getattr(breach, f"get_{name}_display")())
@@ -49,12 +56,12 @@ def shown_value(breach, name):
     return str(value)
 
 
-def answers(breach, names):
+def answers(breach: Breach, names: Iterable[str]) -> list[tuple["StrOrPromise", str]]:
     return [(field_label(name), shown_value(breach, name)) for name in names]
 
 
-def change_rows(update):
-    rows = []
+def change_rows(update: BreachUpdate) -> list[tuple["StrOrPromise", str]]:
+    rows: list[tuple[StrOrPromise, str]] = []
     choices = dict(DataCategory.choices)
     for name, value in update.changes.items():
         if name == "data_categories" and value:

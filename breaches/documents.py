@@ -5,7 +5,10 @@ living document until the breach is closed, so it is rendered when asked for, no
 """
 
 import csv
+import datetime
 import io
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
@@ -15,10 +18,13 @@ from avg_portal.pdf import render_pdf
 from . import display
 from .models import TRIAGE_QUESTIONS, AuthorityDecision, Breach, BreachUpdate
 
+if TYPE_CHECKING:
+    from core.models import Practice
+
 DOCUMENT_LANGUAGE = "nl"
 
 # The register's columns, in Dutch, and how each is read from a breach.
-REGISTER_COLUMNS = (
+REGISTER_COLUMNS: tuple[tuple[str, Callable[[Breach], object]], ...] = (
     ("Kenmerk", lambda b: b.reference),
     ("Status", lambda b: b.get_status_display()),
     ("Ontdekt op", lambda b: _moment(b.discovered_at)),
@@ -52,20 +58,20 @@ REGISTER_COLUMNS = (
 )
 
 
-def _moment(value):
+def _moment(value: datetime.datetime | None) -> str:
     return timezone.localtime(value).strftime("%d-%m-%Y %H:%M") if value else ""
 
 
-def _yes_no(value):
+def _yes_no(value: bool | None) -> str:
     return "" if value is None else ("ja" if value else "nee")
 
 
-def _number(value):
+def _number(value: int | None) -> str:
     return "" if value is None else str(value)
 
 
-def period(breach):
-    parts = []
+def period(breach: Breach) -> str:
+    parts: list[str] = []
     if (
         breach.occurred_from
         and breach.occurred_until
@@ -79,7 +85,7 @@ def period(breach):
     return "; ".join(parts)
 
 
-def notified_clients(breach):
+def notified_clients(breach: Breach) -> str:
     return ", ".join(
         f"{n.client_name} ({_moment(n.sent_at)}, {'afgeleverd' if n.delivered else 'mislukt'})"
         for n in breach.notifications.all()
@@ -87,14 +93,14 @@ def notified_clients(breach):
     )
 
 
-def register_rows(breaches):
+def register_rows(breaches: Iterable[Breach]) -> tuple[list[str], list[list[str]]]:
     with translation.override(DOCUMENT_LANGUAGE):
         header = [name for name, _read in REGISTER_COLUMNS]
         rows = [[str(read(breach)) for _name, read in REGISTER_COLUMNS] for breach in breaches]
     return header, rows
 
 
-def register_csv(breaches):
+def register_csv(breaches: Iterable[Breach]) -> bytes:
     """The register for Dutch Excel: semicolons, and a byte-order mark so that Excel reads
     UTF-8 (without it, ë and ï come out garbled)."""
     header, rows = register_rows(breaches)
@@ -107,11 +113,11 @@ def register_csv(breaches):
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
-def _defuse(cell):
+def _defuse(cell: str) -> str:
     return f"'{cell}" if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
 
 
-def report_context(breach):
+def report_context(breach: Breach) -> dict[str, object]:
     names = [f.name for f in Breach._meta.fields] + ["clients"]
     return {
         "breach": breach,
@@ -128,7 +134,7 @@ def report_context(breach):
     }
 
 
-def render_report_pdf(breach):
+def render_report_pdf(breach: Breach) -> bytes:
     with translation.override(DOCUMENT_LANGUAGE):
         html = render_to_string("pdf/breach/report.html", report_context(breach))
     return render_pdf(
@@ -139,7 +145,7 @@ def render_report_pdf(breach):
     )
 
 
-def render_register_pdf(practice, breaches):
+def render_register_pdf(practice: "Practice", breaches: Iterable[Breach]) -> bytes:
     header, rows = register_rows(breaches)
     entries = [list(zip(header, row, strict=True)) for row in rows]
     with translation.override(DOCUMENT_LANGUAGE):

@@ -3,7 +3,11 @@
 Forms only check input; the actions in breaches/actions.py check again and do the work.
 """
 
+import datetime
+from typing import TYPE_CHECKING, Any, cast
+
 from django import forms
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -17,37 +21,51 @@ from .models import (
     SubjectsDecision,
 )
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
+    from core.models import Client, Practice
+
 YES_NO_UNKNOWN = (("True", _("yes")), ("False", _("no")), ("", _("don't know")))
 
 
 class DateTimeLocalInput(forms.DateTimeInput):
     input_type = "datetime-local"
 
-    def __init__(self, attrs=None):
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
         super().__init__(attrs, format="%Y-%m-%dT%H:%M")
 
 
 class DateInput(forms.DateInput):
     input_type = "date"
 
-    def __init__(self, attrs=None):
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
         super().__init__(attrs, format="%Y-%m-%d")
 
 
-def check_not_future(value, message):
+def check_not_future(
+    value: datetime.datetime | None, message: "StrOrPromise"
+) -> datetime.datetime | None:
     if value and value > timezone.now() + CLOCK_TOLERANCE:
         raise forms.ValidationError(message, code="future")
     return value
 
 
-def now_for_input():
+def now_for_input() -> datetime.datetime:
     return timezone.localtime().replace(second=0, microsecond=0)
+
+
+def _choices(field: forms.Field) -> "list[tuple[str, StrOrPromise]]":
+    """The choices of a choice field, which Django keeps as a list of (value, label) pairs
+    (django-stubs types them as anything a choices argument may be)."""
+    choices = cast(forms.ChoiceField, field).choices
+    return cast("list[tuple[str, StrOrPromise]]", choices)
 
 
 class BreachSectionForm(forms.ModelForm):
     """A section of the report. `changes()` gives the values the action saves."""
 
-    def __init__(self, *args, practice, **kwargs):
+    def __init__(self, *args: Any, practice: "Practice", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for name, field in self.fields.items():
             if isinstance(field, forms.NullBooleanField):
@@ -61,40 +79,41 @@ class BreachSectionForm(forms.ModelForm):
         for name in ("unintelligible", "contact_details_known"):
             if name in self.fields:
                 self.fields[name].widget = forms.RadioSelect(
-                    choices=[*self.fields[name].choices[1:], ("", _("don't know"))]
+                    choices=[*_choices(self.fields[name])[1:], ("", _("don't know"))]
                 )
         if "clients" in self.fields:
+            clients = cast("forms.ModelMultipleChoiceField[Client]", self.fields["clients"])
             # The widget first: setting the queryset gives the widget its choices.
-            self.fields["clients"].widget = forms.CheckboxSelectMultiple()
-            self.fields["clients"].queryset = practice.clients.all()
-            self.fields["clients"].help_text = _(
+            clients.widget = forms.CheckboxSelectMultiple()
+            clients.queryset = practice.clients.all()
+            clients.help_text = _(
                 "The clients whose data is involved; you inform them from the breach's page."
             )
         for name in ("persons_min", "persons_max", "records_count"):
             if name in self.fields:
                 self.fields[name].widget.attrs.update({"min": 0, "inputmode": "numeric"})
 
-    def clean_discovered_at(self):
+    def clean_discovered_at(self) -> datetime.datetime:
         value = self.cleaned_data["discovered_at"]
         check_not_future(value, _("The moment of discovery cannot be in the future."))
         if value and value < EARLIEST_DISCOVERY:
             raise forms.ValidationError(_("Enter a moment of discovery after the year 2000."))
         return value
 
-    def clean_occurred_from(self):
+    def clean_occurred_from(self) -> datetime.date | None:
         value = self.cleaned_data["occurred_from"]
         if value and value > timezone.localdate():
             raise forms.ValidationError(_("This date is in the future."))
         return value
 
-    def changes(self):
+    def changes(self) -> dict[str, Any]:
         return {
             name: self.cleaned_data[name]
-            for name in self._meta.fields
+            for name in self._meta.fields or ()
             if name in self.cleaned_data and name != "clients"
         }
 
-    def chosen_clients(self):
+    def chosen_clients(self) -> "QuerySet[Client] | None":
         return self.cleaned_data.get("clients") if "clients" in self.fields else None
 
 
@@ -106,7 +125,7 @@ class NewBreachForm(BreachSectionForm):
         fields = ["summary", "system_name", "discovered_at", "clients"]
         widgets = {"summary": forms.Textarea(attrs={"rows": 4})}
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["discovered_at"].help_text = _(
             "When you became aware of it. The deadlines run from this moment."
@@ -155,17 +174,17 @@ class DataSectionForm(BreachSectionForm):
 
     field_order = ["common_categories", "sensitive_categories", *Meta.fields]
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         chosen = set(self.instance.data_categories or ())
         self.fields["common_categories"].initial = [
-            code for code, _label in self.fields["common_categories"].choices if code in chosen
+            code for code, _label in _choices(self.fields["common_categories"]) if code in chosen
         ]
         self.fields["sensitive_categories"].initial = [
-            code for code, _label in self.fields["sensitive_categories"].choices if code in chosen
+            code for code, _label in _choices(self.fields["sensitive_categories"]) if code in chosen
         ]
 
-    def changes(self):
+    def changes(self) -> dict[str, Any]:
         chosen = set(self.cleaned_data["common_categories"]) | set(
             self.cleaned_data["sensitive_categories"]
         )
@@ -206,14 +225,14 @@ class TriageSectionForm(BreachSectionForm):
             "triage_supplier",
         ]
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for name, question in TRIAGE_QUESTIONS:
             self.fields[name].label = question
 
 
 # The sections of the report, in the order of the AP's form. Each saves on its own.
-SECTIONS = {
+SECTIONS: "dict[str, tuple[StrOrPromise, type[BreachSectionForm]]]" = {
     "what": (_("What happened and when"), WhatSectionForm),
     "data": (_("Which personal data"), DataSectionForm),
     "people": (_("Whose data"), PeopleSectionForm),
@@ -222,16 +241,16 @@ SECTIONS = {
 }
 
 
-def section_fields(form_class):
+def section_fields(form_class: type[BreachSectionForm]) -> list[str]:
     """The breach fields a section fills in, in the order of the form."""
-    fields = list(form_class._meta.fields)
+    fields = list(form_class._meta.fields or ())
     if form_class is DataSectionForm:
         fields.insert(0, "data_categories")
     return fields
 
 
 class NotifyClientsForm(forms.Form):
-    clients = forms.ModelMultipleChoiceField(
+    clients: "forms.ModelMultipleChoiceField[Client]" = forms.ModelMultipleChoiceField(
         label=_("Inform these clients"),
         queryset=None,
         widget=forms.CheckboxSelectMultiple,
@@ -244,11 +263,12 @@ class NotifyClientsForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
     )
 
-    def __init__(self, *args, breach, **kwargs):
+    def __init__(self, *args: Any, breach: Breach, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["clients"].queryset = breach.clients.all()
+        clients = cast("forms.ModelMultipleChoiceField[Client]", self.fields["clients"])
+        clients.queryset = breach.clients.all()
         if not self.is_bound:
-            self.fields["clients"].initial = [c.pk for c in breach.clients_still_to_inform()]
+            clients.initial = [c.pk for c in breach.clients_still_to_inform()]
 
 
 class AuthorityDecisionForm(forms.Form):
@@ -283,14 +303,14 @@ class AuthorityDecisionForm(forms.Form):
         ),
     )
 
-    def clean_notified_at(self):
+    def clean_notified_at(self) -> datetime.datetime | None:
         return check_not_future(
             self.cleaned_data["notified_at"],
             _("The moment of notification cannot be in the future."),
         )
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        cleaned = cast("dict[str, Any]", super().clean())
         if cleaned.get("decision") == self.NOTIFIED:
             if not cleaned.get("notified_at") and "notified_at" not in self.errors:
                 self.add_error("notified_at", _("Enter when you notified the AP."))

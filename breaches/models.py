@@ -4,7 +4,9 @@ A breach is never deleted: the register of art. 33(5) GDPR must keep every breac
 that was not notified. Its timeline entries cannot change once written.
 """
 
+import datetime
 import uuid
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -14,6 +16,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from . import deadlines
+from .deadlines import Deadline
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
+    from core.models import Client
 
 # Far above any coaching practice; a larger number is a typing error.
 MAX_PERSONS = 10_000_000
@@ -124,9 +132,7 @@ class Breach(models.Model):
     Status = BreachStatus
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    practice = models.ForeignKey(
-        "agreements.Practice", on_delete=models.PROTECT, related_name="breaches"
-    )
+    practice = models.ForeignKey("core.Practice", on_delete=models.PROTECT, related_name="breaches")
     status = models.CharField(
         _("status"), max_length=10, choices=BreachStatus, default=BreachStatus.OPEN
     )
@@ -223,7 +229,7 @@ class Breach(models.Model):
         help_text=_("They may have to be informed: can they be reached?"),
     )
     clients = models.ManyToManyField(
-        "agreements.Client",
+        "core.Client",
         related_name="breaches",
         blank=True,
         verbose_name=_("affected clients"),
@@ -357,11 +363,11 @@ class Breach(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.reference} {self.summary[:50]}"
 
-    def clean(self):
-        errors = {}
+    def clean(self) -> None:
+        errors: dict[str, StrOrPromise] = {}
         unknown = [code for code in self.data_categories or () if code not in DataCategory.values]
         if not isinstance(self.data_categories, list) or unknown:
             errors["data_categories"] = _("Choose kinds of personal data from the list.")
@@ -377,74 +383,76 @@ class Breach(models.Model):
             raise ValidationError(errors)
 
     @property
-    def reference(self):
+    def reference(self) -> str:
         """A short reference for the register and emails: discovery date and id prefix."""
         local = timezone.localtime(self.discovered_at)
         return f"{local:%Y%m%d}-{str(self.public_id)[:4].upper()}"
 
     @property
-    def is_open(self):
+    def is_open(self) -> bool:
         return self.status == BreachStatus.OPEN
 
     @property
-    def has_sensitive_data(self):
+    def has_sensitive_data(self) -> bool:
         return any(code in SENSITIVE_CATEGORIES for code in self.data_categories)
 
-    def category_labels(self):
+    def category_labels(self) -> list["StrOrPromise"]:
         labels = dict(DataCategory.choices)
         return [labels[code] for code in self.data_categories if code in labels]
 
-    def nature_labels(self):
+    def nature_labels(self) -> list["StrOrPromise"]:
         return [
-            self._meta.get_field(name).verbose_name
+            cast("models.Field[Any, Any]", self._meta.get_field(name)).verbose_name
             for name in ("nature_confidentiality", "nature_integrity", "nature_availability")
             if getattr(self, name)
         ]
 
-    def triage_answers(self):
+    def triage_answers(self) -> list[tuple["StrOrPromise", bool | None]]:
         return [(question, getattr(self, field)) for field, question in TRIAGE_QUESTIONS]
 
     # Deadlines ---------------------------------------------------------------------------
 
     @property
-    def client_deadline(self):
+    def client_deadline(self) -> datetime.datetime:
         return deadlines.client_deadline(self.discovered_at)
 
     @property
-    def authority_deadline(self):
+    def authority_deadline(self) -> datetime.datetime:
         return deadlines.authority_deadline(self.discovered_at)
 
-    def clients_still_to_inform(self):
+    def clients_still_to_inform(self) -> list["Client"]:
         """Linked clients without a delivered notification."""
         informed = {n.client_id for n in self.notifications.all() if n.delivered and n.client_id}
         return [client for client in self.clients.all() if client.pk not in informed]
 
     @property
-    def clients_informed_at(self):
+    def clients_informed_at(self) -> datetime.datetime | None:
         """When the last linked client was informed; None while any is still to inform (or
         none is linked yet)."""
         if not self.clients.exists() or self.clients_still_to_inform():
             return None
-        delivered = [n.sent_at for n in self.notifications.all() if n.delivered]
+        delivered = [
+            n.sent_at for n in self.notifications.all() if n.delivered and n.sent_at is not None
+        ]
         return max(delivered) if delivered else None
 
     @property
-    def authority_done_at(self):
+    def authority_done_at(self) -> datetime.datetime | None:
         if self.authority_decision == AuthorityDecision.PENDING:
             return None
         return self.authority_decided_at
 
-    def deadlines(self, now=None):
+    def deadlines(self, now: datetime.datetime | None = None) -> list[Deadline]:
         return deadlines.deadlines_for(self, now=now)
 
 
-class BreachUpdateQuerySet(models.QuerySet):
+class BreachUpdateQuerySet(models.QuerySet["BreachUpdate"]):
     """Timeline entries are evidence: not even a bulk update or delete may touch them."""
 
-    def update(self, **kwargs):
+    def update(self, **kwargs: Any) -> NoReturn:
         raise ImmutableEntryError("Breach timeline entries cannot be changed.")
 
-    def delete(self):
+    def delete(self) -> NoReturn:
         raise ImmutableEntryError("Breach timeline entries cannot be deleted.")
 
 
@@ -501,15 +509,15 @@ class BreachUpdate(models.Model):
             )
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.kind}"
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
             raise ImmutableEntryError("Breach timeline entries cannot be changed.")
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise ImmutableEntryError("Breach timeline entries cannot be deleted.")
 
 
@@ -519,7 +527,7 @@ class ClientNotification(models.Model):
 
     breach = models.ForeignKey(Breach, on_delete=models.PROTECT, related_name="notifications")
     client = models.ForeignKey(
-        "agreements.Client",
+        "core.Client",
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
@@ -536,5 +544,5 @@ class ClientNotification(models.Model):
     class Meta:
         ordering = ["created_at", "id"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.client_name} <{self.email}>"

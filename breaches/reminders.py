@@ -2,13 +2,16 @@
 only while the obligation is not met. Run by a task or `manage.py breach_deadline_reminders`
 from cron; what was sent is written on the breach, so running it again sends nothing twice."""
 
+import datetime
+import functools
+
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone, translation
 
-from avg_portal import emails
-
-from .deadlines import State
+from . import notices
+from .actions import record_email_failure
+from .deadlines import Deadline, State
 from .models import Breach, BreachStatus, BreachUpdate
 
 # Per deadline: the field for "due soon" and the field for "passed".
@@ -18,7 +21,7 @@ SENT_FIELDS = {
 }
 
 
-def send_deadline_reminders(*, now=None):
+def send_deadline_reminders(*, now: datetime.datetime | None = None) -> int:
     now = now or timezone.now()
     sent = 0
     for breach_id in Breach.objects.filter(status=BreachStatus.OPEN).values_list("pk", flat=True):
@@ -48,15 +51,13 @@ def send_deadline_reminders(*, now=None):
                     changes={"deadline": deadline.kind, "overdue": "ja" if overdue else "nee"},
                     at=now,
                 )
-                transaction.on_commit(
-                    lambda breach=breach, deadline=deadline, overdue=overdue: _send(
-                        breach, deadline, overdue
-                    )
-                )
+                transaction.on_commit(functools.partial(_send, breach, deadline, overdue))
                 sent += 1
     return sent
 
 
-def _send(breach, deadline, overdue):
+def _send(breach: Breach, deadline: Deadline, overdue: bool) -> None:
     with translation.override(settings.LANGUAGE_CODE):
-        emails.send_breach_deadline_reminder(breach, deadline, overdue=overdue)
+        delivery = notices.send_breach_deadline_reminder(breach, deadline, overdue=overdue)
+    if not delivery.accepted:
+        record_email_failure(breach, delivery, what="deadline reminder")

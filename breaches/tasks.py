@@ -7,5 +7,5 @@ from . import reminders
 
 
 @task
-def send_breach_deadline_reminders():
+def send_breach_deadline_reminders() -> int:
     return reminders.send_deadline_reminders()

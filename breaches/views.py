@@ -1,11 +1,14 @@
+import uuid
+
 from django.contrib import messages
-from django.http import Http404, HttpResponse
+from django.forms import Form
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from agreements.access import get_practice
+from core.access import get_practice
 
 from . import actions, display, documents
 from .access import breaches_for_coach, get_breach_for_coach
@@ -20,17 +23,18 @@ from .forms import (
     now_for_input,
     section_fields,
 )
+from .models import Breach
 
 # The browser keeps what was typed in a form under this key until the server has it
 # (static/js/breach-autosave.js); after a successful save the next page tells it to forget.
 AUTOSAVE_DONE = "breach_autosave_done"
 
 
-def _autosave_done(request, key):
+def _autosave_done(request: HttpRequest, key: str) -> None:
     request.session[AUTOSAVE_DONE] = key
 
 
-def breach_list(request):
+def breach_list(request: HttpRequest) -> HttpResponse:
     """The breach register: every breach, open or closed, notified or not."""
     breaches = breaches_for_coach(request)
     now = timezone.now()
@@ -39,7 +43,7 @@ def breach_list(request):
 
 
 @require_http_methods(["GET", "POST"])
-def breach_create(request):
+def breach_create(request: HttpRequest) -> HttpResponse:
     practice = get_practice(request)
     form = NewBreachForm(
         request.POST or None, practice=practice, initial={"discovered_at": now_for_input()}
@@ -66,7 +70,7 @@ def breach_create(request):
     return render(request, "breaches/breach_new.html", {"form": form})
 
 
-def _detail_context(request, breach, **forms):
+def _detail_context(request: HttpRequest, breach: Breach, **forms: Form) -> dict[str, object]:
     now = timezone.now()
     sections = [
         (slug, title, display.answers(breach, section_fields(form_class)))
@@ -92,13 +96,13 @@ def _detail_context(request, breach, **forms):
     return context | forms
 
 
-def breach_detail(request, public_id):
+def breach_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     breach = get_breach_for_coach(request, public_id)
     return render(request, "breaches/breach_detail.html", _detail_context(request, breach))
 
 
 @require_http_methods(["GET", "POST"])
-def breach_edit(request, public_id, section):
+def breach_edit(request: HttpRequest, public_id: uuid.UUID, section: str) -> HttpResponse:
     breach = get_breach_for_coach(request, public_id)
     if section not in SECTIONS:
         raise Http404("No such section")
@@ -143,13 +147,15 @@ def breach_edit(request, public_id, section):
     )
 
 
-def _refused(request, breach, refusal, **forms):
+def _refused(
+    request: HttpRequest, breach: Breach, refusal: str | Exception, **forms: Form
+) -> HttpResponse:
     messages.error(request, str(refusal))
     return render(request, "breaches/breach_detail.html", _detail_context(request, breach, **forms))
 
 
 @require_POST
-def breach_notify(request, public_id):
+def breach_notify(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     breach = get_breach_for_coach(request, public_id)
     form = NotifyClientsForm(request.POST, breach=breach)
     if not form.is_valid():
@@ -179,7 +185,7 @@ def breach_notify(request, public_id):
 
 
 @require_POST
-def breach_authority_decision(request, public_id):
+def breach_authority_decision(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     breach = get_breach_for_coach(request, public_id)
     form = AuthorityDecisionForm(request.POST)
     if not form.is_valid():
@@ -202,7 +208,7 @@ def breach_authority_decision(request, public_id):
 
 
 @require_POST
-def breach_subjects_decision(request, public_id):
+def breach_subjects_decision(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     breach = get_breach_for_coach(request, public_id)
     form = SubjectsDecisionForm(request.POST)
     if not form.is_valid():
@@ -223,7 +229,7 @@ def breach_subjects_decision(request, public_id):
 
 
 @require_POST
-def breach_close(request, public_id):
+def breach_close(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     breach = get_breach_for_coach(request, public_id)
     form = CloseForm(request.POST)
     if not form.is_valid():
@@ -239,7 +245,7 @@ def breach_close(request, public_id):
 
 
 @require_POST
-def breach_reopen(request, public_id):
+def breach_reopen(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     breach = get_breach_for_coach(request, public_id)
     form = ReopenForm(request.POST)
     if not form.is_valid():
@@ -254,14 +260,14 @@ def breach_reopen(request, public_id):
     return redirect("breach_detail", public_id=breach.public_id)
 
 
-def breach_report_pdf(request, public_id):
+def breach_report_pdf(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     breach = get_breach_for_coach(request, public_id)
     response = HttpResponse(documents.render_report_pdf(breach), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="datalek-{breach.reference}.pdf"'
     return response
 
 
-def register_csv(request):
+def register_csv(request: HttpRequest) -> HttpResponse:
     breaches = breaches_for_coach(request)
     response = HttpResponse(
         documents.register_csv(breaches), content_type="text/csv; charset=utf-8"
@@ -271,7 +277,7 @@ def register_csv(request):
     return response
 
 
-def register_pdf(request):
+def register_pdf(request: HttpRequest) -> HttpResponse:
     practice = get_practice(request)
     breaches = breaches_for_coach(request)
     response = HttpResponse(

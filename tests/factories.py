@@ -4,6 +4,7 @@ import datetime
 
 from agreements.actions import agreement_create_draft
 from agreements.models import Client
+from core.origin import Actor, Origin
 
 
 def make_client(practice, name="Zoë Ünal-Brontë", **fields):
@@ -16,6 +17,7 @@ def make_agreement(practice, client=None, **fields):
         practice=practice,
         client=client or make_client(practice),
         coaching_agreement_date=datetime.date(2026, 9, 1),
+        origin=Origin(actor=Actor.COACH),
     )
     if fields:
         for name, value in fields.items():

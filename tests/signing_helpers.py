@@ -10,6 +10,7 @@ from PIL import Image, ImageDraw
 
 from agreements import signing
 from agreements.signing import SignatureInput
+from core.origin import Origin
 
 from .factories import make_agreement
 
@@ -47,11 +48,13 @@ def send_for_signing(coach, agreement=None, *, capture=None):
     if capture is not None:
         with capture(execute=True):
             signing.agreement_sign_and_send(
-                agreement=agreement, signature=signature, request=coach_request(coach)
+                agreement=agreement,
+                signature=signature,
+                origin=Origin.of_coach(coach_request(coach)),
             )
     else:
         signing.agreement_sign_and_send(
-            agreement=agreement, signature=signature, request=coach_request(coach)
+            agreement=agreement, signature=signature, origin=Origin.of_coach(coach_request(coach))
         )
     agreement.refresh_from_db()
     invitation = mail.outbox[outbox_before]

@@ -27,6 +27,7 @@ from agreements.actions import agreement_create_draft
 from agreements.document_versions import DocumentVersion
 from agreements.models import Agreement, Client, ProcessingActivity
 from avg_portal import pdf
+from core.origin import Actor, Origin
 
 from .conftest import make_practice
 
@@ -183,7 +184,10 @@ def agreement():
         practice=practice, name=CLIENT, residence="Breda", email="zoe@example.test"
     )
     agreement = agreement_create_draft(
-        practice=practice, client=client, coaching_agreement_date=datetime.date(2026, 9, 1)
+        practice=practice,
+        client=client,
+        coaching_agreement_date=datetime.date(2026, 9, 1),
+        origin=Origin(actor=Actor.COACH),
     )
     agreement.agreement_date = datetime.date(2026, 8, 15)
     agreement.measures = sorted(TICKED)
@@ -564,7 +568,9 @@ def version_2099(monkeypatch, settings):
 
 def test_an_agreement_keeps_the_text_version_it_was_drafted_with(agreement, version_2099):
     newer = Agreement.objects.get(pk=agreement.pk)
-    newer.pk = None
+    # A copy of a document that inherits from SignableDocument needs a new base row too.
+    newer.pk = newer.key = newer.document_id = None
+    newer._state.adding = True
     newer.public_id = uuid.uuid4()
     newer.template_version = "2099.1"
     newer.save()

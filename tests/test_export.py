@@ -173,7 +173,7 @@ def test_exports_refuse_post(coach, coach_client):
 
 
 def test_the_export_streams_in_chunks(coach):
-    from agreements import export
+    from records import export
 
     for index in range(3):
         fake_archived(
@@ -201,7 +201,7 @@ def test_a_large_dossier_arrives_by_emailed_link(
 
     from django.core import mail
 
-    from agreements.models import DossierExport
+    from records.models import DossierExport
 
     settings.EXPORT_EMAIL_ABOVE = 1
     for name in ("Bram de Vries", "Zoë Ünal-Brontë"):
@@ -232,7 +232,7 @@ def test_a_large_dossier_arrives_by_emailed_link(
     login_verified(client, stranger)
     assert client.get(path).status_code == 404
     # After a week the link dies and the file goes.
-    from agreements.dossier_exports import remove_expired
+    from records.dossier_exports import remove_expired
 
     stored = job.file.name
     assert remove_expired(now=job.expires_at) == 1

@@ -326,8 +326,8 @@ def test_an_archived_agreement_is_immutable(
     # The views refuse as well, and downloads serve the stored file, never a new render.
     from agreements import documents
 
-    monkeypatch.setattr(documents, "render_agreement_pdf", lambda *a: pytest.fail("rendered"))
-    monkeypatch.setattr(documents, "render_final_pdf", lambda *a: pytest.fail("rendered"))
+    monkeypatch.setattr(documents, "render_pdf", lambda *a, **k: pytest.fail("rendered"))
+    monkeypatch.setattr(documents, "render_agreement_pdf", lambda *a, **k: pytest.fail("rendered"))
     response = coach_client.get(reverse("agreement_pdf", args=[agreement.public_id]))
     assert b"".join(response.streaming_content) == stored
     coach_client.post(reverse("agreement_delete", args=[agreement.public_id]))
@@ -341,7 +341,7 @@ def test_an_archived_agreement_is_immutable(
     assert fresh.client_name == "Zoë Ünal-Brontë"
     assert fresh.final_sha256 == hashlib.sha256(stored).hexdigest()
     # Completing again changes nothing.
-    assert signing.agreement_complete(agreement.pk) is None
+    assert signing.complete(agreement.key) is None
 
 
 def test_verification_page(client, coach, django_capture_on_commit_callbacks):

@@ -11,6 +11,7 @@ from agreements import signing
 from agreements.actions import ActionRefused
 from agreements.models import AgreementEvent, Signature
 from agreements.signing import SignatureInput
+from core.origin import Origin
 
 from .signing_helpers import send_for_signing, signature_png
 
@@ -37,7 +38,9 @@ def test_simultaneous_signatures_give_one_signature_and_one_pdf(coach):
         )
         try:
             barrier.wait(timeout=10)
-            signing.agreement_client_sign(link=link, signature=signature, request=request)
+            signing.client_sign(
+                link=link, signature=signature, origin=Origin.of_client(request, f"Tab {n}")
+            )
             outcomes.append("signed")
         except (ActionRefused, IntegrityError):
             outcomes.append("refused")

@@ -9,9 +9,8 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from two_factor.utils import get_otpauth_url
 
-from agreements.defaults import apply_practice_defaults
-from agreements.models import Practice
 from avg_portal.models import User
+from core.practices import practice_create
 
 DEMO_EMAIL = "demo@avg-portal.test"
 DEMO_PASSWORD = "demo-coach-2026"  # noqa: S105 - printed for the developer on purpose
@@ -47,7 +46,7 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def _create(self):
-        practice = Practice.objects.create(
+        practice = practice_create(
             name="Coachpraktijk De Linde",
             statutory_seat="Tilburg",
             address="Lindelaan 12, 5038 AB Tilburg",
@@ -60,7 +59,6 @@ class Command(BaseCommand):
             default_penalty_per_violation=Decimal("2500.00"),
             default_penalty_per_day=Decimal("250.00"),
         )
-        apply_practice_defaults(practice)
         user = User.objects.create_user(
             email=DEMO_EMAIL,
             password=DEMO_PASSWORD,

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.core.management.base import BaseCommand
 
 from breaches.reminders import send_deadline_reminders
@@ -9,6 +11,6 @@ class Command(BaseCommand):
         "(run from cron every 15 minutes; each reminder is sent once)."
     )
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         sent = send_deadline_reminders()
         self.stdout.write(f"{sent} reminder(s) sent")

@@ -8,11 +8,12 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.files import File
 from django.db import transaction
+from django.tasks import task
 from django.utils import timezone
 
-from avg_portal import emails
+from core.models import Practice
 
-from . import export
+from . import export, notices
 from .models import DossierExport
 
 LINK_DAYS = 7
@@ -22,13 +23,11 @@ def is_large(practice):
     return practice.agreements.exclude(final_sha256="").count() > settings.EXPORT_EMAIL_ABOVE
 
 
-def dossier_export_request(*, practice, user):
-    from . import tasks  # tasks.py imports signing, which imports export's neighbours
-
+def dossier_export_request(*, practice: Practice, email: str) -> DossierExport:
     with transaction.atomic():
-        job = DossierExport.objects.create(practice=practice, requested_by=user.email)
+        job = DossierExport.objects.create(practice=practice, requested_by=email)
         job_id = job.pk
-        transaction.on_commit(lambda: tasks.build_dossier_export.enqueue(job_id))
+        transaction.on_commit(lambda: build_dossier_export.enqueue(job_id))
     return job
 
 
@@ -52,8 +51,13 @@ def dossier_export_build(job_id):
     job.completed_at = now
     job.expires_at = now + timedelta(days=LINK_DAYS)
     job.save(update_fields=["file", "sha256", "size", "completed_at", "expires_at"])
-    emails.send_dossier_ready(job)
+    notices.send_dossier_ready(job)
     return job
+
+
+@task
+def build_dossier_export(job_id: int) -> None:
+    dossier_export_build(job_id)
 
 
 def remove_expired(*, now=None):

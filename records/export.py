@@ -16,12 +16,11 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.text import slugify
 
+from agreements.models import Agreement, AgreementEvent, AgreementStatus, ProcessingActivity
+from agreements.retention import activity_due_date
 from avg_portal.pdf import render_pdf
 from breaches.documents import register_csv
 from breaches.models import Breach
-
-from .models import Agreement, AgreementEvent, AgreementStatus, ProcessingActivity
-from .retention import activity_due_date
 
 DOCUMENT_LANGUAGE = "nl"
 READ_CHUNK = 64 * 1024

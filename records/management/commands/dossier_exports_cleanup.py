@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from agreements.dossier_exports import remove_expired
+from records.dossier_exports import remove_expired
 
 
 class Command(BaseCommand):

@@ -13,11 +13,14 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from agreements.models import Agreement, AgreementStatus
+from agreements.retention import agreement_keep_until
 from breaches.actions import breach_erase_client_name
+from core.exceptions import ActionRefused
+from core.models import Client
+from core.origin import Origin
 
-from .actions import ActionRefused
-from .models import Agreement, AgreementStatus, Client, ErasureRecord
-from .retention import agreement_keep_until
+from .models import ErasureRecord
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,7 @@ def holds(client, *, today=None):
     return found
 
 
-def client_erase(*, client, request):
+def client_erase(*, client: Client, origin: Origin) -> ErasureRecord:
     with transaction.atomic():
         locked = Client.objects.select_for_update().get(pk=client.pk)
         if holds(locked):
@@ -73,7 +76,7 @@ def client_erase(*, client, request):
         )
         record = ErasureRecord.objects.create(
             practice_id=locked.practice_id,
-            erased_by=request.user.get_username(),
+            erased_by=origin.account,
             agreements=len(agreements),
             files=len(files),
             breach_notifications=anonymised,

@@ -1,0 +1,80 @@
+"""Who did something, and from where: the plain value that views hand to services.
+
+Services record evidence (who signed, from which address, with which browser) without ever
+seeing a request. A view builds an `Origin` once and passes it down.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import models
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Actor(models.TextChoices):
+    COACH = "coach", _("coach")
+    CLIENT = "client", _("client")
+    SYSTEM = "system", _("system")
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The address the request came from; behind DJANGO_PROXY_COUNT trusted proxies, the
+    address the nearest of them saw."""
+    proxies: int = settings.AXES_IPWARE_PROXY_COUNT
+    if proxies:
+        forwarded = [
+            part.strip()
+            for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+            if part.strip()
+        ]
+        if len(forwarded) >= proxies:
+            return forwarded[-proxies]
+    address: str | None = request.META.get("REMOTE_ADDR") or None
+    return address
+
+
+def user_agent(request: HttpRequest) -> str:
+    agent: str = request.META.get("HTTP_USER_AGENT", "")
+    return agent[:500]
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """An actor (coach, client or the system), the name to record, and where the action
+    came from. `account` is the coach's login (empty for clients and the system)."""
+
+    actor: Actor
+    name: str = ""
+    account: str = ""
+    ip_address: str | None = None
+    user_agent: str = ""
+    at: datetime.datetime = field(default_factory=timezone.now)
+
+    @classmethod
+    def of_coach(cls, request: HttpRequest) -> Origin:
+        user = request.user
+        return cls(
+            actor=Actor.COACH,
+            name=user.get_full_name(),  # type: ignore[union-attr]
+            account=user.get_username(),
+            ip_address=client_ip(request),
+            user_agent=user_agent(request),
+        )
+
+    @classmethod
+    def of_client(cls, request: HttpRequest, name: str) -> Origin:
+        return cls(
+            actor=Actor.CLIENT,
+            name=name,
+            ip_address=client_ip(request),
+            user_agent=user_agent(request),
+        )
+
+    @classmethod
+    def system(cls) -> Origin:
+        return cls(actor=Actor.SYSTEM, name=settings.SITE_NAME)

@@ -1,0 +1,195 @@
+"""The practice's records, across agreements and breaches: the dashboard, the clients and
+their erasure, retention due dates, and the dossier export as a ZIP."""
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import FileResponse, Http404, HttpResponseNotAllowed, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from agreements import actions as agreement_actions
+from agreements import retention
+from breaches.models import BreachStatus
+from core.access import get_client_for_coach, get_practice
+from core.exceptions import ActionRefused
+from core.origin import Origin
+
+from . import dossier_exports, erasure, export
+from .forms import ClientForm, ClientSearchForm, EraseForm
+from .models import DossierExport
+
+PAGE_SIZE = 25
+
+# Rows due within this many days are announced in the list and the reminder email.
+SOON_DAYS = retention.REMIND_DAYS_AHEAD
+
+
+@require_safe
+def retention_list(request):
+    practice = get_practice(request)
+    today = timezone.localdate()
+    return render(
+        request,
+        "agreements/retention_list.html",
+        {
+            "rows": retention.due_for_destruction(practice, today=today),
+            "today": today,
+            "soon_days": SOON_DAYS,
+        },
+    )
+
+
+def _zip_response(chunks, name):
+    # A download is no state change, so GET. The ZIP streams as it is written: the browser
+    # shows the download's progress from the first member on.
+    response = StreamingHttpResponse(chunks, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def export_practice(request):
+    """Small dossiers stream at once; a large one is built in the background and its link
+    emailed (a POST, since it starts work)."""
+    practice = get_practice(request)
+    if dossier_exports.is_large(practice):
+        if request.method == "POST":
+            dossier_exports.dossier_export_request(practice=practice, email=request.user.email)
+            messages.success(
+                request,
+                _("The dossier is being made. We email you a link at %(email)s when it is ready.")
+                % {"email": request.user.email},
+            )
+            return redirect("agreement_list")
+        return render(request, "agreements/export_large.html", {"practice": practice})
+    if request.method == "POST":
+        return HttpResponseNotAllowed(["GET", "HEAD"])
+    name = f"dossier-{slugify(practice.name) or 'praktijk'}-{timezone.localdate():%Y-%m-%d}.zip"
+    return _zip_response(export.practice_dossier(practice), name)
+
+
+@require_safe
+def export_download(request, public_id):
+    practice = get_practice(request)
+    job = get_object_or_404(DossierExport, public_id=public_id, practice=practice)
+    if not job.is_ready():
+        raise Http404("Not ready, or expired")
+    response = FileResponse(job.file.open("rb"), content_type="application/zip")
+    response["Content-Disposition"] = (
+        f'attachment; filename="dossier-{job.completed_at:%Y-%m-%d}.zip"'
+    )
+    return response
+
+
+@require_safe
+def export_client(request, public_id):
+    client = get_client_for_coach(request, public_id)
+    name = f"dossier-{slugify(client.name) or 'client'}-{timezone.localdate():%Y-%m-%d}.zip"
+    return _zip_response(export.client_dossier(client), name)
+
+
+def client_list(request):
+    practice = get_practice(request)
+    search = ClientSearchForm(request.GET or None)
+    # annotate() drops Meta.ordering: order again, or pages could repeat or skip clients.
+    clients = practice.clients.annotate(agreement_count=Count("agreements")).order_by("name", "id")
+    if search.is_valid() and search.cleaned_data["q"]:
+        query = search.cleaned_data["q"]
+        clients = clients.filter(
+            Q(name__icontains=query) | Q(email__icontains=query) | Q(residence__icontains=query)
+        )
+    page = Paginator(clients, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "agreements/client_list.html", {"page": page, "search": search})
+
+
+@require_http_methods(["GET", "POST"])
+def client_create(request):
+    practice = get_practice(request)
+    form = ClientForm(request.POST or None, instance=None)
+    if request.method == "POST":
+        form.instance.practice = practice
+        if form.is_valid():
+            client = form.save()
+            messages.success(request, _("Client %(name)s is added.") % {"name": client.name})
+            if "and_agreement" in request.POST:
+                return redirect(f"{reverse('agreement_create')}?client={client.public_id}")
+            return redirect("client_list")
+    return render(request, "agreements/client_form.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def client_edit(request, public_id):
+    client = get_client_for_coach(request, public_id)
+    form = ClientForm(request.POST or None, instance=client)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("The client's details are saved."))
+        return redirect("client_list")
+    agreements = client.agreements.all()
+    return render(
+        request,
+        "agreements/client_form.html",
+        {
+            "form": form,
+            "client": client,
+            "agreements": agreements,
+            "holds": erasure.holds(client),
+            "erase_form": EraseForm(client=client),
+        },
+    )
+
+
+@require_POST
+def client_delete(request, public_id):
+    client = get_client_for_coach(request, public_id)
+    try:
+        agreement_actions.client_delete(client=client)
+    except ActionRefused as refusal:
+        messages.error(request, str(refusal))
+        return redirect("client_edit", public_id=client.public_id)
+    messages.success(request, _("Client %(name)s is deleted.") % {"name": client.name})
+    return redirect("client_list")
+
+
+@require_POST
+def client_erase(request, public_id):
+    client = get_client_for_coach(request, public_id)
+    form = EraseForm(request.POST, client=client)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            messages.error(request, " ".join(errors))
+        return redirect("client_edit", public_id=client.public_id)
+    try:
+        erasure.client_erase(client=client, origin=Origin.of_coach(request))
+    except ActionRefused as refusal:
+        messages.error(request, str(refusal))
+        return redirect("client_edit", public_id=client.public_id)
+    messages.success(request, _("The client's personal data is erased."))
+    return redirect("client_list")
+
+
+def dashboard(request):
+    practice = request.user.practice
+    context = {"practice": practice}
+    if practice is not None:
+        agreements = practice.agreements.select_related("client")
+        context |= {
+            "recent_agreements": agreements[:5],
+            "status_counts": dict(
+                agreements.order_by().values_list("status").annotate(n=Count("id"))
+            ),
+            "client_count": practice.clients.count(),
+            "open_breaches": [
+                (breach, breach.deadlines())
+                for breach in practice.breaches.filter(status=BreachStatus.OPEN).prefetch_related(
+                    "clients", "notifications"
+                )[:10]
+            ],
+        }
+    return render(request, "dashboard.html", context)
