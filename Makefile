@@ -9,7 +9,7 @@ PORT ?= 8000
 # Development settings for `make run` and the test suite; production sets its own environment.
 DEV_ENV := DJANGO_DEBUG=1
 
-.PHONY: run test install messages system-deps browser-deps lint format bench clean
+.PHONY: run test install messages system-deps browser-deps lint typecheck format bench clean
 
 install: $(INSTALLED)
 
@@ -60,6 +60,10 @@ test: messages browser-deps
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
+
+typecheck: install
+	$(DEV_ENV) $(BIN)/mypy
 
 format: install
 	$(BIN)/ruff check --fix .

@@ -2,7 +2,10 @@
 themselves. Each checks what it may do, works in one transaction, and leaves an audit trail
 where the action matters for evidence."""
 
+from __future__ import annotations
+
 import datetime
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import timezone
@@ -13,7 +16,19 @@ from core.models import Practice
 from core.origin import Origin
 
 from .document_versions import CURRENT_VERSION
-from .models import Agreement, AgreementEvent, AgreementStatus, Client, ProcessingActivity
+from .models import (
+    Agreement,
+    AgreementEvent,
+    AgreementStatus,
+    Client,
+    DefaultProcessingActivity,
+    ProcessingActivity,
+)
+
+if TYPE_CHECKING:
+    from django.forms import BaseInlineFormSet
+
+    from .forms import ActivityForm, AgreementForm, PracticeSecurityDefaultsForm
 
 
 def agreement_create_draft(
@@ -62,12 +77,17 @@ def agreement_create_draft(
     return agreement
 
 
-def agreement_ensure_draft(agreement):
+def agreement_ensure_draft(agreement: Agreement) -> None:
     if agreement.status != AgreementStatus.DRAFT:
         raise ActionRefused(_("Only a draft can be changed."))
 
 
-def agreement_save_draft(*, agreement, form, activity_formset):
+def agreement_save_draft(
+    *,
+    agreement: Agreement,
+    form: AgreementForm,
+    activity_formset: BaseInlineFormSet[ProcessingActivity, Agreement, ActivityForm],
+) -> Agreement:
     """Save the edited draft and its Bijlage 1 rows together, or nothing at all."""
     with transaction.atomic():
         locked = Agreement.objects.select_for_update().get(pk=agreement.pk)
@@ -80,14 +100,14 @@ def agreement_save_draft(*, agreement, form, activity_formset):
     return agreement
 
 
-def agreement_delete_draft(*, agreement):
+def agreement_delete_draft(*, agreement: Agreement) -> None:
     with transaction.atomic():
         locked = Agreement.objects.select_for_update().get(pk=agreement.pk)
         agreement_ensure_draft(locked)
         locked.delete()
 
 
-def client_delete(*, client):
+def client_delete(*, client: Client) -> None:
     """Delete a client and her drafts; refused while a signed agreement must be kept."""
     with transaction.atomic():
         locked = Client.objects.select_for_update().get(pk=client.pk)
@@ -102,7 +122,11 @@ def client_delete(*, client):
         locked.delete()
 
 
-def practice_save_defaults(*, form, activity_formset):
+def practice_save_defaults(
+    *,
+    form: PracticeSecurityDefaultsForm,
+    activity_formset: BaseInlineFormSet[DefaultProcessingActivity, Practice, ActivityForm],
+) -> Practice:
     with transaction.atomic():
         practice = form.save()
         activity_formset.instance = practice

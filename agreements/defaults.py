@@ -4,7 +4,7 @@ The coach adjusts these in her practice profile; every new agreement copies them
 Dutch, because they are printed in the agreement.
 """
 
-from .models import DataKind, RetentionFrom, RetentionUnit
+from .models import DataKind, Practice, RetentionFrom, RetentionUnit
 
 DEFAULT_ACTIVITIES = (
     {
@@ -72,7 +72,7 @@ DEFAULT_SECURITY_PROFILE = {
 }
 
 
-def apply_practice_defaults(practice):
+def apply_practice_defaults(practice: Practice) -> None:
     """Give a new practice the coaching defaults (its name as controller and processor)."""
     for field, value in DEFAULT_SECURITY_PROFILE.items():
         setattr(practice, field, list(value) if isinstance(value, list) else value)

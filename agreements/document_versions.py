@@ -23,11 +23,11 @@ class DocumentVersion:
     organisational_measures: tuple[Measure, ...]
 
     @property
-    def measures(self):
+    def measures(self) -> tuple[Measure, ...]:
         return self.technical_measures + self.organisational_measures
 
     @property
-    def measure_codes(self):
+    def measure_codes(self) -> set[str]:
         return {measure.code for measure in self.measures}
 
 
@@ -63,5 +63,5 @@ VERSIONS = {
 CURRENT_VERSION = "2026.1"
 
 
-def get_version(code):
+def get_version(code: str) -> DocumentVersion:
     return VERSIONS[code]

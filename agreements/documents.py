@@ -6,7 +6,11 @@ was drafted and signed with after a newer version is released. `render_html` and
 """
 
 import base64
+import datetime
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
 
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
@@ -14,8 +18,15 @@ from django.utils.formats import date_format
 
 from avg_portal import pdf
 
-from .document_versions import get_version
-from .models import Agreement, AgreementEvent, Declaration, Party, SignableDocument
+from .document_versions import Measure, get_version
+from .models import (
+    Agreement,
+    AgreementEvent,
+    Declaration,
+    Party,
+    SignableDocument,
+    Signature,
+)
 
 # The legal text is Dutch, whatever language the coach or the client reads the site in;
 # dates ("1 september 2026") and the kind of data in Bijlage 2 follow it.
@@ -30,7 +41,7 @@ class ChecklistItem:
     ticked: bool
 
 
-def document_context(agreement):
+def document_context(agreement: Agreement) -> dict[str, Any]:
     version = get_version(agreement.template_version)
     ticked = set(agreement.measures)
     return {
@@ -48,28 +59,28 @@ def document_context(agreement):
     }
 
 
-def checklist(measures, ticked_codes):
+def checklist(measures: Iterable[Measure], ticked_codes: set[str]) -> list[ChecklistItem]:
     return [ChecklistItem(m.code, m.label, m.code in ticked_codes) for m in measures]
 
 
-def format_euros(amount):
+def format_euros(amount: Decimal | int) -> str:
     """€ 2.500,00: Dutch grouping and decimal comma, whatever the active language."""
     whole, cents = f"{amount:,.2f}".split(".")
     return f"€\N{NO-BREAK SPACE}{whole.replace(',', '.')},{cents}"
 
 
-def signature_images(signatures):
+def signature_images(signatures: Mapping[str, "PrintedSignature | None"]) -> list[str]:
     return [s.image_data_uri for s in signatures.values() if s and s.image_data_uri]
 
 
-def render_agreement_html(agreement):
+def render_agreement_html(agreement: Agreement) -> str:
     """The document body, for the preview page."""
     with translation.override(DOCUMENT_LANGUAGE):
         context = document_context(agreement)
         return render_to_string(context["version"].template, context)
 
 
-def render_agreement_pdf(agreement, *, final=False):
+def render_agreement_pdf(agreement: Agreement, *, final: bool = False) -> bytes:
     """The printable agreement. `final` adds both signatures and the evidence page: the
     document that is sealed and archived once the client has signed."""
     with translation.override(DOCUMENT_LANGUAGE):
@@ -104,7 +115,7 @@ class EvidenceSigner:
     place: str
     method: str
     email: str
-    signed_at: object
+    signed_at: datetime.datetime
     ip_address: str
     user_agent: str
     document_sha256: str
@@ -112,7 +123,7 @@ class EvidenceSigner:
 
 @dataclass(frozen=True)
 class EvidenceEvent:
-    at: object
+    at: datetime.datetime
     label: str
     actor: str
     actor_name: str
@@ -120,7 +131,7 @@ class EvidenceEvent:
     user_agent: str
 
 
-def printed_signature(signature, on_behalf_of):
+def printed_signature(signature: Signature, on_behalf_of: str) -> PrintedSignature:
     image = ""
     if signature.image:
         image = "data:image/png;base64," + base64.b64encode(bytes(signature.image)).decode()
@@ -135,7 +146,7 @@ def printed_signature(signature, on_behalf_of):
     )
 
 
-def evidence_signer(role, signature, email=""):
+def evidence_signer(role: str, signature: Signature, email: str = "") -> EvidenceSigner:
     return EvidenceSigner(
         role=role,
         name=signature.name,
@@ -150,7 +161,7 @@ def evidence_signer(role, signature, email=""):
     )
 
 
-def evidence_events(events):
+def evidence_events(events: Iterable[AgreementEvent]) -> list[EvidenceEvent]:
     return [
         EvidenceEvent(
             at=e.at,
@@ -164,7 +175,7 @@ def evidence_events(events):
     ]
 
 
-def final_context(agreement):
+def final_context(agreement: Agreement) -> dict[str, Any]:
     """Both signatures in their blocks and the evidence page. Rendered in Dutch."""
     signatures = {s.party: s for s in agreement.signatures.all()}
     practice, client = signatures[Party.PRACTICE], signatures[Party.CLIENT]
@@ -197,9 +208,9 @@ DECLARATION_BODY = "pdf/declaration/declaration.html"
 DECLARATION_PRINT = "pdf/declaration/print.html"
 
 
-def declaration_context(declaration, *, final=False):
+def declaration_context(declaration: Declaration, *, final: bool = False) -> dict[str, Any]:
     agreement = declaration.agreement
-    context = {
+    context: dict[str, Any] = {
         "declaration": declaration,
         "agreement": agreement,
         "title": f"Verklaring teruggave of vernietiging – {agreement.client_name}",
@@ -221,12 +232,12 @@ def declaration_context(declaration, *, final=False):
     return context
 
 
-def render_declaration_html(declaration):
+def render_declaration_html(declaration: Declaration) -> str:
     with translation.override(DOCUMENT_LANGUAGE):
         return render_to_string(DECLARATION_BODY, declaration_context(declaration))
 
 
-def render_declaration_pdf(declaration, *, final=False):
+def render_declaration_pdf(declaration: Declaration, *, final: bool = False) -> bytes:
     with translation.override(DOCUMENT_LANGUAGE):
         context = declaration_context(declaration, final=final)
         html = render_to_string(DECLARATION_PRINT, context)
@@ -255,7 +266,7 @@ def render_pdf(document: SignableDocument, *, final: bool = False) -> bytes:
     return RENDERERS[document.kind][1](document.concrete(), final=final)
 
 
-RENDERERS = {
+RENDERERS: dict[str, tuple[Callable[..., str], Callable[..., bytes]]] = {
     Agreement.KIND: (render_agreement_html, render_agreement_pdf),
     Declaration.KIND: (render_declaration_html, render_declaration_pdf),
 }

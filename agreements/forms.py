@@ -1,11 +1,15 @@
 import datetime
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
-from django.forms import inlineformset_factory
+from django.core.files.uploadedfile import UploadedFile
+from django.db import models
+from django.forms import BaseInlineFormSet, inlineformset_factory
+from django.forms.boundfield import BoundWidget
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .document_versions import CURRENT_VERSION, get_version
+from .document_versions import CURRENT_VERSION, DocumentVersion, get_version
 from .models import (
     RETENTION_ALL_OR_NONE,
     Agreement,
@@ -28,11 +32,11 @@ LATEST_DATE = datetime.date(2100, 12, 31)
 class DateInput(forms.DateInput):
     input_type = "date"
 
-    def __init__(self, attrs=None):
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
         super().__init__(attrs, format="%Y-%m-%d")
 
 
-def check_plausible_date(value):
+def check_plausible_date(value: datetime.date | None) -> datetime.date | None:
     if value and not EARLIEST_DATE <= value <= LATEST_DATE:
         raise forms.ValidationError(
             _("Enter a date between %(start)s and %(end)s."),
@@ -47,7 +51,7 @@ class MeasuresField(forms.MultipleChoiceField):
 
     widget = forms.CheckboxSelectMultiple
 
-    def __init__(self, *, version, **kwargs):
+    def __init__(self, *, version: DocumentVersion, **kwargs: Any) -> None:
         super().__init__(
             choices=[(measure.code, measure.label) for measure in version.measures],
             required=False,
@@ -55,8 +59,16 @@ class MeasuresField(forms.MultipleChoiceField):
         )
 
 
-class SecurityProfileFormMixin:
+if TYPE_CHECKING:
+    _ProfileFormBase = forms.ModelForm[Practice | Agreement]
+else:
+    _ProfileFormBase = object
+
+
+class SecurityProfileFormMixin(_ProfileFormBase):
     """Bijlage 2 fields, shared by the agreement and the practice defaults."""
+
+    version: DocumentVersion
 
     security_fields = (
         "data_kind",
@@ -66,32 +78,32 @@ class SecurityProfileFormMixin:
         "extra_measures",
     )
 
-    def setup_measures(self, version):
+    def setup_measures(self, version: DocumentVersion) -> None:
         self.version = version
         self.fields["measures"] = MeasuresField(version=version, label=_("Security measures"))
         self.fields["measures"].initial = self.instance.measures
-        self.fields["data_kind"].widget = forms.RadioSelect(
-            choices=self.fields["data_kind"].choices[1:]
-            if self.fields["data_kind"].choices[0][0] == ""
-            else self.fields["data_kind"].choices
+        data_kind = cast(forms.ChoiceField, self.fields["data_kind"])
+        choices = cast("list[tuple[str, str]]", data_kind.choices)
+        data_kind.widget = forms.RadioSelect(
+            choices=choices[1:] if choices[0][0] == "" else choices
         )
         self.fields["extra_measures"].widget.attrs["rows"] = 3
 
-    def technical_measure_fields(self):
+    def technical_measure_fields(self) -> list[BoundWidget]:
         codes = {m.code for m in self.version.technical_measures}
         return [box for box in self["measures"] if box.data["value"] in codes]
 
-    def organisational_measure_fields(self):
+    def organisational_measure_fields(self) -> list[BoundWidget]:
         codes = {m.code for m in self.version.organisational_measures}
         return [box for box in self["measures"] if box.data["value"] in codes]
 
-    def save_measures(self, instance):
+    def save_measures(self, instance: Practice | Agreement) -> None:
         # Kept in catalogue order, so the stored list does not depend on form order.
         chosen = set(self.cleaned_data["measures"])
         instance.measures = [m.code for m in self.version.measures if m.code in chosen]
 
 
-class PracticeForm(forms.ModelForm):
+class PracticeForm(forms.ModelForm[Practice]):
     class Meta:
         model = Practice
         fields = [
@@ -112,31 +124,31 @@ class PracticeForm(forms.ModelForm):
             "default_penalty_per_day": forms.NumberInput(attrs={"step": "0.01", "min": 0}),
         }
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for name in (*Practice.REQUIRED_FOR_AGREEMENTS, "address", "kvk_number", "phone"):
             self.fields[name].required = True
         self.fields["breach_contact_role"].widget.attrs["placeholder"] = _("e.g. the coach")
 
 
-class PracticeSecurityDefaultsForm(SecurityProfileFormMixin, forms.ModelForm):
+class PracticeSecurityDefaultsForm(SecurityProfileFormMixin, forms.ModelForm[Practice]):
     class Meta:
         model = Practice
         fields = SecurityProfileFormMixin.security_fields
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.setup_measures(get_version(CURRENT_VERSION))
 
-    def save(self, commit=True):
-        practice = super().save(commit=False)
+    def save(self, commit: bool = True) -> Practice:
+        practice = cast(Practice, super().save(commit=False))
         self.save_measures(practice)
         if commit:
             practice.save()
         return practice
 
 
-class AgreementForm(SecurityProfileFormMixin, forms.ModelForm):
+class AgreementForm(SecurityProfileFormMixin, forms.ModelForm[Agreement]):
     class Meta:
         model = Agreement
         fields = [
@@ -160,18 +172,18 @@ class AgreementForm(SecurityProfileFormMixin, forms.ModelForm):
             "penalty_per_day": forms.NumberInput(attrs={"step": "0.01", "min": 0}),
         }
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.setup_measures(get_version(self.instance.template_version))
+        self.setup_measures(get_version(cast(Agreement, self.instance).template_version))
 
-    def clean_agreement_date(self):
+    def clean_agreement_date(self) -> datetime.date | None:
         return check_plausible_date(self.cleaned_data["agreement_date"])
 
-    def clean_coaching_agreement_date(self):
+    def clean_coaching_agreement_date(self) -> datetime.date | None:
         return check_plausible_date(self.cleaned_data["coaching_agreement_date"])
 
-    def save(self, commit=True):
-        agreement = super().save(commit=False)
+    def save(self, commit: bool = True) -> Agreement:
+        agreement = cast(Agreement, super().save(commit=False))
         self.save_measures(agreement)
         if commit:
             agreement.save()
@@ -192,17 +204,17 @@ ACTIVITY_FIELDS = [
     "retention_from",
 ]
 RETENTION_PARTS = ("retention_amount", "retention_unit", "retention_from")
-ACTIVITY_WIDGETS = {
+ACTIVITY_WIDGETS: dict[str, type[forms.Widget] | forms.Widget] = {
     "description": forms.Textarea(attrs={"rows": 2}),
     "purposes": forms.Textarea(attrs={"rows": 2}),
     "personal_data": forms.Textarea(attrs={"rows": 2}),
 }
 
 
-class ActivityForm(forms.ModelForm):
+class ActivityForm(forms.ModelForm[ProcessingActivity | DefaultProcessingActivity]):
     """One Bijlage 1 row; the structured retention period is all three parts or none."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["retention_amount"].widget.attrs.update({"min": 1, "max": 100})
         self.fields["retention_amount"].label = _("Number")
@@ -210,22 +222,23 @@ class ActivityForm(forms.ModelForm):
         self.fields["retention_from"].label = _("Counted from")
         for name in ("retention_unit", "retention_from"):
             # An empty choice that reads as "not set", in any language.
-            self.fields[name].choices = [("", "—"), *self.fields[name].choices[1:]]
+            field = cast(forms.ChoiceField, self.fields[name])
+            field.choices = [("", "—"), *cast("list[tuple[str, str]]", field.choices)[1:]]
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        cleaned = cast("dict[str, Any]", super().clean())
         filled = [bool(cleaned.get(name)) for name in RETENTION_PARTS]
         if any(filled) and not all(filled):
             self.add_error("retention_amount", RETENTION_ALL_OR_NONE)
         return cleaned
 
 
-class ActivityFormSetBase(forms.BaseInlineFormSet):
+class ActivityFormSetBase(BaseInlineFormSet[Any, Any, ActivityForm]):
     """Bijlage 1 rows: at least one, at most MAX_ROWS; order as shown."""
 
     MAX_ROWS = 30
 
-    def clean(self):
+    def clean(self) -> None:
         super().clean()
         if any(self.errors):
             return
@@ -233,14 +246,14 @@ class ActivityFormSetBase(forms.BaseInlineFormSet):
             form
             for form in self.forms
             if form.has_changed() or form.instance.pk
-            if not self.can_delete or not self._should_delete_form(form)
+            if not self.can_delete or not self._should_delete_form(form)  # type: ignore[attr-defined]
         ]
         if not kept:
             raise forms.ValidationError(
                 _("Bijlage 1 needs at least one processing activity."), code="no_rows"
             )
 
-    def save(self, commit=True):
+    def save(self, commit: bool = True) -> list[Any]:
         position = 0
         for form in self.forms:
             if form in self.deleted_forms or not (form.has_changed() or form.instance.pk):
@@ -250,7 +263,9 @@ class ActivityFormSetBase(forms.BaseInlineFormSet):
         return super().save(commit)
 
 
-def activity_formset_class(model, parent_model):
+def activity_formset_class[M: models.Model, P: models.Model](
+    model: type[M], parent_model: type[P]
+) -> type[BaseInlineFormSet[M, P, ActivityForm]]:
     return inlineformset_factory(
         parent_model,
         model,
@@ -280,15 +295,17 @@ class NewAgreementForm(forms.Form):
         help_text=_("The day you and the client agreed on the coaching trajectory."),
     )
 
-    def __init__(self, *args, practice, **kwargs):
+    def __init__(self, *args: Any, practice: Practice, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["client"].queryset = practice.clients.all()
+        cast(
+            "forms.ModelChoiceField[Client]", self.fields["client"]
+        ).queryset = practice.clients.all()
 
-    def clean_coaching_agreement_date(self):
+    def clean_coaching_agreement_date(self) -> datetime.date | None:
         return check_plausible_date(self.cleaned_data["coaching_agreement_date"])
 
 
-def no_markup(value):
+def no_markup(value: str) -> None:
     # A signature line is printed in the evidence; markup in it is an attack, not a name.
     if "<" in value or ">" in value:
         raise forms.ValidationError(_("Do not use < or > here."), code="markup")
@@ -326,15 +343,15 @@ class SignatureForm(forms.Form):
         error_messages={"required": _("Tick that you have read the agreement and agree to it.")},
     )
 
-    def __init__(self, *args, declaration=False, **kwargs):
+    def __init__(self, *args: Any, declaration: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if declaration:
             self.fields["consent"].label = _(
                 "I have read the declaration and declare that it is true."
             )
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        cleaned = cast("dict[str, Any]", super().clean())
         method = cleaned.get("method")
         if method == "drawn":
             try:
@@ -348,7 +365,7 @@ class SignatureForm(forms.Form):
             cleaned["image"] = b""
         return cleaned
 
-    def signature(self):
+    def signature(self) -> SignatureInput:
         data = self.cleaned_data
         typed = data["method"] == "typed"
         return SignatureInput(
@@ -374,7 +391,7 @@ class VerifyForm(forms.Form):
 
     MAX_BYTES = 20 * 1024 * 1024
 
-    def clean_document(self):
+    def clean_document(self) -> UploadedFile:
         document = self.cleaned_data["document"]
         if document.size > self.MAX_BYTES:
             raise forms.ValidationError(_("The file is larger than 20 MB: not one of ours."))
@@ -387,7 +404,7 @@ class EndForm(forms.Form):
         widget=DateInput(attrs={"class": "form-control"}),
     )
 
-    def clean_coaching_ended_on(self):
+    def clean_coaching_ended_on(self) -> datetime.date | None:
         ended_on = check_plausible_date(self.cleaned_data["coaching_ended_on"])
         if ended_on and ended_on > timezone.localdate():
             raise forms.ValidationError(
@@ -409,7 +426,7 @@ class DeclarationForm(forms.ModelForm):
             "disposition": forms.RadioSelect,
         }
 
-    def clean_done_on(self):
+    def clean_done_on(self) -> datetime.date | None:
         done_on = check_plausible_date(self.cleaned_data["done_on"])
         if done_on and done_on > timezone.localdate():
             raise forms.ValidationError(

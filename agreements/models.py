@@ -1,4 +1,6 @@
+import datetime
 import uuid
+from typing import Any
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -93,10 +95,10 @@ class ProcessingActivityFields(models.Model):
         "position",
     )
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.description[:60]
 
-    def copy_values(self):
+    def copy_values(self) -> dict[str, Any]:
         return {field: getattr(self, field) for field in self.COPIED_FIELDS}
 
 
@@ -170,7 +172,7 @@ class SignableDocument(models.Model):
     def __str__(self) -> str:
         return f"{self.kind} {self.key}"
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Each kind of document says which kind it is; the base row is told so at once.
         if not self.kind and hasattr(self, "KIND"):
@@ -301,20 +303,20 @@ class Agreement(SecurityProfileFields, SignableDocument):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.client_name} ({self.agreement_date:%d-%m-%Y})"
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         # A sealed agreement is evidence: once archived, no code path may change its row.
         # Asking the database (not this object's copy) also catches stale instances.
         self._refuse_if_archived()
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         self._refuse_if_archived()
         return super().delete(*args, **kwargs)
 
-    def _refuse_if_archived(self):
+    def _refuse_if_archived(self) -> None:
         if self.pk and Agreement.objects.filter(pk=self.pk).exclude(final_sha256="").exists():
             raise ArchivedAgreementError(f"Agreement {self.public_id} is archived and immutable.")
 
@@ -412,7 +414,7 @@ class Signature(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.name} ({self.party})"
 
 
@@ -435,10 +437,10 @@ class SigningLink(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"link for {self.document_id} until {self.expires_at:%Y-%m-%d}"
 
-    def is_usable(self, now=None):
+    def is_usable(self, now: datetime.datetime | None = None) -> bool:
         now = now or timezone.now()
         return self.used_at is None and self.revoked_at is None and self.expires_at > now
 
@@ -490,7 +492,7 @@ class AgreementEvent(models.Model):
     class Meta:
         ordering = ["at", "id"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.kind}"
 
 
@@ -508,7 +510,7 @@ class AgreementEnding(models.Model):
         verbose_name = _("end of an agreement")
         verbose_name_plural = _("ends of agreements")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.agreement_id} ended {self.coaching_ended_on}"
 
 
@@ -566,7 +568,7 @@ class Declaration(SignableDocument):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"declaration for {self.agreement_id}"
 
     @property
@@ -599,5 +601,5 @@ class RetentionReminder(models.Model):
     due_on = models.DateField()
     sent_on = models.DateField(default=timezone.localdate)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"reminder for {self.activity_id} due {self.due_on}"

@@ -16,16 +16,19 @@ from dataclasses import dataclass
 
 from . import notices
 from .models import (
+    Agreement,
+    AgreementEnding,
     AgreementStatus,
     Practice,
     ProcessingActivity,
+    ProcessingActivityFields,
     RetentionFrom,
     RetentionReminder,
     RetentionUnit,
 )
 
 
-def add_period(start, amount, unit):
+def add_period(start: datetime.date, amount: int, unit: str) -> datetime.date:
     """`start` plus `amount` days, months or years."""
     if unit == RetentionUnit.DAY:
         return start + datetime.timedelta(days=amount)
@@ -36,14 +39,14 @@ def add_period(start, amount, unit):
     raise ValueError(f"Unknown retention unit: {unit!r}")
 
 
-def _add_months(start, months):
+def _add_months(start: datetime.date, months: int) -> datetime.date:
     month_index = start.month - 1 + months
     year, month = start.year + month_index // 12, month_index % 12 + 1
     last_day = calendar.monthrange(year, month)[1]
     return datetime.date(year, month, min(start.day, last_day))
 
 
-def period_start(retention_from, ending):
+def period_start(retention_from: str, ending: AgreementEnding) -> datetime.date:
     """The day the period starts running, for an agreement that ended as `ending` says."""
     ended_on = ending.coaching_ended_on
     if retention_from == RetentionFrom.AGREEMENT_END:
@@ -53,29 +56,34 @@ def period_start(retention_from, ending):
     raise ValueError(f"Unknown retention start: {retention_from!r}")
 
 
-def has_structured_period(activity):
+def has_structured_period(activity: ProcessingActivityFields) -> bool:
     return bool(activity.retention_amount and activity.retention_unit and activity.retention_from)
 
 
-def activity_due_date(activity, ending):
+def activity_due_date(
+    activity: ProcessingActivityFields, ending: AgreementEnding | None
+) -> datetime.date | None:
     """The day the row's data is due for destruction; None if that cannot be computed."""
     if ending is None or not has_structured_period(activity):
         return None
     start = period_start(activity.retention_from, ending)
+    if activity.retention_amount is None:  # has_structured_period ruled this out
+        return None
     return add_period(start, activity.retention_amount, activity.retention_unit)
 
 
-def agreement_keep_until(agreement):
+def agreement_keep_until(agreement: Agreement) -> datetime.date | None:
     """The last day any of the agreement's data must be kept: the latest due date of its
     Bijlage 1 rows. None ("unknown, keep") if it has not ended or any row lacks a
     structured period."""
-    ending = getattr(agreement, "ending", None)
+    ending: AgreementEnding | None = getattr(agreement, "ending", None)
     if ending is None:
         return None
     due_dates = [activity_due_date(activity, ending) for activity in agreement.activities.all()]
-    if not due_dates or None in due_dates:
+    known = [due_on for due_on in due_dates if due_on is not None]
+    if not known or len(known) != len(due_dates):
         return None
-    return max(due_dates)
+    return max(known)
 
 
 @dataclass(frozen=True)
@@ -85,15 +93,15 @@ class DueRow:
     days_left: int | None
 
     @property
-    def agreement(self):
+    def agreement(self) -> Agreement:
         return self.activity.agreement
 
     @property
-    def is_overdue(self):
+    def is_overdue(self) -> bool:
         return self.days_left is not None and self.days_left < 0
 
 
-def due_for_destruction(practice, *, today):
+def due_for_destruction(practice: Practice, *, today: datetime.date) -> list[DueRow]:
     """Every Bijlage 1 row of the practice's ended, signed agreements with its due date,
     soonest first; rows without a computable date come last (keep them until decided)."""
     activities = ProcessingActivity.objects.filter(
@@ -101,7 +109,7 @@ def due_for_destruction(practice, *, today):
         agreement__status=AgreementStatus.SIGNED,
         agreement__ending__isnull=False,
     ).select_related("agreement", "agreement__ending", "agreement__client")
-    rows = []
+    rows: list[DueRow] = []
     for activity in activities:
         due_on = activity_due_date(activity, activity.agreement.ending)
         days_left = (due_on - today).days if due_on else None
@@ -121,7 +129,7 @@ def due_for_destruction(practice, *, today):
 REMIND_DAYS_AHEAD = 30
 
 
-def rows_to_remind(practice, *, today):
+def rows_to_remind(practice: Practice, *, today: datetime.date) -> list[DueRow]:
     """The practice's rows due within REMIND_DAYS_AHEAD days or overdue, not yet reminded."""
     horizon = today + datetime.timedelta(days=REMIND_DAYS_AHEAD)
     reminded = set(
@@ -136,7 +144,7 @@ def rows_to_remind(practice, *, today):
     ]
 
 
-def send_reminders(*, today):
+def send_reminders(*, today: datetime.date) -> int:
     """One email per practice with rows falling due; each row is announced once. Returns
     the number of emails the mail server accepted."""
     practices = Practice.objects.filter(
@@ -152,6 +160,7 @@ def send_reminders(*, today):
             [
                 RetentionReminder(activity=row.activity, due_on=row.due_on, sent_on=today)
                 for row in rows
+                if row.due_on is not None  # rows_to_remind keeps only dated rows
             ],
             ignore_conflicts=True,
         )

@@ -25,11 +25,13 @@ VIEWED_KEY = "signing_viewed"
 GUESS_WINDOW_SECONDS = 600
 
 
-def _too_many_guesses(request):
-    return cache.get(_guess_key(request), 0) >= settings.SIGNING_LINK_GUESS_LIMIT
+def _too_many_guesses(request: HttpRequest) -> bool:
+    misses: int = cache.get(_guess_key(request), 0)
+    limit: int = settings.SIGNING_LINK_GUESS_LIMIT
+    return misses >= limit
 
 
-def _count_guess(request):
+def _count_guess(request: HttpRequest) -> None:
     key = _guess_key(request)
     cache.add(key, 0, GUESS_WINDOW_SECONDS)
     try:
@@ -38,11 +40,11 @@ def _count_guess(request):
         cache.set(key, 1, GUESS_WINDOW_SECONDS)
 
 
-def _guess_key(request):
+def _guess_key(request: HttpRequest) -> str:
     return f"signing-link-misses:{client_ip(request)}"
 
 
-def _unavailable(request, reason, status=200):
+def _unavailable(request: HttpRequest, reason: str, status: int = 200) -> HttpResponse:
     """A clear page that shows nothing of any agreement."""
     return render(request, "signing/unavailable.html", {"reason": reason}, status=status)
 

@@ -1,13 +1,16 @@
 import uuid
+from collections.abc import Callable
+from typing import cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from avg_portal.models import User
 from core.access import get_practice
 from core.exceptions import ActionRefused
 from core.origin import Origin
@@ -26,14 +29,14 @@ from .forms import (
     SignatureForm,
     VerifyForm,
 )
-from .models import AgreementStatus
+from .models import Agreement, AgreementStatus
 from .retention import agreement_keep_until
 
 PAGE_SIZE = 25
 
 
 @require_http_methods(["GET", "POST"])
-def practice_edit(request):
+def practice_edit(request: HttpRequest) -> HttpResponse:
     practice = get_practice(request)
     form = PracticeForm(request.POST or None, instance=practice)
     if request.method == "POST" and form.is_valid():
@@ -44,7 +47,7 @@ def practice_edit(request):
 
 
 @require_http_methods(["GET", "POST"])
-def practice_defaults(request):
+def practice_defaults(request: HttpRequest) -> HttpResponse:
     """The Bijlage 1 rows and Bijlage 2 choices every new agreement starts with."""
     practice = get_practice(request)
     data = request.POST if request.method == "POST" else None
@@ -61,7 +64,7 @@ def practice_defaults(request):
     )
 
 
-def agreement_list(request):
+def agreement_list(request: HttpRequest) -> HttpResponse:
     practice = get_practice(request)
     agreements = practice.agreements.select_related("client")
     status = request.GET.get("status")
@@ -79,7 +82,7 @@ def agreement_list(request):
 
 
 @require_http_methods(["GET", "POST"])
-def agreement_create(request):
+def agreement_create(request: HttpRequest) -> HttpResponse:
     practice = get_practice(request)
     if not practice.is_complete:
         messages.info(
@@ -91,7 +94,8 @@ def agreement_create(request):
         return redirect("client_create")
     initial = {}
     if request.GET.get("client"):
-        client = practice.clients.filter(public_id=_uuid_or_none(request.GET["client"])).first()
+        client_id = _uuid_or_none(request.GET["client"])
+        client = practice.clients.filter(public_id=client_id).first() if client_id else None
         initial["client"] = client
     form = NewAgreementForm(request.POST or None, practice=practice, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -106,7 +110,7 @@ def agreement_create(request):
 
 
 @require_http_methods(["GET", "POST"])
-def agreement_edit(request, public_id):
+def agreement_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     agreement = get_agreement_for_coach(request, public_id)
     if not agreement.is_draft:
         messages.info(request, _("This agreement is no longer a draft and cannot be changed."))
@@ -131,7 +135,7 @@ def agreement_edit(request, public_id):
     )
 
 
-def agreement_detail(request, public_id):
+def agreement_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """The agreement as the client will read it (an HTML preview), its state and timeline."""
     agreement = get_agreement_for_coach(request, public_id)
     latest_link = agreement.signing_links.first()
@@ -153,12 +157,14 @@ def agreement_detail(request, public_id):
     )
 
 
-def agreement_pdf(request, public_id):
+def agreement_pdf(request: HttpRequest, public_id: uuid.UUID) -> HttpResponseBase:
     """A draft is rendered fresh; a sent agreement serves the version being signed; a signed
     one serves the sealed file from storage, never a new render."""
     agreement = get_agreement_for_coach(request, public_id)
     if agreement.is_archived:
-        response = FileResponse(agreement.final_pdf.open("rb"), content_type="application/pdf")
+        response: HttpResponseBase = FileResponse(
+            agreement.final_pdf.open("rb"), content_type="application/pdf"
+        )
     elif agreement.document_sha256:
         response = HttpResponse(bytes(agreement.document_pdf), content_type="application/pdf")
     else:
@@ -169,14 +175,14 @@ def agreement_pdf(request, public_id):
 
 
 @require_http_methods(["GET", "POST"])
-def agreement_send(request, public_id):
+def agreement_send(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """The coach signs the draft and sends it to the client."""
     agreement = get_agreement_for_coach(request, public_id)
     if not agreement.is_draft:
         messages.info(request, _("This agreement is no longer a draft."))
         return redirect("agreement_detail", public_id=agreement.public_id)
     initial = {
-        "name": request.user.full_name or agreement.practice_name,
+        "name": cast(User, request.user).full_name or agreement.practice_name,
         "function": _("Coach"),
         "place": agreement.practice_seat,
     }
@@ -213,7 +219,12 @@ def agreement_send(request, public_id):
     )
 
 
-def _transition(request, public_id, action, success_message):
+def _transition(
+    request: HttpRequest,
+    public_id: uuid.UUID,
+    action: Callable[..., object],
+    success_message: str,
+) -> Agreement:
     agreement = get_agreement_for_coach(request, public_id)
     try:
         action(agreement=agreement, origin=Origin.of_coach(request))
@@ -225,7 +236,7 @@ def _transition(request, public_id, action, success_message):
 
 
 @require_POST
-def agreement_withdraw(request, public_id):
+def agreement_withdraw(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     agreement = _transition(
         request,
         public_id,
@@ -236,7 +247,7 @@ def agreement_withdraw(request, public_id):
 
 
 @require_POST
-def agreement_resend(request, public_id):
+def agreement_resend(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     agreement = _transition(
         request,
         public_id,
@@ -247,7 +258,7 @@ def agreement_resend(request, public_id):
 
 
 @require_POST
-def agreement_reopen(request, public_id):
+def agreement_reopen(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     agreement = _transition(
         request, public_id, signing.agreement_reopen, _("The agreement is a draft again.")
     )
@@ -261,7 +272,7 @@ def agreement_reopen(request, public_id):
 
 @login_not_required
 @require_http_methods(["GET", "POST"])
-def verify(request):
+def verify(request: HttpRequest) -> HttpResponse:
     """Anyone may check whether a PDF is an unaltered agreement sealed by this service;
     the answer says nothing else about it."""
     form = VerifyForm(request.POST or None, request.FILES or None)
@@ -272,7 +283,7 @@ def verify(request):
 
 
 @require_POST
-def agreement_delete(request, public_id):
+def agreement_delete(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     agreement = get_agreement_for_coach(request, public_id)
     try:
         actions.agreement_delete_draft(agreement=agreement)
@@ -283,7 +294,7 @@ def agreement_delete(request, public_id):
     return redirect("agreement_list")
 
 
-def _uuid_or_none(value):
+def _uuid_or_none(value: str) -> uuid.UUID | None:
     try:
         return uuid.UUID(value)
     except ValueError:
@@ -291,12 +302,12 @@ def _uuid_or_none(value):
 
 
 @require_POST
-def agreement_end(request, public_id):
+def agreement_end(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     agreement = get_agreement_for_coach(request, public_id)
     form = EndForm(request.POST)
     if not form.is_valid():
         for errors in form.errors.values():
-            messages.error(request, " ".join(errors))
+            messages.error(request, " ".join(str(error) for error in errors))
         return redirect("agreement_detail", public_id=agreement.public_id)
     try:
         signing.agreement_record_end(
@@ -312,7 +323,7 @@ def agreement_end(request, public_id):
 
 
 @require_POST
-def declaration_send(request, public_id):
+def declaration_send(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     agreement = get_agreement_for_coach(request, public_id)
     form = DeclarationForm(request.POST)
     if not form.is_valid():
@@ -337,14 +348,16 @@ def declaration_send(request, public_id):
     return redirect("agreement_detail", public_id=agreement.public_id)
 
 
-def declaration_pdf(request, public_id):
+def declaration_pdf(request: HttpRequest, public_id: uuid.UUID) -> HttpResponseBase:
     """The declaration as sent, or once signed the sealed, stored file."""
     agreement = get_agreement_for_coach(request, public_id)
     declaration = getattr(agreement, "declaration", None)
     if declaration is None:
         raise Http404("No declaration")
     if declaration.is_archived:
-        response = FileResponse(declaration.final_pdf.open("rb"), content_type="application/pdf")
+        response: HttpResponseBase = FileResponse(
+            declaration.final_pdf.open("rb"), content_type="application/pdf"
+        )
     else:
         response = HttpResponse(bytes(declaration.document_pdf), content_type="application/pdf")
     filename = f"verklaring-teruggave-vernietiging-{declaration.done_on:%Y-%m-%d}.pdf"

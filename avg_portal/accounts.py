@@ -1,8 +1,13 @@
 """Account actions: signing up a coach and confirming her email address."""
 
+from typing import Any
+
 from django.core import signing
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from core.practices import practice_create
 
@@ -14,12 +19,14 @@ from .tokens import read_email_confirmation_token
 class ConfirmationLinkInvalid(Exception):
     """The link was tampered with, expired, or already used."""
 
-    def __init__(self, reason):
+    def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
 
 
-def coach_sign_up(*, email, password, practice_name, request=None):
+def coach_sign_up(
+    *, email: str, password: str, practice_name: str, request: HttpRequest | None = None
+) -> User:
     """Create a practice and its first coach; the coach logs in after confirming her email."""
     with transaction.atomic():
         practice = practice_create(name=practice_name)
@@ -29,7 +36,7 @@ def coach_sign_up(*, email, password, practice_name, request=None):
     return user
 
 
-def user_for_confirmation_token(token):
+def user_for_confirmation_token(token: str) -> User:
     """The not yet confirmed user a confirmation link belongs to, or ConfirmationLinkInvalid."""
     try:
         user_id, email = read_email_confirmation_token(token)
@@ -45,7 +52,7 @@ def user_for_confirmation_token(token):
     return user
 
 
-def coach_confirm_email(*, token, request=None):
+def coach_confirm_email(*, token: str, request: HttpRequest | None = None) -> User:
     with transaction.atomic():
         user = user_for_confirmation_token(token)
         user = User.objects.select_for_update().get(pk=user.pk)
@@ -57,7 +64,7 @@ def coach_confirm_email(*, token, request=None):
     return user
 
 
-def resend_email_confirmation(*, email):
+def resend_email_confirmation(*, email: str) -> None:
     """Send a new link if an unconfirmed account has this address; silent otherwise, so the
     form does not tell strangers which addresses have accounts."""
     user = User.objects.filter(email__iexact=email, email_confirmed_at__isnull=True).first()
@@ -65,7 +72,7 @@ def resend_email_confirmation(*, email):
         emails.send_email_confirmation(user)
 
 
-def login_attempt_username(request, credentials=None):
+def login_attempt_username(request: HttpRequest, credentials: dict[str, Any] | None = None) -> str:
     """The email address a login attempt was for, as django-axes counts failures per account.
     The two-factor login form prefixes its fields with its step name."""
     if credentials and credentials.get("username"):
@@ -75,10 +82,10 @@ def login_attempt_username(request, credentials=None):
     return str(username).strip().lower()
 
 
-def coach_remove_authenticator(*, user):
+def coach_remove_authenticator(*, user: User) -> None:
     """Remove the TOTP device (and its backup codes); the session loses its second factor,
     so the middleware sends the coach straight to enrol the new app."""
     with transaction.atomic():
-        for device in user.totpdevice_set.all():
+        for device in TOTPDevice.objects.filter(user=user):
             device.delete()  # each deletion is logged (audit.py)
-        user.staticdevice_set.all().delete()
+        StaticDevice.objects.filter(user=user).delete()

@@ -4,8 +4,12 @@ Each message has three templates under templates/emails/<name>/: subject.txt, bo
 body.html. Callers send after the database transaction has committed.
 """
 
+from __future__ import annotations
+
 import logging
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -14,14 +18,23 @@ from django.urls import reverse
 
 from .tokens import make_email_confirmation_token
 
+if TYPE_CHECKING:
+    from .models import User
+
 logger = logging.getLogger(__name__)
 
 
-def absolute_url(path):
+def absolute_url(path: str) -> str:
     return f"{settings.SITE_URL}{path}"
 
 
-def render_message(name, context, *, to, reply_to=()):
+def render_message(
+    name: str,
+    context: Mapping[str, object],
+    *,
+    to: Iterable[str],
+    reply_to: Iterable[str] = (),
+) -> EmailMultiAlternatives:
     context = {"site_name": settings.SITE_NAME, "site_url": settings.SITE_URL, **context}
     subject = render_to_string(f"emails/{name}/subject.txt", context)
     message = EmailMultiAlternatives(
@@ -34,7 +47,7 @@ def render_message(name, context, *, to, reply_to=()):
     return message
 
 
-def send_email_confirmation(user):
+def send_email_confirmation(user: User) -> None:
     token = make_email_confirmation_token(user)
     link = absolute_url(reverse("confirm_email", kwargs={"token": token}))
     max_age_days = settings.EMAIL_CONFIRMATION_MAX_AGE.days

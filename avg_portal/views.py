@@ -1,8 +1,12 @@
+from typing import Any, cast
+
 from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
@@ -21,12 +25,12 @@ from .forms import (
     SignupForm,
 )
 from .middleware import second_factor_not_required
-from .models import SecurityEvent
+from .models import SecurityEvent, User
 
 
 @login_not_required
 @require_http_methods(["GET", "POST"])
-def signup(request):
+def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("dashboard")
     form = SignupForm(request.POST or None)
@@ -43,7 +47,7 @@ def signup(request):
 
 @login_not_required
 @require_http_methods(["GET", "POST"])
-def confirm_email(request, token):
+def confirm_email(request: HttpRequest, token: str) -> HttpResponse:
     # A GET only shows a button: mail scanners open links, and must not confirm anything.
     try:
         if request.method == "POST":
@@ -63,7 +67,7 @@ def confirm_email(request, token):
 
 @login_not_required
 @require_http_methods(["GET", "POST"])
-def resend_confirmation(request):
+def resend_confirmation(request: HttpRequest) -> HttpResponse:
     form = ResendConfirmationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         accounts.resend_email_confirmation(email=form.cleaned_data["email"])
@@ -72,7 +76,9 @@ def resend_confirmation(request):
 
 
 @login_not_required
-def login_throttled(request, credentials=None, *args, **kwargs):
+def login_throttled(
+    request: HttpRequest, credentials: dict[str, Any] | None = None, *args: Any, **kwargs: Any
+) -> HttpResponse:
     """What django-axes shows after too many failed logins: when to try again."""
     audit.record(
         SecurityEvent.Kind.LOGIN_THROTTLED,
@@ -108,7 +114,7 @@ class LoginView(two_factor_views.LoginView):
         *two_factor_views.LoginView.form_list[1:],
     )
 
-    def get_form(self, step=None, **kwargs):
+    def get_form(self, step: str | None = None, **kwargs: Any) -> forms.Form:
         form = super().get_form(step=step, **kwargs)
         if (step or self.steps.current) in (self.TOKEN_STEP, self.BACKUP_STEP):
             # django-otp's own messages are not translated into Dutch.
@@ -116,7 +122,7 @@ class LoginView(two_factor_views.LoginView):
             form.fields["otp_token"].label = _("Code")
         return form
 
-    def render(self, form=None, **kwargs):
+    def render(self, form: forms.Form | None = None, **kwargs: Any) -> HttpResponse:
         if (
             form is not None
             and form.is_bound
@@ -133,7 +139,7 @@ class LoginView(two_factor_views.LoginView):
 class SetupView(two_factor_views.SetupView):
     template_name = "accounts/otp_setup.html"
 
-    def get_form(self, step=None, **kwargs):
+    def get_form(self, step: str | None = None, **kwargs: Any) -> forms.Form:
         form = super().get_form(step=step, **kwargs)
         if "token" in form.fields:
             form.fields["token"].label = _("Code")
@@ -142,7 +148,7 @@ class SetupView(two_factor_views.SetupView):
             )
         return form
 
-    def get_context_data(self, form, **kwargs):
+    def get_context_data(self, form: forms.Form, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(form, **kwargs)
         if "secret_key" in context:
             # The app shows this name above the codes; the host name would mean nothing.
@@ -161,7 +167,7 @@ class BackupTokensView(two_factor_views.BackupTokensView):
 
     template_name = "accounts/backup_tokens.html"
 
-    def form_valid(self, form):
+    def form_valid(self, form: forms.Form) -> HttpResponse:
         device = self.get_device()
         device.token_set.all().delete()
         tokens = [StaticToken.random_token() for _ in range(self.number_of_tokens)]
@@ -174,12 +180,12 @@ class BackupTokensView(two_factor_views.BackupTokensView):
 
 @method_decorator(second_factor_not_required, name="dispatch")
 class QRGeneratorView(two_factor_views.QRGeneratorView):
-    def get_issuer(self):
+    def get_issuer(self) -> str:
         return settings.OTP_TOTP_ISSUER
 
 
-def security_log(request):
-    events = request.user.security_events.all()[:50]
+def security_log(request: HttpRequest) -> HttpResponse:
+    events = cast(User, request.user).security_events.all()[:50]
     return render(request, "accounts/security_log.html", {"events": events})
 
 
@@ -187,7 +193,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     template_name = "accounts/password_change.html"
     success_url = reverse_lazy("password_change_done")
 
-    def form_valid(self, form):
+    def form_valid(self, form: PasswordChangeForm) -> HttpResponse:
         response = super().form_valid(form)
         audit.record(SecurityEvent.Kind.PASSWORD_CHANGED, request=self.request, user=form.user)
         return response
@@ -196,19 +202,19 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     template_name = "accounts/password_reset_confirm.html"
 
-    def form_valid(self, form):
+    def form_valid(self, form: SetPasswordForm) -> HttpResponse:
         response = super().form_valid(form)
         audit.record(SecurityEvent.Kind.PASSWORD_CHANGED, request=self.request, user=form.user)
         return response
 
 
 @require_http_methods(["GET", "POST"])
-def replace_authenticator(request):
+def replace_authenticator(request: HttpRequest) -> HttpResponse:
     """A new phone: the current app is removed and a new one enrolled. Only from a session
     that passed the second factor, and after the password is typed again."""
-    form = ConfirmPasswordForm(request.user, request.POST or None)
+    form = ConfirmPasswordForm(cast(User, request.user), request.POST or None)
     if request.method == "POST" and form.is_valid():
-        accounts.coach_remove_authenticator(user=request.user)
+        accounts.coach_remove_authenticator(user=cast(User, request.user))
         messages.info(request, _("Scan the new QR code with the authenticator app on your phone."))
         return redirect("two_factor:setup")
     return render(request, "accounts/replace_authenticator.html", {"form": form})

@@ -3,13 +3,19 @@ that the step is allowed, saves only what it changes, writes a timeline entry, a
 email only after the transaction has committed."""
 
 import datetime
+import functools
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from avg_portal.emails import Delivery
+from avg_portal.models import User
 from core.exceptions import ActionRefused
+from core.models import Client, Practice
 
 from . import notices
 from .models import (
@@ -67,7 +73,7 @@ class BreachActionRefused(ActionRefused):
     """The step is not allowed now; the message says why, in the coach's language."""
 
 
-def check_discovered_at(value, *, now=None):
+def check_discovered_at(value: datetime.datetime, *, now: datetime.datetime | None = None) -> None:
     now = now or timezone.now()
     if value > now + CLOCK_TOLERANCE:
         raise BreachActionRefused(_("The moment of discovery cannot be in the future."))
@@ -75,11 +81,20 @@ def check_discovered_at(value, *, now=None):
         raise BreachActionRefused(_("Enter a moment of discovery after the year 2000."))
 
 
-def _author_name(user):
+def _author_name(user: User | None) -> str:
     return user.get_full_name() if user is not None else ""
 
 
-def _entry(breach, kind, *, user=None, author_name=None, text="", changes=None, at=None):
+def _entry(
+    breach: Breach,
+    kind: str,
+    *,
+    user: User | None = None,
+    author_name: str | None = None,
+    text: str = "",
+    changes: dict[str, Any] | None = None,
+    at: datetime.datetime | None = None,
+) -> BreachUpdate:
     return BreachUpdate.objects.create(
         breach=breach,
         kind=kind,
@@ -91,22 +106,22 @@ def _entry(breach, kind, *, user=None, author_name=None, text="", changes=None, 
     )
 
 
-def _locked(breach):
+def _locked(breach: Breach) -> Breach:
     return Breach.objects.select_for_update().select_related("practice").get(pk=breach.pk)
 
 
-def _ensure_open(breach):
+def _ensure_open(breach: Breach) -> None:
     if breach.status != BreachStatus.OPEN:
         raise BreachActionRefused(_("This breach is closed. Reopen it to change it."))
 
 
-def _check_clients(breach, clients):
+def _check_clients(breach: Breach, clients: Iterable[Client]) -> None:
     for client in clients:
         if client.practice_id != breach.practice_id:
             raise BreachActionRefused(_("This client belongs to another practice."))
 
 
-def shown(value):
+def shown(value: object) -> str:
     """A value as the timeline stores it: plain text, local time for moments."""
     if value is None:
         return ""
@@ -121,7 +136,15 @@ def shown(value):
     return str(value)
 
 
-def breach_create(*, practice, user, summary, discovered_at, system_name="", clients=()):
+def breach_create(
+    *,
+    practice: Practice,
+    user: User,
+    summary: str,
+    discovered_at: datetime.datetime,
+    system_name: str = "",
+    clients: Sequence[Client] = (),
+) -> Breach:
     """The first report: what happened and when it was discovered are enough; the deadlines
     start running from the moment of discovery."""
     check_discovered_at(discovered_at)
@@ -152,7 +175,14 @@ def breach_create(*, practice, user, summary, discovered_at, system_name="", cli
     return breach
 
 
-def breach_update(*, breach, user, changes, clients=None, note=""):
+def breach_update(
+    *,
+    breach: Breach,
+    user: User,
+    changes: Mapping[str, Any],
+    clients: Iterable[Client] | None = None,
+    note: str = "",
+) -> BreachUpdate | None:
     """A later update (clause 7.2): the changed fields are saved and listed, with their new
     values, in a timeline entry that is never changed afterwards. Returns the entry, or None
     when nothing changed."""
@@ -182,7 +212,9 @@ def breach_update(*, breach, user, changes, clients=None, note=""):
         return _entry(locked, Kind.UPDATED, user=user, text=note, changes=recorded)
 
 
-def breach_notify_clients(*, breach, user, clients, message=""):
+def breach_notify_clients(
+    *, breach: Breach, user: User, clients: Iterable[Client], message: str = ""
+) -> list[ClientNotification]:
     """Email each chosen client about the breach (clause 7.1). Each email is recorded with
     its time and whether the mail server took it."""
     clients = list(clients)
@@ -217,13 +249,11 @@ def breach_notify_clients(*, breach, user, clients, message=""):
         )
         for notification in notifications:
             notification_id = notification.pk
-            transaction.on_commit(
-                lambda notification_id=notification_id: _email_notification(notification_id)
-            )
+            transaction.on_commit(functools.partial(_email_notification, notification_id))
     return notifications
 
 
-def _email_notification(notification_id):
+def _email_notification(notification_id: int) -> Delivery:
     """Send one client's notification and write on it, and on the breach's timeline if it
     failed, what the mail server said."""
     notification = ClientNotification.objects.select_related(
@@ -239,7 +269,7 @@ def _email_notification(notification_id):
     return delivery
 
 
-def record_email_failure(breach, delivery, *, what):
+def record_email_failure(breach: Breach, delivery: Delivery, *, what: str) -> None:
     _entry(
         breach,
         Kind.EMAIL_FAILED,
@@ -249,8 +279,14 @@ def record_email_failure(breach, delivery, *, what):
 
 
 def breach_record_authority_decision(
-    *, breach, user, notified, notified_at=None, reference="", reason=""
-):
+    *,
+    breach: Breach,
+    user: User,
+    notified: bool,
+    notified_at: datetime.datetime | None = None,
+    reference: str = "",
+    reason: str = "",
+) -> Breach:
     """Notified to the AP (when, under which reference), or not notified and why (art. 33(1)
     and 33(5): every breach is documented, the reason for not notifying included)."""
     reason = reason.strip()
@@ -300,7 +336,7 @@ def breach_record_authority_decision(
                 "updated_at",
             ]
         )
-        changes = {"authority_decision": locked.authority_decision}
+        changes: dict[str, str] = {"authority_decision": locked.authority_decision}
         if notified:
             changes |= {
                 "authority_notified_at": shown(notified_at),
@@ -310,7 +346,9 @@ def breach_record_authority_decision(
     return locked
 
 
-def breach_record_data_subjects_decision(*, breach, user, decision, reason):
+def breach_record_data_subjects_decision(
+    *, breach: Breach, user: User, decision: str, reason: str
+) -> Breach:
     """Whether the persons themselves are informed (art. 34), and why."""
     reason = reason.strip()
     if decision not in SubjectsDecision.values or decision == SubjectsDecision.PENDING:
@@ -345,7 +383,7 @@ def breach_record_data_subjects_decision(*, breach, user, decision, reason):
     return locked
 
 
-def breach_close(*, breach, user, measures):
+def breach_close(*, breach: Breach, user: User, measures: str) -> Breach:
     """Close the breach with the measures taken. It stays in the register, readable."""
     measures = measures.strip()
     if not measures:
@@ -370,7 +408,7 @@ def breach_close(*, breach, user, measures):
     return locked
 
 
-def breach_reopen(*, breach, user, reason):
+def breach_reopen(*, breach: Breach, user: User, reason: str) -> Breach:
     reason = reason.strip()
     if not reason:
         raise BreachActionRefused(_("Give the reason for reopening the breach."))
@@ -387,7 +425,7 @@ def breach_reopen(*, breach, user, reason):
     return locked
 
 
-def breach_erase_client_name(*, practice, name):
+def breach_erase_client_name(*, practice: Practice, name: str) -> None:
     """Erasure (GDPR art. 17) of a client: her name goes from the practice's breach records,
     the timeline included. The register keeps the breach, its facts and decisions (art. 33(5))
     but no longer who the person was. The one change a timeline entry ever allows."""

@@ -1,4 +1,5 @@
 import uuid
+from typing import cast
 
 from django.contrib import messages
 from django.forms import Form
@@ -8,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from avg_portal.models import User
 from core.access import get_practice
 
 from . import actions, display, documents
@@ -28,6 +30,11 @@ from .models import Breach
 # The browser keeps what was typed in a form under this key until the server has it
 # (static/js/breach-autosave.js); after a successful save the next page tells it to forget.
 AUTOSAVE_DONE = "breach_autosave_done"
+
+
+def _coach(request: HttpRequest) -> User:
+    """The logged-in coach; the login middleware lets no one else reach these views."""
+    return cast(User, request.user)
 
 
 def _autosave_done(request: HttpRequest, key: str) -> None:
@@ -52,7 +59,7 @@ def breach_create(request: HttpRequest) -> HttpResponse:
         try:
             breach = actions.breach_create(
                 practice=practice,
-                user=request.user,
+                user=_coach(request),
                 summary=form.cleaned_data["summary"],
                 system_name=form.cleaned_data["system_name"],
                 discovered_at=form.cleaned_data["discovered_at"],
@@ -115,7 +122,7 @@ def breach_edit(request: HttpRequest, public_id: uuid.UUID, section: str) -> Htt
         try:
             actions.breach_update(
                 breach=breach,
-                user=request.user,
+                user=_coach(request),
                 changes=form.changes(),
                 clients=form.chosen_clients(),
             )
@@ -163,7 +170,7 @@ def breach_notify(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     try:
         notifications = actions.breach_notify_clients(
             breach=breach,
-            user=request.user,
+            user=_coach(request),
             clients=form.cleaned_data["clients"],
             message=form.cleaned_data["message"],
         )
@@ -195,7 +202,7 @@ def breach_authority_decision(request: HttpRequest, public_id: uuid.UUID) -> Htt
     try:
         actions.breach_record_authority_decision(
             breach=breach,
-            user=request.user,
+            user=_coach(request),
             notified=form.cleaned_data["decision"] == AuthorityDecisionForm.NOTIFIED,
             notified_at=form.cleaned_data["notified_at"],
             reference=form.cleaned_data["reference"],
@@ -218,7 +225,7 @@ def breach_subjects_decision(request: HttpRequest, public_id: uuid.UUID) -> Http
     try:
         actions.breach_record_data_subjects_decision(
             breach=breach,
-            user=request.user,
+            user=_coach(request),
             decision=form.cleaned_data["decision"],
             reason=form.cleaned_data["reason"],
         )
@@ -236,7 +243,7 @@ def breach_close(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         return _refused(request, breach, _("The breach is not closed: see below."), close_form=form)
     try:
         actions.breach_close(
-            breach=breach, user=request.user, measures=form.cleaned_data["measures"]
+            breach=breach, user=_coach(request), measures=form.cleaned_data["measures"]
         )
     except actions.BreachActionRefused as refusal:
         return _refused(request, breach, refusal, close_form=form)
@@ -253,7 +260,9 @@ def breach_reopen(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
             request, breach, _("The breach is not reopened: see below."), reopen_form=form
         )
     try:
-        actions.breach_reopen(breach=breach, user=request.user, reason=form.cleaned_data["reason"])
+        actions.breach_reopen(
+            breach=breach, user=_coach(request), reason=form.cleaned_data["reason"]
+        )
     except actions.BreachActionRefused as refusal:
         return _refused(request, breach, refusal, reopen_form=form)
     messages.success(request, _("The breach is open again."))

@@ -54,7 +54,7 @@ class SecurityProfileFields(models.Model):
     class Meta:
         abstract = True
 
-    def extra_measure_lines(self):
+    def extra_measure_lines(self) -> list[str]:
         return [line.strip() for line in self.extra_measures.splitlines() if line.strip()]
 
 
@@ -146,16 +146,16 @@ class Practice(SecurityProfileFields):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
     @property
-    def is_complete(self):
+    def is_complete(self) -> bool:
         return all(getattr(self, field) for field in self.REQUIRED_FOR_AGREEMENTS)
 
     def notice_recipients(self) -> list[str]:
         """Where the practice's notices go: its own address first, then each coach's."""
-        addresses = list(self.members.values_list("email", flat=True))  # type: ignore[attr-defined]
+        addresses = list(self.members.values_list("email", flat=True))
         if self.email and self.email not in addresses:
             addresses.insert(0, self.email)
         return addresses
@@ -193,5 +193,5 @@ class Client(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name

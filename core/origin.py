@@ -27,11 +27,8 @@ def client_ip(request: HttpRequest) -> str | None:
     address the nearest of them saw."""
     proxies: int = settings.AXES_IPWARE_PROXY_COUNT
     if proxies:
-        forwarded = [
-            part.strip()
-            for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
-            if part.strip()
-        ]
+        header: str = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        forwarded = [part.strip() for part in header.split(",") if part.strip()]
         if len(forwarded) >= proxies:
             return forwarded[-proxies]
     address: str | None = request.META.get("REMOTE_ADDR") or None

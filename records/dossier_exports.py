@@ -1,6 +1,7 @@
 """Large dossiers: built by a task into storage and announced by email with a link that
 works for a week. Small ones stream straight to the browser (records_views.export_practice)."""
 
+import datetime
 import hashlib
 import tempfile
 from datetime import timedelta
@@ -19,7 +20,7 @@ from .models import DossierExport
 LINK_DAYS = 7
 
 
-def is_large(practice):
+def is_large(practice: Practice) -> bool:
     return practice.agreements.exclude(final_sha256="").count() > settings.EXPORT_EMAIL_ABOVE
 
 
@@ -31,7 +32,7 @@ def dossier_export_request(*, practice: Practice, email: str) -> DossierExport:
     return job
 
 
-def dossier_export_build(job_id):
+def dossier_export_build(job_id: int) -> DossierExport:
     """Write the ZIP to a temporary file chunk by chunk (memory stays flat), store it, and
     email the link."""
     job = DossierExport.objects.select_related("practice").get(pk=job_id)
@@ -60,7 +61,7 @@ def build_dossier_export(job_id: int) -> None:
     dossier_export_build(job_id)
 
 
-def remove_expired(*, now=None):
+def remove_expired(*, now: datetime.datetime | None = None) -> int:
     """Delete dossiers whose link ran out, file and row; returns how many."""
     now = now or timezone.now()
     expired = list(DossierExport.objects.filter(expires_at__lte=now))

@@ -7,6 +7,7 @@ their stored PDFs, and her name and address from the breach register's notificat
 remains is an ErasureRecord with counts and a date, no personal data.
 """
 
+import datetime
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -29,13 +30,13 @@ class Hold:
 
     agreement: Agreement
     reason: str
-    until: object = None
+    until: datetime.date | None = None
 
 
-def holds(client, *, today=None):
+def holds(client: Client, *, today: datetime.date | None = None) -> list[Hold]:
     """What stops the client's data from being erased today; empty when nothing does."""
     today = today or timezone.localdate()
-    found = []
+    found: list[Hold] = []
     for agreement in client.agreements.select_related("ending").prefetch_related("activities"):
         if agreement.status == AgreementStatus.SENT:
             found.append(Hold(agreement, _("it is out for signing; withdraw it first")))
@@ -85,7 +86,11 @@ def client_erase(*, client: Client, origin: Origin) -> ErasureRecord:
         # holds above showed that every retention period has run out.
         Agreement.objects.filter(pk__in=[a.pk for a in agreements]).delete()
         locked.delete()
-        names = [stored.name for stored in files]
-        storage = files[0].storage if files else None
-        transaction.on_commit(lambda: [storage.delete(name) for name in names])
+        stored = [(file.storage, file.name) for file in files if file.name]
+
+        def delete_files() -> None:
+            for storage, name in stored:
+                storage.delete(name)
+
+        transaction.on_commit(delete_files)
     return record

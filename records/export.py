@@ -11,7 +11,10 @@ import csv
 import hashlib
 import io
 import zipfile
+from collections.abc import Buffer, Callable, Iterable, Iterator, Sequence
 
+from django.db.models import QuerySet
+from django.db.models.fields.files import FieldFile
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.text import slugify
@@ -21,6 +24,7 @@ from agreements.retention import activity_due_date
 from avg_portal.pdf import render_pdf
 from breaches.documents import register_csv
 from breaches.models import Breach
+from core.models import Client, Practice
 
 DOCUMENT_LANGUAGE = "nl"
 READ_CHUNK = 64 * 1024
@@ -35,32 +39,33 @@ MANIFEST = "manifest.csv"
 class _Sink(io.RawIOBase):
     """A write-only, unseekable file that collects what zipfile writes until taken."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
-        self._chunks = []
+        self._chunks: list[bytes] = []
         self.size = 0
 
-    def writable(self):
+    def writable(self) -> bool:
         return True
 
-    def write(self, data):
-        self._chunks.append(bytes(data))
-        self.size += len(data)
-        return len(data)
+    def write(self, data: Buffer) -> int:
+        chunk = bytes(data)
+        self._chunks.append(chunk)
+        self.size += len(chunk)
+        return len(chunk)
 
-    def take(self):
+    def take(self) -> bytes:
         data = b"".join(self._chunks)
         self._chunks.clear()
         self.size = 0
         return data
 
 
-def stream_zip(members):
+def stream_zip(members: Iterable[tuple[str, Iterable[bytes]]]) -> Iterator[bytes]:
     """Yield the bytes of a ZIP of `members`, (name, iterable of bytes) pairs, followed by
     manifest.csv listing each member's SHA-256 and size."""
     sink = _Sink()
     moment = timezone.localtime().timetuple()[:6]
-    manifest = []
+    manifest: list[tuple[str, str, int]] = []
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, chunks in members:
             info = zipfile.ZipInfo(name, date_time=moment)
@@ -84,7 +89,9 @@ def stream_zip(members):
     yield sink.take()
 
 
-def _csv_bytes(header, rows, *, bom=True):
+def _csv_bytes(
+    header: Sequence[str] | None, rows: Iterable[Sequence[object]], *, bom: bool = True
+) -> bytes:
     """CSV for Dutch Excel: semicolons, and a byte-order mark so that Excel reads UTF-8."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
@@ -96,17 +103,17 @@ def _csv_bytes(header, rows, *, bom=True):
     return (("\ufeff" if bom else "") + out.getvalue()).encode("utf-8")
 
 
-def _defuse(cell):
+def _defuse(cell: str) -> str:
     return f"'{cell}" if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
 
 
-def _stored_file(field):
+def _stored_file(field: FieldFile) -> Iterator[bytes]:
     with field.open("rb") as stored:
         while chunk := stored.read(READ_CHUNK):
             yield chunk
 
 
-def base_name(agreement):
+def base_name(agreement: Agreement) -> str:
     client = slugify(agreement.client_name) or "client"
     return f"{client}-{agreement.agreement_date:%Y-%m-%d}-{str(agreement.public_id)[:8]}"
 
@@ -114,7 +121,7 @@ def base_name(agreement):
 EVIDENCE_HEADER = ["Tijdstip", "Gebeurtenis", "Door", "Naam", "IP-adres", "Browser", "Toelichting"]
 
 
-def _evidence_csv(agreement):
+def _evidence_csv(agreement: Agreement) -> Iterator[bytes]:
     events = AgreementEvent.objects.filter(agreement=agreement).order_by("at", "id")
     with translation.override(DOCUMENT_LANGUAGE):
         rows = [
@@ -132,7 +139,7 @@ def _evidence_csv(agreement):
     yield _csv_bytes(EVIDENCE_HEADER, rows)
 
 
-RECORD_COLUMNS = (
+RECORD_COLUMNS: tuple[tuple[str, Callable[[ProcessingActivity], str]], ...] = (
     ("Verwerkingsverantwoordelijke", lambda a: a.controller),
     ("Cliënt", lambda a: a.agreement.client_name),
     ("Overeenkomst van", lambda a: f"{a.agreement.agreement_date:%d-%m-%Y}"),
@@ -148,17 +155,17 @@ RECORD_COLUMNS = (
 )
 
 
-def _ended_on(agreement):
+def _ended_on(agreement: Agreement) -> str:
     ending = getattr(agreement, "ending", None)
     return f"{ending.coaching_ended_on:%d-%m-%Y}" if ending else ""
 
 
-def _due(activity):
+def _due(activity: ProcessingActivity) -> str:
     due = activity_due_date(activity, getattr(activity.agreement, "ending", None))
     return f"{due:%d-%m-%Y}" if due else ""
 
 
-def record_activities(agreements):
+def record_activities(agreements: QuerySet[Agreement]) -> QuerySet[ProcessingActivity]:
     """Every Bijlage 1 row of the signed agreements, by controller (art. 30(2))."""
     return (
         ProcessingActivity.objects.filter(
@@ -170,14 +177,14 @@ def record_activities(agreements):
     )
 
 
-def _record_row(activity):
+def _record_row(activity: ProcessingActivity) -> list[str]:
     return [read(activity) for _name, read in RECORD_COLUMNS]
 
 
-def _record_csv(activities):
+def _record_csv(activities: QuerySet[ProcessingActivity]) -> Iterator[bytes]:
     header = [name for name, _read in RECORD_COLUMNS]
     yield _csv_bytes(header, [])
-    batch = []
+    batch: list[list[str]] = []
     for activity in activities.iterator(chunk_size=500):
         batch.append(_record_row(activity))
         if len(batch) == 500:
@@ -186,7 +193,9 @@ def _record_csv(activities):
     yield _csv_bytes(None, batch, bom=False)
 
 
-def _record_pdf(practice, rows, *, part, parts, total):
+def _record_pdf(
+    practice: Practice, rows: list[list[str]], *, part: int, parts: int, total: int
+) -> Iterator[bytes]:
     header = [name for name, _read in RECORD_COLUMNS]
     with translation.override(DOCUMENT_LANGUAGE):
         html = render_to_string(
@@ -203,12 +212,14 @@ def _record_pdf(practice, rows, *, part, parts, total):
     yield render_pdf(html, title="Register van verwerkingen", author=practice.name)
 
 
-def _record_pdfs(practice, activities):
+def _record_pdfs(
+    practice: Practice, activities: QuerySet[ProcessingActivity]
+) -> Iterator[tuple[str, Iterator[bytes]]]:
     total = activities.count()
     parts = max(1, -(-total // RECORD_ROWS_PER_PDF))
     iterator = activities.iterator(chunk_size=RECORD_ROWS_PER_PDF)
     for part in range(1, parts + 1):
-        rows = []
+        rows: list[list[str]] = []
         for activity in iterator:
             rows.append(_record_row(activity))
             if len(rows) == RECORD_ROWS_PER_PDF:
@@ -217,7 +228,9 @@ def _record_pdfs(practice, activities):
         yield name, _record_pdf(practice, rows, part=part, parts=parts, total=total)
 
 
-def dossier_members(practice, agreements, breaches):
+def dossier_members(
+    practice: Practice, agreements: QuerySet[Agreement], breaches: QuerySet[Breach]
+) -> Iterator[tuple[str, Iterable[bytes]]]:
     """The members of a dossier of `agreements` and `breaches`, all of `practice`."""
     archived = (
         agreements.exclude(final_sha256="")
@@ -240,7 +253,7 @@ def dossier_members(practice, agreements, breaches):
     yield "breach-register.csv", iter([register_csv(registered)])
 
 
-def practice_dossier(practice):
+def practice_dossier(practice: Practice) -> Iterator[bytes]:
     return stream_zip(
         dossier_members(
             practice,
@@ -250,7 +263,7 @@ def practice_dossier(practice):
     )
 
 
-def client_dossier(client):
+def client_dossier(client: Client) -> Iterator[bytes]:
     """One client's agreements, and the breaches that name him."""
     return stream_zip(
         dossier_members(

@@ -1,6 +1,7 @@
 """What the practice's record-keeping itself leaves behind: that an erasure happened, and the
 large dossiers built for download."""
 
+import datetime
 import uuid
 
 from django.db import models
@@ -25,7 +26,7 @@ class ErasureRecord(models.Model):
         # Made in the agreements app and moved here; the table kept its name.
         db_table = "agreements_erasurerecord"
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"erasure {self.erased_at:%Y-%m-%d}"
 
 
@@ -47,9 +48,9 @@ class DossierExport(models.Model):
         ordering = ["-requested_at"]
         db_table = "agreements_dossierexport"
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"export {self.public_id}"
 
-    def is_ready(self, now=None):
+    def is_ready(self, now: datetime.datetime | None = None) -> bool:
         now = now or timezone.now()
-        return bool(self.completed_at) and self.expires_at > now
+        return bool(self.completed_at) and self.expires_at is not None and self.expires_at > now

@@ -1,10 +1,22 @@
 """The practice's records, across agreements and breaches: the dashboard, the clients and
 their erasure, retention due dates, and the dossier export as a ZIP."""
 
+import uuid
+from collections.abc import Iterable
+from typing import cast
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import FileResponse, Http404, HttpResponseNotAllowed, StreamingHttpResponse
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseNotAllowed,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -14,6 +26,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from agreements import actions as agreement_actions
 from agreements import retention
+from avg_portal.models import User
 from breaches.models import BreachStatus
 from core.access import get_client_for_coach, get_practice
 from core.exceptions import ActionRefused
@@ -30,7 +43,7 @@ SOON_DAYS = retention.REMIND_DAYS_AHEAD
 
 
 @require_safe
-def retention_list(request):
+def retention_list(request: HttpRequest) -> HttpResponse:
     practice = get_practice(request)
     today = timezone.localdate()
     return render(
@@ -44,7 +57,7 @@ def retention_list(request):
     )
 
 
-def _zip_response(chunks, name):
+def _zip_response(chunks: Iterable[bytes], name: str) -> StreamingHttpResponse:
     # A download is no state change, so GET. The ZIP streams as it is written: the browser
     # shows the download's progress from the first member on.
     response = StreamingHttpResponse(chunks, content_type="application/zip")
@@ -54,17 +67,18 @@ def _zip_response(chunks, name):
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
-def export_practice(request):
+def export_practice(request: HttpRequest) -> HttpResponseBase:
     """Small dossiers stream at once; a large one is built in the background and its link
     emailed (a POST, since it starts work)."""
     practice = get_practice(request)
     if dossier_exports.is_large(practice):
         if request.method == "POST":
-            dossier_exports.dossier_export_request(practice=practice, email=request.user.email)
+            email = cast(User, request.user).email
+            dossier_exports.dossier_export_request(practice=practice, email=email)
             messages.success(
                 request,
                 _("The dossier is being made. We email you a link at %(email)s when it is ready.")
-                % {"email": request.user.email},
+                % {"email": email},
             )
             return redirect("agreement_list")
         return render(request, "agreements/export_large.html", {"practice": practice})
@@ -75,7 +89,7 @@ def export_practice(request):
 
 
 @require_safe
-def export_download(request, public_id):
+def export_download(request: HttpRequest, public_id: uuid.UUID) -> HttpResponseBase:
     practice = get_practice(request)
     job = get_object_or_404(DossierExport, public_id=public_id, practice=practice)
     if not job.is_ready():
@@ -88,13 +102,13 @@ def export_download(request, public_id):
 
 
 @require_safe
-def export_client(request, public_id):
+def export_client(request: HttpRequest, public_id: uuid.UUID) -> HttpResponseBase:
     client = get_client_for_coach(request, public_id)
     name = f"dossier-{slugify(client.name) or 'client'}-{timezone.localdate():%Y-%m-%d}.zip"
     return _zip_response(export.client_dossier(client), name)
 
 
-def client_list(request):
+def client_list(request: HttpRequest) -> HttpResponse:
     practice = get_practice(request)
     search = ClientSearchForm(request.GET or None)
     # annotate() drops Meta.ordering: order again, or pages could repeat or skip clients.
@@ -109,7 +123,7 @@ def client_list(request):
 
 
 @require_http_methods(["GET", "POST"])
-def client_create(request):
+def client_create(request: HttpRequest) -> HttpResponse:
     practice = get_practice(request)
     form = ClientForm(request.POST or None, instance=None)
     if request.method == "POST":
@@ -124,7 +138,7 @@ def client_create(request):
 
 
 @require_http_methods(["GET", "POST"])
-def client_edit(request, public_id):
+def client_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     client = get_client_for_coach(request, public_id)
     form = ClientForm(request.POST or None, instance=client)
     if request.method == "POST" and form.is_valid():
@@ -146,7 +160,7 @@ def client_edit(request, public_id):
 
 
 @require_POST
-def client_delete(request, public_id):
+def client_delete(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     client = get_client_for_coach(request, public_id)
     try:
         agreement_actions.client_delete(client=client)
@@ -158,12 +172,12 @@ def client_delete(request, public_id):
 
 
 @require_POST
-def client_erase(request, public_id):
+def client_erase(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     client = get_client_for_coach(request, public_id)
     form = EraseForm(request.POST, client=client)
     if not form.is_valid():
         for errors in form.errors.values():
-            messages.error(request, " ".join(errors))
+            messages.error(request, " ".join(str(error) for error in errors))
         return redirect("client_edit", public_id=client.public_id)
     try:
         erasure.client_erase(client=client, origin=Origin.of_coach(request))
@@ -174,9 +188,9 @@ def client_erase(request, public_id):
     return redirect("client_list")
 
 
-def dashboard(request):
-    practice = request.user.practice
-    context = {"practice": practice}
+def dashboard(request: HttpRequest) -> HttpResponse:
+    practice = cast(User, request.user).practice
+    context: dict[str, object] = {"practice": practice}
     if practice is not None:
         agreements = practice.agreements.select_related("client")
         context |= {

@@ -85,6 +85,31 @@ def to_documents(apps, schema_editor):
         AgreementEvent.objects.filter(pk=event.pk).update(document=key)
 
 
+def from_documents(apps, schema_editor):
+    """Back to before: the shared fields return to the agreement and the declaration."""
+    Agreement = apps.get_model("agreements", "Agreement")
+    Declaration = apps.get_model("agreements", "Declaration")
+    Signature = apps.get_model("agreements", "Signature")
+    SigningLink = apps.get_model("agreements", "SigningLink")
+    SignableDocument = apps.get_model("agreements", "SignableDocument")
+    owners = {}
+    for model in (Agreement, Declaration):
+        for row in model.objects.all():
+            document = SignableDocument.objects.get(pk=row.document_id)
+            model.objects.filter(pk=row.pk).update(
+                **{field: getattr(document, field) for field in SHARED}
+            )
+            agreement_id = row.pk if model is Agreement else row.agreement_id
+            declaration_id = row.pk if model is Declaration else None
+            owners[row.document_id] = (agreement_id, declaration_id)
+    for model in (Signature, SigningLink):
+        for row in model.objects.all():
+            agreement_id, declaration_id = owners[row.document_id]
+            model.objects.filter(pk=row.pk).update(
+                agreement=agreement_id, declaration=declaration_id
+            )
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -133,7 +158,7 @@ class Migration(migrations.Migration):
             name='document',
             field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.CASCADE, related_name='signing_links', to='agreements.signabledocument'),
         ),
-        migrations.RunPython(to_documents, elidable=False),
+        migrations.RunPython(to_documents, from_documents, elidable=False),
         migrations.RemoveConstraint(model_name='signature', name='one_signature_per_party'),
         migrations.RemoveConstraint(model_name='signature', name='one_declaration_signature_per_party'),
         migrations.RemoveField(model_name='signature', name='agreement'),

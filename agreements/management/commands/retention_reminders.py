@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
@@ -7,6 +9,6 @@ from agreements.retention import send_reminders
 class Command(BaseCommand):
     help = "Remind coaches of personal data due for destruction (run daily from cron)."
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         sent = send_reminders(today=timezone.localdate())
         self.stdout.write(f"{sent} reminders sent")

@@ -1,6 +1,7 @@
 from base64 import b32encode
 from binascii import unhexlify
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -19,7 +20,7 @@ DEMO_PASSWORD = "demo-coach-2026"  # noqa: S105 - printed for the developer on p
 class Command(BaseCommand):
     help = "Create a demo practice and coach (once) and print how to log in. Development only."
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEBUG:
             raise CommandError(
                 "load_demo creates a known password: it runs only with DJANGO_DEBUG=1."
@@ -27,7 +28,7 @@ class Command(BaseCommand):
         user = User.objects.filter(email=DEMO_EMAIL).first()
         if user is None:
             user = self._create()
-        device = user.totpdevice_set.get(name="default")
+        device = TOTPDevice.objects.get(user=user, name="default")
         secret = b32encode(unhexlify(device.key)).decode()
         self.stdout.write(
             "\n".join(
@@ -45,7 +46,7 @@ class Command(BaseCommand):
         )
 
     @transaction.atomic
-    def _create(self):
+    def _create(self) -> User:
         practice = practice_create(
             name="Coachpraktijk De Linde",
             statutory_seat="Tilburg",
