@@ -5,7 +5,8 @@ where the action matters for evidence."""
 from __future__ import annotations
 
 import datetime
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -24,11 +25,6 @@ from .models import (
     DefaultProcessingActivity,
     ProcessingActivity,
 )
-
-if TYPE_CHECKING:
-    from django.forms import BaseInlineFormSet
-
-    from .forms import ActivityForm, AgreementForm, PracticeSecurityDefaultsForm
 
 
 def agreement_create_draft(
@@ -85,19 +81,25 @@ def agreement_ensure_draft(agreement: Agreement) -> None:
 def agreement_save_draft(
     *,
     agreement: Agreement,
-    form: AgreementForm,
-    activity_formset: BaseInlineFormSet[ProcessingActivity, Agreement, ActivityForm],
+    values: Mapping[str, Any],
+    activities: Sequence[Mapping[str, Any]],
 ) -> Agreement:
-    """Save the edited draft and its Bijlage 1 rows together, or nothing at all."""
+    """Save the edited draft and its Bijlage 1 rows (in this order) together, or nothing."""
     with transaction.atomic():
         locked = Agreement.objects.select_for_update().get(pk=agreement.pk)
         agreement_ensure_draft(locked)
-        agreement = form.save(commit=False)
-        agreement.updated_at = timezone.now()
-        agreement.save()
-        activity_formset.instance = agreement
-        activity_formset.save()
-    return agreement
+        for name, value in values.items():
+            setattr(locked, name, value)
+        locked.updated_at = timezone.now()
+        locked.full_clean(exclude=["document"])
+        locked.save()
+        # The rows as shown replace the rows as stored, in the order shown.
+        locked.activities.all().delete()
+        ProcessingActivity.objects.bulk_create(
+            ProcessingActivity(agreement=locked, position=position, **row)
+            for position, row in enumerate(activities)
+        )
+    return locked
 
 
 def agreement_delete_draft(*, agreement: Agreement) -> None:
@@ -124,11 +126,20 @@ def client_delete(*, client: Client) -> None:
 
 def practice_save_defaults(
     *,
-    form: PracticeSecurityDefaultsForm,
-    activity_formset: BaseInlineFormSet[DefaultProcessingActivity, Practice, ActivityForm],
+    practice: Practice,
+    values: Mapping[str, Any],
+    activities: Sequence[Mapping[str, Any]],
 ) -> Practice:
+    """The Bijlage 1 rows and Bijlage 2 choices new agreements start with."""
     with transaction.atomic():
-        practice = form.save()
-        activity_formset.instance = practice
-        activity_formset.save()
-    return practice
+        locked = Practice.objects.select_for_update().get(pk=practice.pk)
+        for name, value in values.items():
+            setattr(locked, name, value)
+        locked.full_clean()
+        locked.save(update_fields=list(values))
+        locked.default_activities.all().delete()
+        DefaultProcessingActivity.objects.bulk_create(
+            DefaultProcessingActivity(practice=locked, position=position, **row)
+            for position, row in enumerate(activities)
+        )
+    return locked

@@ -97,10 +97,17 @@ class SecurityProfileFormMixin(_ProfileFormBase):
         codes = {m.code for m in self.version.organisational_measures}
         return [box for box in self["measures"] if box.data["value"] in codes]
 
-    def save_measures(self, instance: Practice | Agreement) -> None:
+    def values(self) -> dict[str, Any]:
+        """The cleaned values of the model's fields, as plain data for the action."""
+        values = {
+            name: self.cleaned_data[name]
+            for name in self._meta.fields or ()
+            if name in self.cleaned_data
+        }
         # Kept in catalogue order, so the stored list does not depend on form order.
         chosen = set(self.cleaned_data["measures"])
-        instance.measures = [m.code for m in self.version.measures if m.code in chosen]
+        values["measures"] = [m.code for m in self.version.measures if m.code in chosen]
+        return values
 
 
 class PracticeForm(forms.ModelForm[Practice]):
@@ -140,13 +147,6 @@ class PracticeSecurityDefaultsForm(SecurityProfileFormMixin, forms.ModelForm[Pra
         super().__init__(*args, **kwargs)
         self.setup_measures(get_version(CURRENT_VERSION))
 
-    def save(self, commit: bool = True) -> Practice:
-        practice = cast(Practice, super().save(commit=False))
-        self.save_measures(practice)
-        if commit:
-            practice.save()
-        return practice
-
 
 class AgreementForm(SecurityProfileFormMixin, forms.ModelForm[Agreement]):
     class Meta:
@@ -181,13 +181,6 @@ class AgreementForm(SecurityProfileFormMixin, forms.ModelForm[Agreement]):
 
     def clean_coaching_agreement_date(self) -> datetime.date | None:
         return check_plausible_date(self.cleaned_data["coaching_agreement_date"])
-
-    def save(self, commit: bool = True) -> Agreement:
-        agreement = cast(Agreement, super().save(commit=False))
-        self.save_measures(agreement)
-        if commit:
-            agreement.save()
-        return agreement
 
 
 ACTIVITY_FIELDS = [
@@ -253,20 +246,19 @@ class ActivityFormSetBase(BaseInlineFormSet[Any, Any, ActivityForm]):
                 _("Bijlage 1 needs at least one processing activity."), code="no_rows"
             )
 
-    def save(self, commit: bool = True) -> list[Any]:
-        position = 0
-        for form in self.forms:
-            if form in self.deleted_forms or not (form.has_changed() or form.instance.pk):
-                continue
-            form.instance.position = position
-            position += 1
-        return super().save(commit)
+    def rows(self) -> list[dict[str, Any]]:
+        """The rows to keep, in the order shown, as plain values for the action."""
+        return [
+            {name: form.cleaned_data[name] for name in ACTIVITY_FIELDS}
+            for form in self.forms
+            if form not in self.deleted_forms and (form.has_changed() or form.instance.pk)
+        ]
 
 
-def activity_formset_class[M: models.Model, P: models.Model](
-    model: type[M], parent_model: type[P]
-) -> type[BaseInlineFormSet[M, P, ActivityForm]]:
-    return inlineformset_factory(
+def activity_formset_class(
+    model: type[models.Model], parent_model: type[models.Model]
+) -> type[ActivityFormSetBase]:
+    formset = inlineformset_factory(
         parent_model,
         model,
         form=ActivityForm,
@@ -279,6 +271,7 @@ def activity_formset_class[M: models.Model, P: models.Model](
         validate_max=True,
         absolute_max=ActivityFormSetBase.MAX_ROWS,
     )
+    return cast(type[ActivityFormSetBase], formset)
 
 
 ActivityFormSet = activity_formset_class(ProcessingActivity, Agreement)

@@ -54,7 +54,9 @@ def practice_defaults(request: HttpRequest) -> HttpResponse:
     form = PracticeSecurityDefaultsForm(data, instance=practice)
     formset = DefaultActivityFormSet(data, instance=practice, prefix="activities")
     if request.method == "POST" and form.is_valid() and formset.is_valid():
-        actions.practice_save_defaults(form=form, activity_formset=formset)
+        actions.practice_save_defaults(
+            practice=practice, values=form.values(), activities=formset.rows()
+        )
         messages.success(request, _("The defaults for new agreements are saved."))
         return redirect("practice_defaults")
     return render(
@@ -120,7 +122,9 @@ def agreement_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     formset = ActivityFormSet(data, instance=agreement, prefix="activities")
     if request.method == "POST" and form.is_valid() and formset.is_valid():
         try:
-            actions.agreement_save_draft(agreement=agreement, form=form, activity_formset=formset)
+            actions.agreement_save_draft(
+                agreement=agreement, values=form.values(), activities=formset.rows()
+            )
         except ActionRefused as refusal:
             messages.error(request, str(refusal))
             return redirect("agreement_detail", public_id=agreement.public_id)

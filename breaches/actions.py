@@ -7,15 +7,14 @@ import functools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from avg_portal.emails import Delivery
-from avg_portal.models import User
 from core.exceptions import ActionRefused
 from core.models import Client, Practice
+from core.origin import Origin
 
 from . import notices
 from .models import (
@@ -81,31 +80,6 @@ def check_discovered_at(value: datetime.datetime, *, now: datetime.datetime | No
         raise BreachActionRefused(_("Enter a moment of discovery after the year 2000."))
 
 
-def _author_name(user: User | None) -> str:
-    return user.get_full_name() if user is not None else ""
-
-
-def _entry(
-    breach: Breach,
-    kind: str,
-    *,
-    user: User | None = None,
-    author_name: str | None = None,
-    text: str = "",
-    changes: dict[str, Any] | None = None,
-    at: datetime.datetime | None = None,
-) -> BreachUpdate:
-    return BreachUpdate.objects.create(
-        breach=breach,
-        kind=kind,
-        text=text,
-        changes=changes or {},
-        author=user,
-        author_name=(author_name if author_name is not None else _author_name(user))[:200],
-        at=at or timezone.now(),
-    )
-
-
 def _locked(breach: Breach) -> Breach:
     return Breach.objects.select_for_update().select_related("practice").get(pk=breach.pk)
 
@@ -139,7 +113,7 @@ def shown(value: object) -> str:
 def breach_create(
     *,
     practice: Practice,
-    user: User,
+    origin: Origin,
     summary: str,
     discovered_at: datetime.datetime,
     system_name: str = "",
@@ -156,7 +130,7 @@ def breach_create(
             summary=summary,
             system_name=system_name,
             discovered_at=discovered_at,
-            created_by=user,
+            created_by_id=origin.user_id,
             created_at=now,
             updated_at=now,
         )
@@ -171,14 +145,14 @@ def breach_create(
         }
         if clients:
             changes["clients"] = shown([client.name for client in clients])
-        _entry(breach, Kind.REPORTED, user=user, changes=changes, at=now)
+        breach.log(Kind.REPORTED, origin, changes=changes, at=now)
     return breach
 
 
 def breach_update(
     *,
     breach: Breach,
-    user: User,
+    origin: Origin,
     changes: Mapping[str, Any],
     clients: Iterable[Client] | None = None,
     note: str = "",
@@ -209,11 +183,11 @@ def breach_update(
         locked.full_clean()
         locked.updated_at = timezone.now()
         locked.save(update_fields=[*changed, "updated_at"])
-        return _entry(locked, Kind.UPDATED, user=user, text=note, changes=recorded)
+        return locked.log(Kind.UPDATED, origin, text=note, changes=recorded)
 
 
 def breach_notify_clients(
-    *, breach: Breach, user: User, clients: Iterable[Client], message: str = ""
+    *, breach: Breach, origin: Origin, clients: Iterable[Client], message: str = ""
 ) -> list[ClientNotification]:
     """Email each chosen client about the breach (clause 7.1). Each email is recorded with
     its time and whether the mail server took it."""
@@ -239,10 +213,9 @@ def breach_notify_clients(
             )
             for client in clients
         ]
-        _entry(
-            locked,
+        locked.log(
             Kind.CLIENTS_NOTIFIED,
-            user=user,
+            origin,
             text=message,
             changes={"clients": shown([f"{c.name} <{c.email}>" for c in clients])},
             at=now,
@@ -270,10 +243,9 @@ def _email_notification(notification_id: int) -> Delivery:
 
 
 def record_email_failure(breach: Breach, delivery: Delivery, *, what: str) -> None:
-    _entry(
-        breach,
+    breach.log(
         Kind.EMAIL_FAILED,
-        author_name=settings.SITE_NAME,
+        Origin.system(),
         text=f"{what} → {', '.join(delivery.recipients)}: {delivery.error}"[:1000],
     )
 
@@ -281,7 +253,7 @@ def record_email_failure(breach: Breach, delivery: Delivery, *, what: str) -> No
 def breach_record_authority_decision(
     *,
     breach: Breach,
-    user: User,
+    origin: Origin,
     notified: bool,
     notified_at: datetime.datetime | None = None,
     reference: str = "",
@@ -342,12 +314,12 @@ def breach_record_authority_decision(
                 "authority_notified_at": shown(notified_at),
                 "authority_reference": reference,
             }
-        _entry(locked, Kind.AUTHORITY_DECISION, user=user, text=reason, changes=changes, at=now)
+        locked.log(Kind.AUTHORITY_DECISION, origin, text=reason, changes=changes, at=now)
     return locked
 
 
 def breach_record_data_subjects_decision(
-    *, breach: Breach, user: User, decision: str, reason: str
+    *, breach: Breach, origin: Origin, decision: str, reason: str
 ) -> Breach:
     """Whether the persons themselves are informed (art. 34), and why."""
     reason = reason.strip()
@@ -372,10 +344,9 @@ def breach_record_data_subjects_decision(
                 "updated_at",
             ]
         )
-        _entry(
-            locked,
+        locked.log(
             Kind.SUBJECTS_DECISION,
-            user=user,
+            origin,
             text=reason,
             changes={"subjects_decision": decision},
             at=now,
@@ -383,7 +354,7 @@ def breach_record_data_subjects_decision(
     return locked
 
 
-def breach_close(*, breach: Breach, user: User, measures: str) -> Breach:
+def breach_close(*, breach: Breach, origin: Origin, measures: str) -> Breach:
     """Close the breach with the measures taken. It stays in the register, readable."""
     measures = measures.strip()
     if not measures:
@@ -404,11 +375,11 @@ def breach_close(*, breach: Breach, user: User, measures: str) -> Breach:
         locked.updated_at = now
         locked.full_clean()
         locked.save(update_fields=["measures", "status", "closed_at", "updated_at"])
-        _entry(locked, Kind.CLOSED, user=user, changes={"measures": measures}, at=now)
+        locked.log(Kind.CLOSED, origin, changes={"measures": measures}, at=now)
     return locked
 
 
-def breach_reopen(*, breach: Breach, user: User, reason: str) -> Breach:
+def breach_reopen(*, breach: Breach, origin: Origin, reason: str) -> Breach:
     reason = reason.strip()
     if not reason:
         raise BreachActionRefused(_("Give the reason for reopening the breach."))
@@ -421,7 +392,7 @@ def breach_reopen(*, breach: Breach, user: User, reason: str) -> Breach:
         locked.closed_at = None
         locked.updated_at = now
         locked.save(update_fields=["status", "closed_at", "updated_at"])
-        _entry(locked, Kind.REOPENED, user=user, text=reason, at=now)
+        locked.log(Kind.REOPENED, origin, text=reason, at=now)
     return locked
 
 

@@ -15,6 +15,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.origin import Origin
+
 from . import deadlines
 from .deadlines import Deadline
 
@@ -395,6 +397,26 @@ class Breach(models.Model):
     @property
     def has_sensitive_data(self) -> bool:
         return any(code in SENSITIVE_CATEGORIES for code in self.data_categories)
+
+    def log(
+        self,
+        kind: str,
+        origin: Origin,
+        *,
+        text: str = "",
+        changes: dict[str, Any] | None = None,
+        at: datetime.datetime | None = None,
+    ) -> "BreachUpdate":
+        """Write one entry on the breach's timeline: what happened and who did it."""
+        return BreachUpdate.objects.create(
+            breach=self,
+            kind=kind,
+            text=text,
+            changes=changes or {},
+            author_id=origin.user_id,
+            author_name=origin.name[:200],
+            at=at or timezone.now(),
+        )
 
     def category_labels(self) -> list["StrOrPromise"]:
         labels = dict(DataCategory.choices)

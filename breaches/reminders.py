@@ -7,7 +7,10 @@ import functools
 
 from django.conf import settings
 from django.db import transaction
+from django.tasks import task
 from django.utils import timezone, translation
+
+from core.origin import Origin
 
 from . import notices
 from .actions import record_email_failure
@@ -44,10 +47,9 @@ def send_deadline_reminders(*, now: datetime.datetime | None = None) -> int:
                     if getattr(breach, field) is None:
                         setattr(breach, field, now)
                 breach.save(update_fields=fields)
-                BreachUpdate.objects.create(
-                    breach=breach,
-                    kind=BreachUpdate.Kind.REMINDER,
-                    author_name=settings.SITE_NAME,
+                breach.log(
+                    BreachUpdate.Kind.REMINDER,
+                    Origin.system(),
                     changes={"deadline": deadline.kind, "overdue": "ja" if overdue else "nee"},
                     at=now,
                 )
@@ -61,3 +63,9 @@ def _send(breach: Breach, deadline: Deadline, overdue: bool) -> None:
         delivery = notices.send_breach_deadline_reminder(breach, deadline, overdue=overdue)
     if not delivery.accepted:
         record_email_failure(breach, delivery, what="deadline reminder")
+
+
+@task
+def send_breach_deadline_reminders() -> int:
+    """The same, in the worker: schedule it (or the management command) every 15 minutes."""
+    return send_deadline_reminders()

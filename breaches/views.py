@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from avg_portal.models import User
 from core.access import get_practice
+from core.origin import Origin
 
 from . import actions, display, documents
 from .access import breaches_for_coach, get_breach_for_coach
@@ -59,7 +60,7 @@ def breach_create(request: HttpRequest) -> HttpResponse:
         try:
             breach = actions.breach_create(
                 practice=practice,
-                user=_coach(request),
+                origin=Origin.of_coach(request),
                 summary=form.cleaned_data["summary"],
                 system_name=form.cleaned_data["system_name"],
                 discovered_at=form.cleaned_data["discovered_at"],
@@ -122,7 +123,7 @@ def breach_edit(request: HttpRequest, public_id: uuid.UUID, section: str) -> Htt
         try:
             actions.breach_update(
                 breach=breach,
-                user=_coach(request),
+                origin=Origin.of_coach(request),
                 changes=form.changes(),
                 clients=form.chosen_clients(),
             )
@@ -170,7 +171,7 @@ def breach_notify(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     try:
         notifications = actions.breach_notify_clients(
             breach=breach,
-            user=_coach(request),
+            origin=Origin.of_coach(request),
             clients=form.cleaned_data["clients"],
             message=form.cleaned_data["message"],
         )
@@ -202,7 +203,7 @@ def breach_authority_decision(request: HttpRequest, public_id: uuid.UUID) -> Htt
     try:
         actions.breach_record_authority_decision(
             breach=breach,
-            user=_coach(request),
+            origin=Origin.of_coach(request),
             notified=form.cleaned_data["decision"] == AuthorityDecisionForm.NOTIFIED,
             notified_at=form.cleaned_data["notified_at"],
             reference=form.cleaned_data["reference"],
@@ -225,7 +226,7 @@ def breach_subjects_decision(request: HttpRequest, public_id: uuid.UUID) -> Http
     try:
         actions.breach_record_data_subjects_decision(
             breach=breach,
-            user=_coach(request),
+            origin=Origin.of_coach(request),
             decision=form.cleaned_data["decision"],
             reason=form.cleaned_data["reason"],
         )
@@ -243,7 +244,7 @@ def breach_close(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         return _refused(request, breach, _("The breach is not closed: see below."), close_form=form)
     try:
         actions.breach_close(
-            breach=breach, user=_coach(request), measures=form.cleaned_data["measures"]
+            breach=breach, origin=Origin.of_coach(request), measures=form.cleaned_data["measures"]
         )
     except actions.BreachActionRefused as refusal:
         return _refused(request, breach, refusal, close_form=form)
@@ -261,7 +262,7 @@ def breach_reopen(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         )
     try:
         actions.breach_reopen(
-            breach=breach, user=_coach(request), reason=form.cleaned_data["reason"]
+            breach=breach, origin=Origin.of_coach(request), reason=form.cleaned_data["reason"]
         )
     except actions.BreachActionRefused as refusal:
         return _refused(request, breach, refusal, reopen_form=form)

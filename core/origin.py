@@ -6,10 +6,12 @@ seeing a request. A view builds an `Origin` once and passes it down.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import models
 from django.http import HttpRequest
 from django.utils import timezone
@@ -43,24 +45,33 @@ def user_agent(request: HttpRequest) -> str:
 @dataclass(frozen=True, slots=True)
 class Origin:
     """An actor (coach, client or the system), the name to record, and where the action
-    came from. `account` is the coach's login (empty for clients and the system)."""
+    came from. `account` and `user_id` are the coach's login (empty for clients and the
+    system)."""
 
     actor: Actor
     name: str = ""
     account: str = ""
+    user_id: int | None = None
     ip_address: str | None = None
     user_agent: str = ""
     at: datetime.datetime = field(default_factory=timezone.now)
 
     @classmethod
     def of_coach(cls, request: HttpRequest) -> Origin:
-        user = request.user
-        return cls(
-            actor=Actor.COACH,
-            name=user.get_full_name(),  # type: ignore[union-attr]
-            account=user.get_username(),
+        return dataclasses.replace(
+            cls.of_account(request.user),  # type: ignore[arg-type]
             ip_address=client_ip(request),
             user_agent=user_agent(request),
+        )
+
+    @classmethod
+    def of_account(cls, user: AbstractBaseUser) -> Origin:
+        """A coach acting without a request of her own (a command, a test)."""
+        return cls(
+            actor=Actor.COACH,
+            name=user.get_full_name(),  # type: ignore[attr-defined]
+            account=user.get_username(),
+            user_id=user.pk,
         )
 
     @classmethod

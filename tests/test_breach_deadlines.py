@@ -15,6 +15,7 @@ from breaches.actions import breach_create
 from breaches.deadlines import State
 from breaches.models import BreachUpdate
 from breaches.reminders import send_deadline_reminders
+from core.origin import Origin
 
 AMS = ZoneInfo("Europe/Amsterdam")
 UTC = datetime.UTC
@@ -85,7 +86,7 @@ def test_naive_discovery_is_refused():
 def test_breach_page_shows_local_deadlines_across_october_change(coach_client, coach):
     breach = breach_create(
         practice=coach.practice,
-        user=coach,
+        origin=Origin.of_account(coach),
         summary="Laptop gestolen",
         discovered_at=local(2026, 10, 25, 1, 59),
     )
@@ -114,7 +115,10 @@ def test_reminders_before_and_after_each_deadline_are_sent_once(
 ):
     discovered = timezone.now() - datetime.timedelta(hours=1)
     breach = breach_create(
-        practice=coach.practice, user=coach, summary="USB-stick kwijt", discovered_at=discovered
+        practice=coach.practice,
+        origin=Origin.of_account(coach),
+        summary="USB-stick kwijt",
+        discovered_at=discovered,
     )
 
     def run(hours_after_discovery):
@@ -151,19 +155,31 @@ def test_no_reminder_when_the_obligation_is_met_or_the_breach_closed(coach):
 
     discovered = timezone.now() - datetime.timedelta(hours=1)
     breach = breach_create(
-        practice=coach.practice, user=coach, summary="Mail verkeerd", discovered_at=discovered
+        practice=coach.practice,
+        origin=Origin.of_account(coach),
+        summary="Mail verkeerd",
+        discovered_at=discovered,
     )
     breach_record_authority_decision(
-        breach=breach, user=coach, notified=False, reason="Versleuteld, geen risico."
+        breach=breach,
+        origin=Origin.of_account(coach),
+        notified=False,
+        reason="Versleuteld, geen risico.",
     )
     # The AP's deadline is met; the clients' one is not (no client informed).
     assert send_deadline_reminders(now=discovered + datetime.timedelta(hours=80)) == 1
     breach_record_data_subjects_decision(
-        breach=breach, user=coach, decision="low_risk", reason="Geen hoog risico."
+        breach=breach,
+        origin=Origin.of_account(coach),
+        decision="low_risk",
+        reason="Geen hoog risico.",
     )
-    breach_close(breach=breach, user=coach, measures="Adres gecorrigeerd.")
+    breach_close(breach=breach, origin=Origin.of_account(coach), measures="Adres gecorrigeerd.")
     other = breach_create(
-        practice=coach.practice, user=coach, summary="Nog een", discovered_at=discovered
+        practice=coach.practice,
+        origin=Origin.of_account(coach),
+        summary="Nog een",
+        discovered_at=discovered,
     )
     breach_close_refused = other  # open, so it is reminded; the closed one is not
     sent = send_deadline_reminders(now=discovered + datetime.timedelta(hours=100))
@@ -175,7 +191,7 @@ def test_no_reminder_when_the_obligation_is_met_or_the_breach_closed(coach):
 def test_management_command_runs(coach, capsys):
     breach_create(
         practice=coach.practice,
-        user=coach,
+        origin=Origin.of_account(coach),
         summary="Telefoon gestolen",
         discovered_at=timezone.now() - datetime.timedelta(hours=30),
     )

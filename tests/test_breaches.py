@@ -17,6 +17,7 @@ from breaches.models import (
     ClientNotification,
     ImmutableEntryError,
 )
+from core.origin import Origin
 
 from .conftest import login_verified
 from .factories import make_client
@@ -29,13 +30,13 @@ HTML = '<script>alert("x")</script><b>vet</b>'
 def log_breach(practice, user, **fields):
     breach = actions.breach_create(
         practice=practice,
-        user=user,
+        origin=Origin.of_account(user),
         summary=fields.pop("summary", "Laptop gestolen uit de auto"),
         discovered_at=fields.pop("discovered_at", timezone.now() - datetime.timedelta(hours=2)),
         clients=fields.pop("clients", ()),
     )
     if fields:
-        actions.breach_update(breach=breach, user=user, changes=fields)
+        actions.breach_update(breach=breach, origin=Origin.of_account(user), changes=fields)
         breach.refresh_from_db()
     return breach
 
@@ -263,9 +264,13 @@ def test_a_client_of_another_practice_can_never_be_linked(coach_client, coach, s
     assert not ClientNotification.objects.exists()
 
     with pytest.raises(actions.BreachActionRefused):
-        actions.breach_update(breach=breach, user=coach, changes={}, clients=[theirs])
+        actions.breach_update(
+            breach=breach, origin=Origin.of_account(coach), changes={}, clients=[theirs]
+        )
     with pytest.raises(actions.BreachActionRefused):
-        actions.breach_notify_clients(breach=breach, user=coach, clients=[theirs])
+        actions.breach_notify_clients(
+            breach=breach, origin=Origin.of_account(coach), clients=[theirs]
+        )
     with pytest.raises(actions.BreachActionRefused):
         log_breach(coach.practice, coach, clients=[theirs])
     assert list(breach.clients.all()) == [ours]
@@ -276,7 +281,9 @@ def test_only_linked_clients_can_be_notified(coach):
     breach = log_breach(coach.practice, coach)
     unlinked = make_client(coach.practice)
     with pytest.raises(actions.BreachActionRefused):
-        actions.breach_notify_clients(breach=breach, user=coach, clients=[unlinked])
+        actions.breach_notify_clients(
+            breach=breach, origin=Origin.of_account(coach), clients=[unlinked]
+        )
 
 
 # Decisions and the register --------------------------------------------------------------
@@ -291,7 +298,9 @@ def test_not_notifying_the_authority_needs_a_reason(coach_client, coach):
     breach.refresh_from_db()
     assert breach.authority_decision == AuthorityDecision.PENDING
     with pytest.raises(actions.BreachActionRefused):
-        actions.breach_record_authority_decision(breach=breach, user=coach, notified=False)
+        actions.breach_record_authority_decision(
+            breach=breach, origin=Origin.of_account(coach), notified=False
+        )
 
     reason = "Versleutelde laptop (BitLocker); geen risico voor de cliënt, géén melding."
     response = coach_client.post(url, {"decision": "not_notified", "reason": reason})
@@ -334,19 +343,22 @@ def test_notified_needs_time_and_reference_and_a_reason_when_late(coach):
     )
     with pytest.raises(actions.BreachActionRefused):
         actions.breach_record_authority_decision(
-            breach=breach, user=coach, notified=True, notified_at=timezone.now()
+            breach=breach,
+            origin=Origin.of_account(coach),
+            notified=True,
+            notified_at=timezone.now(),
         )
     with pytest.raises(actions.BreachActionRefused):
         actions.breach_record_authority_decision(
             breach=breach,
-            user=coach,
+            origin=Origin.of_account(coach),
             notified=True,
             notified_at=timezone.now(),
             reference="M-123",
         )
     actions.breach_record_authority_decision(
         breach=breach,
-        user=coach,
+        origin=Origin.of_account(coach),
         notified=True,
         notified_at=timezone.now(),
         reference="M-123",
@@ -367,7 +379,7 @@ def test_close_needs_the_decisions_and_reopen_needs_a_reason(coach_client, coach
     assert breach.status == BreachStatus.OPEN
 
     actions.breach_record_authority_decision(
-        breach=breach, user=coach, notified=False, reason="Geen risico."
+        breach=breach, origin=Origin.of_account(coach), notified=False, reason="Geen risico."
     )
     response = coach_client.post(
         reverse("breach_subjects_decision", args=[breach.public_id]),
@@ -395,7 +407,9 @@ def test_close_needs_the_decisions_and_reopen_needs_a_reason(coach_client, coach
     breach.refresh_from_db()
     assert breach.root_cause == ""
     with pytest.raises(actions.BreachActionRefused):
-        actions.breach_update(breach=breach, user=coach, changes={"root_cause": "x"})
+        actions.breach_update(
+            breach=breach, origin=Origin.of_account(coach), changes={"root_cause": "x"}
+        )
 
     reopen = reverse("breach_reopen", args=[breach.public_id])
     assert coach_client.post(reopen, {"reason": ""}).status_code == 200
@@ -534,7 +548,9 @@ def test_max_below_min_persons_is_refused(coach_client, coach):
 
     with pytest.raises(ValidationError):
         actions.breach_update(
-            breach=breach, user=coach, changes={"persons_min": 10, "persons_max": 3}
+            breach=breach,
+            origin=Origin.of_account(coach),
+            changes={"persons_min": 10, "persons_max": 3},
         )
     # Nor can the database hold it.
     from django.db import IntegrityError, transaction
@@ -619,9 +635,11 @@ def test_html_in_every_field_is_escaped_in_page_email_and_pdf(
         clients=[client],
         **{name: f"{name} {HTML}" for name in text_fields},
     )
-    actions.breach_record_authority_decision(breach=breach, user=coach, notified=False, reason=HTML)
+    actions.breach_record_authority_decision(
+        breach=breach, origin=Origin.of_account(coach), notified=False, reason=HTML
+    )
     actions.breach_record_data_subjects_decision(
-        breach=breach, user=coach, decision="low_risk", reason=HTML
+        breach=breach, origin=Origin.of_account(coach), decision="low_risk", reason=HTML
     )
     with django_capture_on_commit_callbacks(execute=True):
         coach_client.post(

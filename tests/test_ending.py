@@ -15,6 +15,7 @@ from agreements.models import (
     ProcessingActivity,
 )
 from agreements.retention import agreement_keep_until
+from core.origin import Origin
 from records.models import ErasureRecord
 
 from .conftest import login_verified
@@ -150,7 +151,7 @@ def test_erasure_removes_the_personal_data_and_the_files(
 
     breach = breach_create(
         practice=coach.practice,
-        user=coach,
+        origin=Origin.of_account(coach),
         summary="Laptop gestolen met het dossier van Zoë Ünal-Brontë",
         discovered_at=timezone.now() - datetime.timedelta(days=1),
         clients=[client_obj],

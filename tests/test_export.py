@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from agreements.models import Agreement, AgreementEnding, AgreementStatus, Declaration
 from breaches import actions as breach_actions
+from core.origin import Origin
 
 from .conftest import login_verified, stored_pdf
 from .factories import make_agreement, make_client
@@ -59,7 +60,7 @@ def test_practice_export_holds_everything_and_the_manifest_matches(
     make_agreement(coach.practice, make_client(coach.practice, "Concept Cliënt"))  # a draft
     breach_actions.breach_create(
         practice=coach.practice,
-        user=coach,
+        origin=Origin.of_account(coach),
         summary="Laptop gestolen",
         discovered_at=timezone.now(),
         clients=[sealed.client],
@@ -129,7 +130,7 @@ def test_client_export_holds_only_that_client(coach, coach_client):
     for summary, clients in (("Over Anna", [anna]), ("Over Bram", [bram])):
         breach_actions.breach_create(
             practice=coach.practice,
-            user=coach,
+            origin=Origin.of_account(coach),
             summary=summary,
             discovered_at=timezone.now(),
             clients=clients,

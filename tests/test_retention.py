@@ -6,6 +6,7 @@ from django.core.management import call_command
 from django.db import IntegrityError
 from django.urls import reverse
 
+from agreements.actions import agreement_save_draft
 from agreements.forms import ACTIVITY_FIELDS, ActivityFormSet
 from agreements.models import (
     Agreement,
@@ -162,7 +163,7 @@ def test_the_form_asks_for_all_three_parts_or_none(coach):
     }
     formset = ActivityFormSet(_formset_data(agreement, **cleared), instance=agreement)
     assert formset.is_valid(), formset.errors
-    formset.save()
+    agreement_save_draft(agreement=agreement, values={}, activities=formset.rows())
     first, second, _third = agreement.activities.all()
     assert (first.retention_amount, first.retention_unit, first.retention_from) == (None, "", "")
     assert (second.retention_amount, second.retention_unit) == (6, "month")
