@@ -119,6 +119,7 @@ class EvidenceSigner:
     ip_address: str
     user_agent: str
     document_sha256: str
+    consent_text: str
 
 
 @dataclass(frozen=True)
@@ -158,6 +159,7 @@ def evidence_signer(role: str, signature: Signature, email: str = "") -> Evidenc
         ip_address=signature.ip_address or "",
         user_agent=signature.user_agent,
         document_sha256=signature.document_sha256,
+        consent_text=signature.consent_text,
     )
 
 
@@ -181,7 +183,7 @@ def final_context(agreement: Agreement) -> dict[str, Any]:
     practice, client = signatures[Party.PRACTICE], signatures[Party.CLIENT]
     signers = [
         evidence_signer("Verantwoordelijke", practice),
-        evidence_signer("Verwerker", client, agreement.client.email),
+        evidence_signer("Verwerker", client, invited_at(agreement, client)),
     ]
     events = evidence_events(agreement.events.exclude(document__kind="declaration"))
     return {
@@ -196,10 +198,29 @@ def final_context(agreement: Agreement) -> dict[str, Any]:
             ),
             "reference": agreement.public_id,
             "document_sha256": agreement.document_sha256,
+            "text_version": agreement.text_version,
+            "chain_sha256": chain_head(agreement),
             "signers": signers,
             "events": events,
         },
     }
+
+
+def invited_at(document: SignableDocument, signature: Signature) -> str:
+    """The address the signer's link was emailed to: what the evidence can vouch for, also
+    after the client's address is changed."""
+    link = (
+        document.signing_links.filter(created_at__lte=signature.signed_at)
+        .exclude(sent_to="")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    return link.sent_to if link else ""
+
+
+def chain_head(agreement: Agreement) -> str:
+    """The hash of the dossier's last event: it seals the trail printed above it."""
+    return agreement.events.order_by("-id").values_list("sha256", flat=True).first() or ""
 
 
 # The declaration of return or destruction (clause 9.3) ------------------------------------
@@ -225,7 +246,11 @@ def declaration_context(declaration: Declaration, *, final: bool = False) -> dic
                 "title": context["title"],
                 "reference": declaration.public_id,
                 "document_sha256": declaration.document_sha256,
-                "signers": [evidence_signer("Verwerker", signature, agreement.client.email)],
+                "text_version": declaration.text_version,
+                "chain_sha256": chain_head(agreement),
+                "signers": [
+                    evidence_signer("Verwerker", signature, invited_at(declaration, signature))
+                ],
                 "events": evidence_events(events),
             },
         }

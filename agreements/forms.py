@@ -367,6 +367,8 @@ class SignatureForm(forms.Form):
             place=data["place"],
             method=data["method"],
             image=data["image"],
+            # Word for word what was ticked, in the language the page was shown in.
+            consent_text=str(self.fields["consent"].label),
         )
 
 

@@ -3,12 +3,14 @@ import uuid
 from typing import Any
 
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.models import Client, DataKind, Practice, SecurityProfileFields, phone_validator
 from core.origin import Actor, Origin
+
+from . import evidence
 
 
 class RetentionUnit(models.TextChoices):
@@ -148,6 +150,13 @@ class SignableDocument(models.Model):
     final_pdf = models.FileField(upload_to=final_pdf_path, blank=True, editable=False)
     final_sha256 = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     completed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Sealing that failed (a full disk, a worker that died) is tried again by the recovery
+    # sweep with growing pauses; after repeated failure the coach and the operator are told,
+    # once.
+    seal_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
+    seal_error = models.CharField(max_length=500, blank=True, editable=False)
+    seal_retry_at = models.DateTimeField(null=True, blank=True, editable=False)
+    seal_alerted_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     # Set by each kind of document.
     KIND: str
@@ -207,6 +216,11 @@ class SignableDocument(models.Model):
 
     def download_name(self) -> str:
         return f"{self.FILE_STEM}.pdf"
+
+    @property
+    def text_version(self) -> str:
+        """The version of the text the parties sign."""
+        raise NotImplementedError
 
 
 class AgreementStatus(models.TextChoices):
@@ -343,19 +357,31 @@ class Agreement(SecurityProfileFields, SignableDocument):
         *,
         document: SignableDocument | None = None,
         detail: str = "",
+        at: datetime.datetime | None = None,
     ) -> "AgreementEvent":
         """Write one event on this agreement's evidence trail: what happened, to which of its
-        documents (itself, its declaration), who did it and from where."""
-        return AgreementEvent.objects.create(
-            agreement=self,
-            document=document,
-            kind=kind,
-            actor=origin.actor,
-            actor_name=origin.name[:200],
-            ip_address=origin.ip_address,
-            user_agent=origin.user_agent,
-            detail=detail[:1000],
-        )
+        documents (itself, its declaration), who did it and from where. Each event is chained
+        to the one before it by their hashes (agreements.evidence)."""
+        with transaction.atomic():
+            # One writer at a time per agreement, so two events never claim the same
+            # predecessor.
+            Agreement.objects.select_for_update().filter(pk=self.pk).values_list("pk").get()
+            last = self.events.order_by("-id").values_list("sha256", flat=True).first()
+            event = AgreementEvent(
+                agreement=self,
+                document=document,
+                kind=kind,
+                actor=origin.actor,
+                actor_name=origin.name[:200],
+                ip_address=origin.ip_address,
+                user_agent=origin.user_agent,
+                detail=detail[:1000],
+                at=at or timezone.now(),
+                previous_sha256=last or "",
+            )
+            event.sha256 = evidence.chain_hash(event.previous_sha256, event)
+            event.save(force_insert=True)
+        return event
 
     def mark_signed_by_client(self) -> None:
         self.status = AgreementStatus.SIGNED
@@ -363,6 +389,10 @@ class Agreement(SecurityProfileFields, SignableDocument):
 
     def download_name(self) -> str:
         return f"{self.FILE_STEM}-{self.agreement_date:%Y-%m-%d}.pdf"
+
+    @property
+    def text_version(self) -> str:
+        return self.template_version
 
 
 class ProcessingActivity(ProcessingActivityFields):
@@ -396,6 +426,9 @@ class Signature(models.Model):
     # A PNG of a drawn signature; a typed one is printed from `name` in a script face.
     image = models.BinaryField(blank=True, default=b"", editable=False)
     document_sha256 = models.CharField(max_length=64)
+    # What the signer agreed to, word for word, and the text version of the document.
+    consent_text = models.TextField(blank=True)
+    text_version = models.CharField(max_length=20, blank=True)
     signed_at = models.DateTimeField(default=timezone.now)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=500, blank=True)
@@ -425,6 +458,9 @@ class SigningLink(models.Model):
         SignableDocument, on_delete=models.CASCADE, related_name="signing_links"
     )
     token_sha256 = models.CharField(max_length=64, unique=True)
+    # The address the link was emailed to: the evidence names it, whatever the client's
+    # address is later changed to.
+    sent_to = models.EmailField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
@@ -488,6 +524,10 @@ class AgreementEvent(models.Model):
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=500, blank=True)
     detail = models.CharField(max_length=1000, blank=True)
+    # A hash chain per agreement: the SHA-256 of this event's content and of the event
+    # before it, so that a changed, removed or inserted event shows (agreements.evidence).
+    sha256 = models.CharField(max_length=64, blank=True, editable=False)
+    previous_sha256 = models.CharField(max_length=64, blank=True, editable=False)
 
     class Meta:
         ordering = ["at", "id"]
@@ -512,6 +552,10 @@ class AgreementEnding(models.Model):
 
     def __str__(self) -> str:
         return f"{self.agreement_id} ended {self.coaching_ended_on}"
+
+
+# The declaration's wording (templates/pdf/declaration/); a new wording gets a new version.
+DECLARATION_TEXT_VERSION = "2026.1"
 
 
 class Declaration(SignableDocument):
@@ -589,6 +633,10 @@ class Declaration(SignableDocument):
 
     def download_name(self) -> str:
         return f"{self.FILE_STEM}-{self.done_on:%Y-%m-%d}.pdf"
+
+    @property
+    def text_version(self) -> str:
+        return DECLARATION_TEXT_VERSION
 
 
 class RetentionReminder(models.Model):

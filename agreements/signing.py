@@ -79,6 +79,7 @@ class SignatureInput:
     place: str
     method: str  # Signature.Method
     image: bytes = b""  # PNG, for a drawn signature
+    consent_text: str = ""  # the sentence the signer ticked, as shown
 
 
 UNREADABLE = "The signature could not be read. Draw it again."
@@ -133,12 +134,13 @@ def _issue_link(
     reminders_sent: int = 0,
 ) -> tuple[SigningLink, str]:
     token = secrets.token_urlsafe(TOKEN_BYTES)
-    days = document.concrete().dossier.practice.signing_link_days
+    agreement = document.concrete().dossier
     link = SigningLink.objects.create(
         document=document,
         token_sha256=token_hash(token),
+        sent_to=agreement.client.email,
         created_at=now,
-        expires_at=expires_at or now + timedelta(days=days),
+        expires_at=expires_at or now + timedelta(days=agreement.practice.signing_link_days),
         reminders_sent=reminders_sent,
     )
     return link, token
@@ -231,6 +233,8 @@ def _create_signature(
         method=signature.method,
         image=signature.image,
         document_sha256=document.document_sha256,
+        consent_text=signature.consent_text,
+        text_version=document.concrete().text_version,
         signed_at=origin.at,
         ip_address=origin.ip_address,
         user_agent=origin.user_agent,
@@ -264,11 +268,13 @@ def agreement_sign_and_send(
         )
         locked.signatures.all().delete()
         _create_signature(locked, Party.PRACTICE, signature, origin)
+        # Her signature, her signing event and the hash she signed share one moment.
         locked.log(
             Kind.SIGNED_BY_PRACTICE,
             origin,
             document=locked,
             detail=f"SHA-256 {locked.document_sha256}",
+            at=origin.at,
         )
         _send_link(locked, origin)
     return locked
@@ -348,6 +354,7 @@ def client_sign(
             origin,
             document=document,
             detail=f"SHA-256 {document.document_sha256}",
+            at=origin.at,
         )
         key = document.key
         transaction.on_commit(lambda: complete_signed_document.enqueue(key))

@@ -106,6 +106,8 @@ class SecurityEventKind(models.TextChoices):
     BACKUP_CODES_GENERATED = "backup_codes", _("backup codes generated")
     PASSWORD_CHANGED = "password_changed", _("password changed")
     PASSWORD_RESET_REQUESTED = "password_reset_requested", _("password reset requested")
+    # Not about an account: a stored document no longer matches the archive's record.
+    ARCHIVE_MISMATCH = "archive_mismatch", _("stored file does not match the archive")
 
 
 class SecurityEvent(models.Model):
@@ -134,3 +136,54 @@ class SecurityEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.kind} {self.user or self.attempted_email}"
+
+
+class OutboxMessage(models.Model):
+    """One email, written in the same transaction as what it tells about, and sent by a task
+    afterwards: a message is never lost to a crash between the two, and a mail server that
+    refuses it is tried again later with growing pauses (`avg_portal.emails`).
+
+    `purpose` names what the message is for (e.g. "agreements.invitation"); the app that
+    queued it registered a handler for that purpose, which records the outcome in its own
+    evidence, finding its row by `subject_id`.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("waiting to be sent")
+        SENT = "sent", _("accepted by the mail server")
+        FAILED = "failed", _("could not be sent")
+
+    purpose = models.CharField(max_length=60)
+    subject_id = models.CharField(max_length=64, blank=True)
+    sender = models.CharField(max_length=300)
+    to = models.JSONField(default=list)
+    reply_to = models.JSONField(default=list, blank=True)
+    subject = models.CharField(max_length=998)
+    body_text = models.TextField()
+    body_html = models.TextField(blank=True)
+    # At most one attachment (a sealed PDF), copied in when the message is queued.
+    attachment = models.BinaryField(default=b"", blank=True)
+    attachment_name = models.CharField(max_length=200, blank=True)
+    attachment_type = models.CharField(max_length=100, blank=True)
+    status = models.CharField(max_length=10, choices=Status, default=Status.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"]),
+            models.Index(fields=["purpose", "subject_id"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=["queued", "sent", "failed"]),
+                name="outboxmessage_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} → {', '.join(self.to)} ({self.status})"

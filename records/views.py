@@ -48,7 +48,7 @@ def retention_list(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     return render(
         request,
-        "agreements/retention_list.html",
+        "records/retention_list.html",
         {
             "rows": retention.due_for_destruction(practice, today=today),
             "today": today,
@@ -81,7 +81,7 @@ def export_practice(request: HttpRequest) -> HttpResponseBase:
                 % {"email": email},
             )
             return redirect("agreement_list")
-        return render(request, "agreements/export_large.html", {"practice": practice})
+        return render(request, "records/export_large.html", {"practice": practice})
     if request.method == "POST":
         return HttpResponseNotAllowed(["GET", "HEAD"])
     name = f"dossier-{slugify(practice.name) or 'praktijk'}-{timezone.localdate():%Y-%m-%d}.zip"
@@ -119,7 +119,7 @@ def client_list(request: HttpRequest) -> HttpResponse:
             Q(name__icontains=query) | Q(email__icontains=query) | Q(residence__icontains=query)
         )
     page = Paginator(clients, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "agreements/client_list.html", {"page": page, "search": search})
+    return render(request, "records/client_list.html", {"page": page, "search": search})
 
 
 @require_http_methods(["GET", "POST"])
@@ -134,7 +134,7 @@ def client_create(request: HttpRequest) -> HttpResponse:
             if "and_agreement" in request.POST:
                 return redirect(f"{reverse('agreement_create')}?client={client.public_id}")
             return redirect("client_list")
-    return render(request, "agreements/client_form.html", {"form": form})
+    return render(request, "records/client_form.html", {"form": form})
 
 
 @require_http_methods(["GET", "POST"])
@@ -148,7 +148,7 @@ def client_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     agreements = client.agreements.all()
     return render(
         request,
-        "agreements/client_form.html",
+        "records/client_form.html",
         {
             "form": form,
             "client": client,
@@ -206,4 +206,4 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 )[:10]
             ],
         }
-    return render(request, "dashboard.html", context)
+    return render(request, "records/dashboard.html", context)

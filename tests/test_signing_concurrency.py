@@ -54,7 +54,7 @@ def test_simultaneous_signatures_give_one_signature_and_one_pdf(coach):
         thread.join(timeout=60)
 
     assert sorted(outcomes) == ["refused"] * (attempts - 1) + ["signed"]
-    assert Signature.objects.filter(agreement=agreement, party="client").count() == 1
+    assert Signature.objects.filter(document=agreement, party="client").count() == 1
     agreement.refresh_from_db()
     assert agreement.final_sha256
     assert AgreementEvent.objects.filter(agreement=agreement, kind="completed").count() == 1
