@@ -29,6 +29,7 @@ from django.db import transaction
 from django.tasks import task
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from PIL import Image, UnidentifiedImageError
 
 from avg_portal.emails import Delivery
@@ -82,7 +83,7 @@ class SignatureInput:
     consent_text: str = ""  # the sentence the signer ticked, as shown
 
 
-UNREADABLE = "The signature could not be read. Draw it again."
+UNREADABLE = gettext_noop("The signature could not be read. Draw it again.")
 
 
 def png_from_data_url(data_url: str) -> bytes:
