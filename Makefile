@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # Development settings for `make run` and the test suite; production sets its own environment.
-DEV_ENV := DJANGO_DEBUG=1
+DEV_ENV = DJANGO_DEBUG=1 DJANGO_SITE_URL=http://$(HOST):$(PORT)
 
 .PHONY: run test install messages system-deps browser-deps lint typecheck format bench clean
 

@@ -4,7 +4,12 @@ from typing import Any
 
 from django.apps import AppConfig
 from django.conf import settings
-from django.core.checks import Error, Tags, register
+from django.core.checks import Error, Tags, Warning, register
+
+from .health import seal_certificate_days_left
+
+# Warn this long before the seal certificate runs out.
+SEAL_RENEW_DAYS = 60
 
 
 @register(Tags.security, deploy=True)
@@ -25,3 +30,47 @@ def check_seal_certificate(app_configs: Sequence[AppConfig] | None, **kwargs: An
             Error(f"Seal file not found: {', '.join(missing)}.", id="avg_portal.E002"),
         ]
     return []
+
+
+@register(Tags.security, deploy=True)
+def check_production_services(
+    app_configs: Sequence[AppConfig] | None, **kwargs: Any
+) -> list[Warning]:
+    """Settings that work on a laptop and fail quietly on a real site."""
+    warnings = []
+    if not settings.SITE_URL_IS_SET:
+        warnings.append(
+            Warning(
+                "DJANGO_SITE_URL is not set: emailed links point at http://127.0.0.1:8000.",
+                hint="Set it to the public address, e.g. https://avg.example.nl.",
+                id="avg_portal.W001",
+            )
+        )
+    if settings.TASKS["default"]["BACKEND"] == "django.tasks.backends.immediate.ImmediateBackend":
+        warnings.append(
+            Warning(
+                "Background work runs inside web requests (the immediate task backend).",
+                hint="Set DJANGO_TASKS_BACKEND=django_tasks_db.DatabaseBackend and run "
+                "`manage.py db_worker`.",
+                id="avg_portal.W002",
+            )
+        )
+    if settings.CACHES["default"]["BACKEND"].endswith("LocMemCache"):
+        warnings.append(
+            Warning(
+                "The cache is each process's own memory: rate limits do not hold across "
+                "workers and servers.",
+                hint="Set DJANGO_CACHE_URL=redis://127.0.0.1:6379/0 (or db://cache_table).",
+                id="avg_portal.W003",
+            )
+        )
+    days = seal_certificate_days_left()
+    if days is not None and days < SEAL_RENEW_DAYS:
+        warnings.append(
+            Warning(
+                f"The seal certificate expires in {days} days.",
+                hint="Get a new certificate and set DJANGO_SEAL_CERT_FILE/DJANGO_SEAL_KEY_FILE.",
+                id="avg_portal.W004",
+            )
+        )
+    return warnings

@@ -97,6 +97,24 @@ def mailer_from_url(url: str) -> dict[str, Any]:
     }
 
 
+def cache_from_url(url: str) -> dict[str, Any]:
+    """Turn redis://host:port/db (or rediss://), db://table or locmem:// into a CACHES entry.
+
+    Every limit that must hold across processes and servers (wrong signing links, say) lives
+    in this cache, so production runs it in Redis (or, failing that, the database)."""
+    parts = urlsplit(url)
+    if parts.scheme in ("redis", "rediss"):
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+    if parts.scheme == "db":
+        table = (parts.netloc + parts.path).strip("/") or "avg_portal_cache"
+        return {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": table}
+    if parts.scheme == "locmem":
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    raise ImproperlyConfigured(
+        f"DJANGO_CACHE_URL must start with redis://, rediss://, db:// or locmem://, not {url!r}."
+    )
+
+
 DEBUG = env_bool("DJANGO_DEBUG", False)
 
 _DEV_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"  # noqa: S105
@@ -112,8 +130,16 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if D
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 # The public address of the app, used in emailed links (no request is at hand in a task).
-SITE_URL = env_str("DJANGO_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# `check --deploy` warns while it is not set.
+SITE_URL_IS_SET = bool(env_str("DJANGO_SITE_URL"))
+SITE_URL = (env_str("DJANGO_SITE_URL") or "http://127.0.0.1:8000").rstrip("/")
 SITE_NAME = "AVG Portal"
+
+# Who hears about errors and archive problems: "Name <address>, Other <address>".
+ADMINS = [
+    (name.strip(), address.strip(" >"))
+    for name, _, address in (entry.partition("<") for entry in env_list("DJANGO_ADMINS"))
+]
 
 INSTALLED_APPS = [
     "avg_portal",
@@ -140,6 +166,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "avg_portal.observability.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -184,6 +211,10 @@ DATABASES = {
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Shared state (rate limits) must be shared by every process and server: Redis in
+# production; the process's own memory only in development.
+CACHES = {"default": cache_from_url(env_str("DJANGO_CACHE_URL") or "locmem://")}
 
 # What a new practice is given by the apps that keep defaults for it (core.practices).
 PRACTICE_SETUP = ["agreements.defaults.apply_practice_defaults"]
@@ -339,6 +370,8 @@ CSRF_COOKIE_HTTPONLY = True
 
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+    # A proxy or load balancer asks these over plain HTTP on the private network.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
     SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
@@ -347,10 +380,32 @@ if not DEBUG:
     if env_bool("DJANGO_BEHIND_TLS_PROXY", False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# Logs: plain lines, or JSON lines (DJANGO_LOG_FORMAT=json) with the request id and the
+# practice id. Signing tokens in paths are masked in every format; no personal data is added.
+LOG_FORMAT = env_str("DJANGO_LOG_FORMAT", "plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"DJANGO_LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"context": {"()": "avg_portal.observability.RequestContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "avg_portal.observability.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["context"],
+            "formatter": LOG_FORMAT,
+        },
+        "mail_admins": {
+            "class": "django.utils.log.AdminEmailHandler",
+            "level": "ERROR",
+            "filters": ["context"],
+            "include_html": False,
+        },
+    },
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
@@ -358,5 +413,14 @@ LOGGING = {
         "weasyprint": {"level": "WARNING"},
         "weasyprint.progress": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},
+        "django.request": {"handlers": ["console", "mail_admins"], "propagate": False},
     },
 }
+
+# Error reports to Sentry (or a compatible service) when SENTRY_DSN is set; personal data
+# is scrubbed before anything leaves (avg_portal.observability.scrub_event).
+SENTRY_DSN = env_str("SENTRY_DSN") or None
+if SENTRY_DSN:
+    from avg_portal.observability import init_sentry
+
+    init_sentry(SENTRY_DSN)

@@ -4,7 +4,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.views.i18n import set_language
 
-from . import views
+from . import health, views
 from .middleware import second_factor_not_required
 
 # django-two-factor-auth's screens, under the namespace its own code and templates expect,
@@ -75,6 +75,8 @@ urlpatterns = [
     path("", include("records.urls")),
     path("", include("agreements.urls")),
     path("breaches/", include("breaches.urls")),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("admin/", admin.site.urls),
 ]

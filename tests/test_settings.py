@@ -15,6 +15,9 @@ PRODUCTION = {
     "DJANGO_SECRET_KEY": "k" * 10 + "a-real-looking-production-secret-key-0123456789-xyz",
     "DJANGO_ALLOWED_HOSTS": "avg.example.nl",
     "DJANGO_EMAIL_URL": "smtp://mailer:geheim@smtp.example.nl:587?tls=1",
+    "DJANGO_SITE_URL": "https://avg.example.nl",
+    "DJANGO_TASKS_BACKEND": "django_tasks_db.DatabaseBackend",
+    "DJANGO_CACHE_URL": "redis://127.0.0.1:6379/0",
 }
 
 

@@ -1,0 +1,242 @@
+"""What an operator relies on: health endpoints, logs without secrets, a cache that holds
+rate limits across processes, and `check --deploy` naming what production still lacks."""
+
+import datetime
+import json
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import redis
+from django.core.files.storage import default_storage
+from django.test import RequestFactory
+from django.urls import reverse
+from django.utils import timezone
+
+from agreements import signing_views
+from avg_portal.observability import JsonFormatter, RequestContextFilter, scrub_event
+from avg_portal.settings import cache_from_url
+
+from .test_settings import PRODUCTION, manage
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdoaWprbG1u"
+
+
+def test_healthz_answers_without_a_login(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+@pytest.mark.django_db
+def test_readyz_checks_what_the_server_needs(client):
+    response = client.get("/readyz")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["status"] == "ok"
+    assert {name: check["state"] for name, check in body["checks"].items()} == {
+        "database": "ok",
+        "cache": "ok",
+        "storage": "ok",
+        "oldest_queued_task_seconds": "ok",
+        "worker_last_seen_seconds": "ok",
+        "seal_certificate_days_left": "ok",
+    }
+    assert response["Cache-Control"].startswith("max-age=0")
+
+
+@pytest.mark.django_db
+def test_readyz_fails_when_storage_fails_and_says_no_more(client, monkeypatch):
+    default_storage._setup()
+    def full_disk(*args, **kwargs):
+        raise OSError("[Errno 28] No space left on device: /srv/avg/media/health/x.txt")
+
+    monkeypatch.setattr(type(default_storage._wrapped), "save", full_disk)
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    storage = response.json()["checks"]["storage"]
+    assert storage == {"state": "fail", "value": "OSError"}  # no paths, no details
+    assert response.json()["checks"]["database"]["state"] == "ok"
+
+
+@pytest.mark.django_db
+def test_readyz_fails_when_queued_work_waits_for_a_worker(client, settings):
+    from django_tasks_db.models import DBTaskResult
+
+    from agreements.signing import complete_signed_document
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    complete_signed_document.enqueue(123)
+    DBTaskResult.objects.update(enqueued_at=timezone.now() - datetime.timedelta(hours=2))
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    checks = response.json()["checks"]
+    assert checks["oldest_queued_task_seconds"]["state"] == "fail"
+    assert checks["oldest_queued_task_seconds"]["value"] >= 7200
+    assert checks["worker_last_seen_seconds"]["state"] == "warn"
+
+
+def test_every_response_has_a_request_id_and_keeps_a_proxys(client):
+    own = client.get("/healthz")["X-Request-ID"]
+    assert len(own) == 32
+    assert client.get("/healthz", HTTP_X_REQUEST_ID="proxy-1234abcd")["X-Request-ID"] == (
+        "proxy-1234abcd"
+    )
+    junk = client.get("/healthz", HTTP_X_REQUEST_ID="<script>")["X-Request-ID"]
+    assert junk != "<script>" and len(junk) == 32
+
+
+def _record(message, *args, **extra):
+    record = logging.LogRecord("django.request", logging.WARNING, __file__, 1, message, args, None)
+    for key, value in extra.items():
+        setattr(record, key, value)
+    return record
+
+
+def test_log_lines_mask_tokens_and_carry_the_request_id():
+    record = _record("Not Found: %s", f"/sign/{TOKEN}/")
+    RequestContextFilter().filter(record)
+    line = json.loads(JsonFormatter().format(record))
+    assert TOKEN not in json.dumps(line)
+    assert line["message"] == "Not Found: /sign/[masked]/"
+    assert set(line) >= {"time", "level", "logger", "message", "request_id", "practice_id"}
+
+    request = RequestFactory().get(f"/account/confirm/{TOKEN}/")
+    record = _record("Internal Server Error: %s", request.path, request=request)
+    RequestContextFilter().filter(record)
+    assert record.request is None  # the error mail would print the path
+    assert TOKEN not in record.getMessage()
+
+
+def test_error_reports_carry_no_personal_data():
+    event = {
+        "request": {
+            "method": "POST",
+            "url": f"https://avg.example.nl/sign/{TOKEN}/",
+            "data": {"name": "Zoë Ünal"},
+            "cookies": {"sessionid": "s"},
+            "headers": {"X-Forwarded-For": "203.0.113.9"},
+        },
+        "user": {"email": "mado@delinde.test", "ip_address": "203.0.113.9"},
+        "exception": {"values": [{"stacktrace": {"frames": [{"vars": {"email": "x@y"}}]}}]},
+    }
+    scrubbed = json.dumps(scrub_event(event, {}))
+    for secret in (TOKEN, "Zoë", "sessionid", "203.0.113.9", "mado@delinde.test", "x@y"):
+        assert secret not in scrubbed
+    assert "/sign/[masked]/" in scrubbed
+
+
+def test_cache_urls():
+    assert cache_from_url("redis://127.0.0.1:6379/2") == {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:6379/2",
+    }
+    assert cache_from_url("db://avg_cache")["LOCATION"] == "avg_cache"
+    assert cache_from_url("locmem://")["BACKEND"].endswith("LocMemCache")
+
+
+@pytest.fixture
+def redis_url(settings):
+    url = os.environ.get("AVG_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    server = redis.Redis.from_url(url)
+    try:
+        server.ping()
+    except redis.ConnectionError:
+        if os.environ.get("CI"):
+            pytest.fail(f"Redis is not running at {url}; .ci/run starts it")
+        pytest.skip(f"no Redis at {url}")
+    server.flushdb()
+    settings.CACHES = {"default": cache_from_url(url)}
+    yield url
+    server.flushdb()
+
+
+COUNT_GUESSES = """
+import django, sys
+django.setup()
+from django.test import RequestFactory
+from agreements import signing_views
+request = RequestFactory().get("/sign/x/", REMOTE_ADDR="198.51.100.77")
+for _ in range(int(sys.argv[1])):
+    signing_views._count_guess(request)
+"""
+
+
+@pytest.mark.django_db
+def test_the_signing_link_guess_limit_holds_across_servers(client, redis_url, settings):
+    """Another process (another gunicorn worker, another server) counts wrong links in the
+    same Redis; together they reach the limit, not each on its own."""
+    settings.SIGNING_LINK_GUESS_LIMIT = 20
+    other_server = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")},
+        "DJANGO_DEBUG": "1",
+        "DJANGO_SETTINGS_MODULE": "avg_portal.settings",
+        "DJANGO_CACHE_URL": redis_url,
+    }
+    subprocess.run(
+        [sys.executable, "-c", COUNT_GUESSES, "12"], cwd=ROOT, env=other_server, check=True
+    )
+    for attempt in range(8):
+        response = client.get(
+            reverse("signing_open", args=[f"{TOKEN}{attempt}"]), REMOTE_ADDR="198.51.100.77"
+        )
+        assert response.status_code == 404
+    response = client.get(reverse("signing_open", args=[TOKEN]), REMOTE_ADDR="198.51.100.77")
+    assert response.status_code == 429
+    request = RequestFactory().get("/", REMOTE_ADDR="198.51.100.78")
+    assert not signing_views._too_many_guesses(request)  # another address is not affected
+
+
+def test_check_deploy_names_what_production_lacks(tmp_path):
+    from avg_portal.seal import _development_certificate
+
+    cert, key = _development_certificate(tmp_path)
+    seal = {"DJANGO_SEAL_CERT_FILE": str(cert), "DJANGO_SEAL_KEY_FILE": str(key)}
+    bare = {k: v for k, v in PRODUCTION.items() if k not in _SERVICES}
+    result = manage("check", "--deploy", env=bare | seal)
+    for warning in ("avg_portal.W001", "avg_portal.W002", "avg_portal.W003"):
+        assert warning in result.stderr, result.stderr
+    assert "avg_portal.W004" not in result.stderr
+
+
+def test_check_deploy_warns_before_the_seal_certificate_expires(tmp_path):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Seal about to expire")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=300))
+        .not_valid_after(now + datetime.timedelta(days=20))
+        .sign(key, hashes.SHA256())
+    )
+    (tmp_path / "cert.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    seal = {
+        "DJANGO_SEAL_CERT_FILE": str(tmp_path / "cert.pem"),
+        "DJANGO_SEAL_KEY_FILE": str(tmp_path / "key.pem"),
+    }
+    result = manage("check", "--deploy", env=PRODUCTION | seal)
+    assert "avg_portal.W004" in result.stderr
+    assert "expires in 19 days" in result.stderr or "expires in 20 days" in result.stderr
+
+
+_SERVICES = ("DJANGO_SITE_URL", "DJANGO_TASKS_BACKEND", "DJANGO_CACHE_URL")
