@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.exceptions import ActionRefused
+from core.immutability import lawful_removal
 from core.models import Practice
 from core.origin import Origin
 
@@ -102,14 +103,17 @@ def agreement_save_draft(
     return locked
 
 
-def agreement_delete_draft(*, agreement: Agreement) -> None:
+def agreement_delete_draft(*, agreement: Agreement, origin: Origin) -> None:
+    """Delete a draft with its evidence trail: a draft never became evidence, but its events
+    are append-only in the database, so they go only by a recorded lawful removal."""
     with transaction.atomic():
         locked = Agreement.objects.select_for_update().get(pk=agreement.pk)
         agreement_ensure_draft(locked)
-        locked.delete()
+        with lawful_removal(reason=f"draft agreement {locked.public_id} deleted", origin=origin):
+            locked.delete()
 
 
-def client_delete(*, client: Client) -> None:
+def client_delete(*, client: Client, origin: Origin) -> None:
     """Delete a client and her drafts; refused while a signed agreement must be kept."""
     with transaction.atomic():
         locked = Client.objects.select_for_update().get(pk=client.pk)
@@ -120,7 +124,10 @@ def client_delete(*, client: Client) -> None:
                     "are evidence and must be kept, so the client cannot be deleted."
                 )
             )
-        locked.agreements.all().delete()
+        with lawful_removal(
+            reason=f"client {locked.public_id} deleted with her drafts", origin=origin
+        ):
+            locked.agreements.all().delete()
         locked.delete()
 
 

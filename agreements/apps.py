@@ -5,3 +5,20 @@ from django.utils.translation import gettext_lazy as _
 class AgreementsConfig(AppConfig):
     name = "agreements"
     verbose_name = _("Processing agreements")
+
+    def ready(self) -> None:
+        # Imported here: these modules use the models, which are not loaded when apps.py is.
+        from avg_portal.emails import on_delivery
+
+        from . import notices, retention, signing
+
+        on_delivery(notices.INVITATION, signing.record_link_email)
+        on_delivery(notices.REMINDER, signing.record_link_email)
+        for purpose in (
+            notices.DECLINED,
+            notices.SEALED_TO_CLIENT,
+            notices.SEALED_TO_PRACTICE,
+            notices.SEALING_DELAYED,
+        ):
+            on_delivery(purpose, signing.record_document_email)
+        on_delivery(notices.RETENTION_REMINDER, retention.record_reminder_email)

@@ -1,6 +1,7 @@
-"""The emails of agreements and their signing, one function per message. Each renders and
-sends through `avg_portal.emails` and returns what the mail server said; the service that
-asked records it on the evidence trail."""
+"""The emails of agreements and their signing, one function per message. Each renders its
+message and queues it in the caller's transaction (`avg_portal.emails.queue`) under a purpose
+below; what the mail server says reaches the handler registered for that purpose
+(agreements/apps.py), which writes it on the evidence trail."""
 
 from __future__ import annotations
 
@@ -11,10 +12,23 @@ from typing import Any
 from django.urls import reverse
 from django.utils import translation
 
-from avg_portal.emails import Delivery, absolute_url, deliver, render_message
+from avg_portal.emails import absolute_url, latest_message, queue, render_message
+from avg_portal.models import OutboxMessage
 from core.models import Practice
 
-from .models import Agreement, Declaration
+from . import archive
+from .models import Agreement, Declaration, SigningLink
+
+# What each message is for; the handler finds its row by the message's subject_id: the
+# link for invitations and reminders, the signable document's key for the others, the
+# practice and day for a retention reminder.
+INVITATION = "agreements.invitation"
+REMINDER = "agreements.reminder"
+DECLINED = "agreements.declined"
+SEALED_TO_CLIENT = "agreements.sealed_to_client"
+SEALED_TO_PRACTICE = "agreements.sealed_to_practice"
+SEALING_DELAYED = "agreements.sealing_delayed"
+RETENTION_REMINDER = "agreements.retention_reminder"
 
 
 def agreement_url(agreement: Agreement) -> str:
@@ -26,13 +40,11 @@ def _reply_to(practice: Practice) -> list[str]:
 
 
 def send_invitation(
-    document: Agreement | Declaration,
-    token: str,
-    *,
-    expires_at: datetime.datetime,
-    reminder: bool = False,
-) -> Delivery:
-    """The client's personal link to read and sign, in his language."""
+    document: Agreement | Declaration, link: SigningLink, token: str, *, reminder: bool = False
+) -> OutboxMessage:
+    """The client's personal link to read and sign, in his language, to the address the link
+    records. The token travels only in this email; the database keeps its hash (and the
+    outbox the message, until it is sent)."""
     agreement = document.dossier
     with translation.override(agreement.client.language):
         message = render_message(
@@ -41,29 +53,36 @@ def send_invitation(
                 "agreement": agreement,
                 "declaration": document if isinstance(document, Declaration) else None,
                 "link": absolute_url(reverse("signing_open", kwargs={"token": token})),
-                "expires_at": expires_at,
+                "expires_at": link.expires_at,
                 "reminder": reminder,
             },
-            to=[agreement.client.email],
+            to=[link.sent_to],
             reply_to=_reply_to(agreement.practice),
         )
-    return deliver(message)
+    return queue(message, purpose=REMINDER if reminder else INVITATION, subject_id=link.pk)
 
 
-def send_declined(agreement: Agreement) -> Delivery:
+def link_email(link: SigningLink) -> OutboxMessage | None:
+    """The email that carried this link, for its status on the agreement's page."""
+    return latest_message([INVITATION, REMINDER], link.pk)
+
+
+def send_declined(agreement: Agreement) -> OutboxMessage:
     message = render_message(
         "agreement_declined",
         {"agreement": agreement, "link": agreement_url(agreement)},
         to=agreement.practice.notice_recipients(),
     )
-    return deliver(message)
+    return queue(message, purpose=DECLINED, subject_id=agreement.key)
 
 
-def send_sealed_copies(document: Agreement | Declaration) -> tuple[Delivery, Delivery]:
-    """The sealed document to the client (in his language) and to the practice, attached."""
+def send_sealed_copies(
+    document: Agreement | Declaration,
+) -> tuple[OutboxMessage, OutboxMessage]:
+    """The sealed document to the client (in his language) and to the practice, attached:
+    the stored file, checked against its recorded SHA-256."""
     agreement = document.dossier
-    with document.final_pdf.open("rb") as stored:
-        pdf = stored.read()
+    pdf = archive.read_verified(document.final_pdf, document.final_sha256)
     filename = document.download_name()
     with translation.override(agreement.client.language):
         to_client = render_message(
@@ -79,12 +98,15 @@ def send_sealed_copies(document: Agreement | Declaration) -> tuple[Delivery, Del
         to=agreement.practice.notice_recipients(),
     )
     to_practice.attach(filename, pdf, "application/pdf")
-    return deliver(to_client), deliver(to_practice)
+    return (
+        queue(to_client, purpose=SEALED_TO_CLIENT, subject_id=document.key),
+        queue(to_practice, purpose=SEALED_TO_PRACTICE, subject_id=document.key),
+    )
 
 
 def send_retention_reminder(
     practice: Practice, rows: Sequence[Any], *, today: datetime.date
-) -> Delivery:
+) -> OutboxMessage:
     """Tell the coach which Bijlage 1 rows are due for destruction soon or already."""
     message = render_message(
         "retention_reminder",
@@ -96,4 +118,25 @@ def send_retention_reminder(
         },
         to=practice.notice_recipients(),
     )
-    return deliver(message)
+    return queue(message, purpose=RETENTION_REMINDER, subject_id=retention_subject(practice, today))
+
+
+def retention_subject(practice: Practice, today: datetime.date) -> str:
+    """A retention reminder is about the rows due for one practice as seen on one day."""
+    return f"{practice.pk}/{today.isoformat()}"
+
+
+def send_sealing_delayed(document: Agreement | Declaration) -> OutboxMessage:
+    """Tell the coach that the sealed PDF could not be made after repeated tries and that
+    the operator is on it: she should not promise her client a copy that is not coming."""
+    agreement = document.dossier
+    message = render_message(
+        "sealing_delayed",
+        {
+            "agreement": agreement,
+            "declaration": document if isinstance(document, Declaration) else None,
+            "link": agreement_url(agreement),
+        },
+        to=agreement.practice.notice_recipients(),
+    )
+    return queue(message, purpose=SEALING_DELAYED, subject_id=document.key)

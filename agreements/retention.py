@@ -14,6 +14,9 @@ import calendar
 import datetime
 from dataclasses import dataclass
 
+from avg_portal.emails import Delivery
+from avg_portal.models import OutboxMessage
+
 from . import notices
 from .models import (
     Agreement,
@@ -146,23 +149,46 @@ def rows_to_remind(practice: Practice, *, today: datetime.date) -> list[DueRow]:
 
 def send_reminders(*, today: datetime.date) -> int:
     """One email per practice with rows falling due; each row is announced once. Returns
-    the number of emails the mail server accepted."""
+    the number of emails queued. A row counts as announced only when the mail server took
+    the email (record_reminder_email); until then a later run leaves the practice alone
+    while its email still waits in the outbox."""
     practices = Practice.objects.filter(
         agreements__status=AgreementStatus.SIGNED, agreements__ending__isnull=False
     ).distinct()
-    sent = 0
+    queued = 0
     for practice in practices:
-        rows = rows_to_remind(practice, today=today)
-        if not rows or not notices.send_retention_reminder(practice, rows, today=today).accepted:
+        if _reminder_waiting(practice):
             continue
-        # Written only after the mail server took the message, so a failed send is retried.
-        RetentionReminder.objects.bulk_create(
-            [
-                RetentionReminder(activity=row.activity, due_on=row.due_on, sent_on=today)
-                for row in rows
-                if row.due_on is not None  # rows_to_remind keeps only dated rows
-            ],
-            ignore_conflicts=True,
-        )
-        sent += 1
-    return sent
+        rows = rows_to_remind(practice, today=today)
+        if rows:
+            notices.send_retention_reminder(practice, rows, today=today)
+            queued += 1
+    return queued
+
+
+def _reminder_waiting(practice: Practice) -> bool:
+    return OutboxMessage.objects.filter(
+        purpose=notices.RETENTION_REMINDER,
+        subject_id__startswith=f"{practice.pk}/",
+        status=OutboxMessage.Status.QUEUED,
+    ).exists()
+
+
+def record_reminder_email(message: OutboxMessage, delivery: Delivery) -> None:
+    """The mail server took a retention reminder: its rows are announced. They are the rows
+    the email listed: those due as of the day it was written, of agreements whose end was
+    recorded before it was queued (a signed agreement's rows and its end never change)."""
+    if not delivery.accepted:
+        return
+    practice_id, day = message.subject_id.split("/")
+    practice = Practice.objects.get(pk=practice_id)
+    today = datetime.date.fromisoformat(day)
+    RetentionReminder.objects.bulk_create(
+        [
+            RetentionReminder(activity=row.activity, due_on=row.due_on, sent_on=today)
+            for row in rows_to_remind(practice, today=today)
+            if row.due_on is not None  # rows_to_remind keeps only dated rows
+            and row.agreement.ending.recorded_at <= message.created_at
+        ],
+        ignore_conflicts=True,
+    )

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.db import transaction
 from django.tasks import task
 from django.utils import timezone
@@ -32,12 +31,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from PIL import Image, UnidentifiedImageError
 
-from avg_portal.emails import Delivery
+from avg_portal.emails import Delivery, is_pending
+from avg_portal.models import OutboxMessage
 from avg_portal.seal import SealInvalid, seal_pdf, verify_seal
 from core.exceptions import ActionRefused
 from core.origin import Origin
 
-from . import documents, notices
+from . import archive, documents, notices
 from .models import (
     Agreement,
     AgreementEnding,
@@ -132,7 +132,6 @@ def _issue_link(
     *,
     now: datetime.datetime,
     expires_at: datetime.datetime | None = None,
-    reminders_sent: int = 0,
 ) -> tuple[SigningLink, str]:
     token = secrets.token_urlsafe(TOKEN_BYTES)
     agreement = document.concrete().dossier
@@ -142,7 +141,6 @@ def _issue_link(
         sent_to=agreement.client.email,
         created_at=now,
         expires_at=expires_at or now + timedelta(days=agreement.practice.signing_link_days),
-        reminders_sent=reminders_sent,
     )
     return link, token
 
@@ -159,48 +157,61 @@ def link_for_token(token: str) -> SigningLink | None:
 
 
 def _email_link_after_commit(link: SigningLink, token: str, *, reminder: bool = False) -> None:
-    """Email the link once the transaction has committed. The token exists only here and in
-    the email: the database keeps its hash."""
-    link_id = link.pk
-    transaction.on_commit(lambda: _email_link(link_id, token, reminder=reminder))
+    """Queue the email with the link in the current transaction; it goes out once that has
+    committed. The token exists only here and in the email: the database keeps its hash."""
+    notices.send_invitation(link.document.concrete(), link, token, reminder=reminder)
 
 
-def _email_link(link_id: int, token: str, *, reminder: bool) -> Delivery:
-    link = SigningLink.objects.select_related("document").get(pk=link_id)
-    document = link.document.concrete()
-    delivery = notices.send_invitation(
-        document, token, expires_at=link.expires_at, reminder=reminder
-    )
+def record_link_email(message: OutboxMessage, delivery: Delivery) -> None:
+    """What the mail server said to an invitation or reminder: on the link (its status on the
+    agreement's page) and on the evidence trail. A reminder counts toward the maximum only
+    once it was delivered."""
+    link = SigningLink.objects.select_related("document").get(pk=message.subject_id)
+    reminder = message.purpose == notices.REMINDER
     now = timezone.now()
+    fields = ["last_emailed_at", "email_failed_at", "email_error"]
     if delivery.accepted:
         link.last_emailed_at, link.email_failed_at, link.email_error = now, None, ""
+        if reminder:
+            link.reminders_sent = 1
+            fields.append("reminders_sent")
     else:
         link.email_failed_at, link.email_error = now, delivery.error[:500]
-    link.save(update_fields=["last_emailed_at", "email_failed_at", "email_error"])
-    _record_delivery(document.dossier, delivery, "reminder" if reminder else "invitation", document)
-    return delivery
+    link.save(update_fields=fields)
+    _record_delivery(
+        link.document.concrete(), message, delivery, "reminder" if reminder else "invitation"
+    )
+
+
+def record_document_email(message: OutboxMessage, delivery: Delivery) -> None:
+    """What the mail server said to a message about a document (the decline notice, the
+    sealed copies, the delay of the seal), on the evidence trail."""
+    document = SignableDocument.objects.get(pk=message.subject_id).concrete()
+    _record_delivery(document, message, delivery, _email_name(document, message.purpose))
+
+
+def _email_name(document: Agreement | Declaration, purpose: str) -> str:
+    signed = "signed PDF" if isinstance(document, Agreement) else f"signed {document.kind}"
+    return {
+        notices.DECLINED: "declined notice",
+        notices.SEALED_TO_CLIENT: f"{signed} to client",
+        notices.SEALED_TO_PRACTICE: f"{signed} to coach",
+        notices.SEALING_DELAYED: "sealing delayed",
+    }[purpose]
 
 
 def _record_delivery(
-    agreement: Agreement,
-    delivery: Delivery,
-    what: str,
-    document: SignableDocument | None = None,
+    document: Agreement | Declaration, message: OutboxMessage, delivery: Delivery, what: str
 ) -> None:
     """Whether the mail server took a message, on the evidence trail: a failure is shown to
-    the coach, never reported as success."""
+    the coach, never reported as success, and says whether the outbox tries again."""
     recipients = ", ".join(delivery.recipients)
     if delivery.accepted:
-        agreement.log(
-            Kind.EMAIL_ACCEPTED, Origin.system(), document=document, detail=f"{what} → {recipients}"
-        )
+        kind, detail = Kind.EMAIL_ACCEPTED, f"{what} → {recipients}"
     else:
-        agreement.log(
-            Kind.EMAIL_FAILED,
-            Origin.system(),
-            document=document,
-            detail=f"{what} → {recipients}: {delivery.error}",
-        )
+        then = "tried again" if message.status == message.Status.QUEUED else "given up"
+        kind, detail = Kind.EMAIL_FAILED, f"{what} → {recipients}: {delivery.error} ({then})"
+    document.dossier.log(kind, Origin.system(), document=document, detail=detail)
 
 
 def _locked(agreement: Agreement, *statuses: str) -> Agreement:
@@ -376,14 +387,8 @@ def agreement_client_decline(*, link: SigningLink, reason: str, origin: Origin) 
         agreement.save(update_fields=["status", "decline_reason"])
         agreement.signing_links.filter(used_at=None).update(used_at=origin.at)
         agreement.log(Kind.DECLINED, origin, document=agreement, detail=reason)
-        agreement_id = agreement.pk
-        transaction.on_commit(lambda: _email_declined(agreement_id))
+        notices.send_declined(agreement)
     return agreement
-
-
-def _email_declined(agreement_id: int) -> None:
-    agreement = Agreement.objects.select_related("practice", "client").get(pk=agreement_id)
-    _record_delivery(agreement, notices.send_declined(agreement), "declined notice", agreement)
 
 
 # Completion ------------------------------------------------------------------------------
@@ -391,20 +396,30 @@ def _email_declined(agreement_id: int) -> None:
 
 def complete(key: int) -> SignableDocument | None:
     """Render the final PDF once (the signatures, the evidence page), seal it, store it with
-    its SHA-256, and email it to both parties. Safe to run twice: the second run finds the
-    document archived and does nothing."""
-    with transaction.atomic():
-        document = _locked_document(SignableDocument.objects.get(pk=key))
-        if not document.is_signed or document.is_archived:
-            return None
-        document.dossier.log(
-            document.COMPLETED_EVENT,
-            Origin.system(),
-            document=document,
-            detail=f"SHA-256 of the signed text {document.document_sha256}",
-        )
-        _seal_and_store(document, documents.render_pdf(document, final=True))
-        transaction.on_commit(lambda: _email_sealed_copies(key))
+    its SHA-256, and email it to both parties.
+
+    Idempotent: the row lock serialises runs (a task and the recovery sweep may both start
+    one), and a run that finds the document archived does nothing, so nothing is sealed,
+    logged or emailed twice. A failure rolls everything back, leaves no file behind, and is
+    written on the document for the recovery sweep (agreements.recovery), which tries again.
+    """
+    try:
+        with transaction.atomic():
+            document = _locked_document(SignableDocument.objects.get(pk=key))
+            if not document.is_signed or document.is_archived:
+                return None
+            document.dossier.log(
+                document.COMPLETED_EVENT,
+                Origin.system(),
+                document=document,
+                detail=f"SHA-256 of the signed text {document.document_sha256}",
+            )
+            _seal_and_store(document, documents.render_pdf(document, final=True))
+            # Queued in the same transaction as the seal: sealed means the copies will go.
+            notices.send_sealed_copies(document)
+    except Exception as error:
+        archive.note_failure(key, error)
+        raise
     return document
 
 
@@ -414,23 +429,9 @@ def complete_signed_document(key: int) -> None:
 
 
 def _seal_and_store(document: SignableDocument, pdf: bytes) -> None:
-    """Seal the final PDF and store it, once, with its SHA-256; from then on downloads serve
-    this file."""
-    sealed = seal_pdf(pdf)
-    document.final_sha256 = sha256_hex(sealed)
-    document.completed_at = timezone.now()
-    name = f"{document.concrete().public_id}.pdf"
-    document.final_pdf.save(name, ContentFile(sealed), save=False)
-    document.save(update_fields=["final_pdf", "final_sha256", "completed_at"])
-
-
-def _email_sealed_copies(key: int) -> None:
-    document = SignableDocument.objects.get(pk=key).concrete()
-    agreement = document.dossier
-    what = "signed PDF" if document is agreement else f"signed {document.kind}"
-    to_client, to_coach = notices.send_sealed_copies(document)
-    _record_delivery(agreement, to_client, f"{what} to client", document)
-    _record_delivery(agreement, to_coach, f"{what} to coach", document)
+    """Seal the final PDF and store it, once, verified, with its SHA-256; from then on
+    downloads serve this file."""
+    archive.store_sealed(document, seal_pdf(pdf), at=timezone.now())
 
 
 # Expiry and reminders --------------------------------------------------------------------
@@ -460,14 +461,16 @@ def expire_and_remind(*, now: datetime.datetime | None = None) -> tuple[int, int
             due = (newest.last_emailed_at or newest.created_at) + timedelta(
                 days=settings.SIGNING_REMINDER_AFTER_DAYS
             )
-            total_reminders = sum(link.reminders_sent for link in locked.signing_links.all())
-            if due > now or total_reminders >= settings.SIGNING_MAX_REMINDERS:
+            # Only delivered reminders count (record_link_email marks them), and one still
+            # waiting in the outbox is not followed by another.
+            delivered = sum(link.reminders_sent for link in locked.signing_links.all())
+            if due > now or delivered >= settings.SIGNING_MAX_REMINDERS:
+                continue
+            if is_pending(notices.REMINDER, newest.pk):
                 continue
             # The reminder carries a new link with the same end date; the earlier one keeps
             # working, so an older email is not suddenly dead.
-            link, token = _issue_link(
-                locked, now=now, expires_at=newest.expires_at, reminders_sent=total_reminders + 1
-            )
+            link, token = _issue_link(locked, now=now, expires_at=newest.expires_at)
             locked.log(Kind.REMINDED, system, document=locked, detail=locked.client.email)
             _email_link_after_commit(link, token, reminder=True)
             reminded += 1

@@ -15,7 +15,7 @@ from core.access import get_practice
 from core.exceptions import ActionRefused
 from core.origin import Origin
 
-from . import actions, documents, signing
+from . import actions, archive, documents, notices, signing
 from .access import get_agreement_for_coach
 from .forms import (
     ActivityFormSet,
@@ -29,10 +29,12 @@ from .forms import (
     SignatureForm,
     VerifyForm,
 )
-from .models import Agreement, AgreementStatus
+from .models import Agreement, AgreementStatus, Declaration
 from .retention import agreement_keep_until
 
 PAGE_SIZE = 25
+# Added to the file name of a document that is not sealed yet (it carries no signatures).
+UNSIGNED_COPY = "ongetekende-kopie"
 
 
 @require_http_methods(["GET", "POST"])
@@ -152,6 +154,7 @@ def agreement_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse
             "document": documents.render_html(agreement),
             "events": agreement.events.all(),
             "latest_link": latest_link,
+            "link_email": notices.link_email(latest_link) if latest_link else None,
             "ending": ending,
             "keep_until": agreement_keep_until(agreement) if ending else None,
             "end_form": EndForm(),
@@ -162,20 +165,41 @@ def agreement_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse
 
 
 def agreement_pdf(request: HttpRequest, public_id: uuid.UUID) -> HttpResponseBase:
-    """A draft is rendered fresh; a sent agreement serves the version being signed; a signed
-    one serves the sealed file from storage, never a new render."""
+    """A draft is rendered fresh; once sent, the version the parties sign is served (named as
+    an unsigned copy); once sealed, the stored file, checked first, never a new render."""
     agreement = get_agreement_for_coach(request, public_id)
-    if agreement.is_archived:
-        response: HttpResponseBase = FileResponse(
-            agreement.final_pdf.open("rb"), content_type="application/pdf"
+    if agreement.document_sha256:
+        return _document_pdf(request, agreement)
+    pdf = documents.render_pdf(agreement)
+    return HttpResponse(
+        pdf,
+        content_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{agreement.download_name()}"'},
+    )
+
+
+def _document_pdf(request: HttpRequest, document: Agreement | Declaration) -> HttpResponseBase:
+    """The sealed file once it exists, served only after its bytes hash to the SHA-256
+    recorded when it was stored. Before that, the text the parties sign, named so that it
+    cannot pass for the signed document: the sealed PDF may be delayed, never replaced."""
+    if not document.is_archived:
+        stem = document.download_name().removesuffix(".pdf")
+        return HttpResponse(
+            bytes(document.document_pdf),
+            content_type="application/pdf",
+            headers={"Content-Disposition": f'attachment; filename="{stem}-{UNSIGNED_COPY}.pdf"'},
         )
-    elif agreement.document_sha256:
-        response = HttpResponse(bytes(agreement.document_pdf), content_type="application/pdf")
-    else:
-        response = HttpResponse(documents.render_pdf(agreement), content_type="application/pdf")
-    filename = f"verwerkersovereenkomst-{agreement.agreement_date:%Y-%m-%d}.pdf"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    try:
+        verified = archive.open_verified(document.final_pdf, document.final_sha256)
+    except archive.ArchiveProblem as problem:
+        what = f"{document.kind} {document.public_id}"
+        return archive.damaged_response(request, problem, what=what)
+    return FileResponse(
+        verified,
+        as_attachment=True,
+        filename=document.download_name(),
+        content_type="application/pdf",
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -290,7 +314,7 @@ def verify(request: HttpRequest) -> HttpResponse:
 def agreement_delete(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     agreement = get_agreement_for_coach(request, public_id)
     try:
-        actions.agreement_delete_draft(agreement=agreement)
+        actions.agreement_delete_draft(agreement=agreement, origin=Origin.of_coach(request))
     except ActionRefused as refusal:
         messages.error(request, str(refusal))
         return redirect("agreement_detail", public_id=agreement.public_id)
@@ -353,17 +377,9 @@ def declaration_send(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse
 
 
 def declaration_pdf(request: HttpRequest, public_id: uuid.UUID) -> HttpResponseBase:
-    """The declaration as sent, or once signed the sealed, stored file."""
+    """The declaration as sent (an unsigned copy), or once sealed the stored file, checked."""
     agreement = get_agreement_for_coach(request, public_id)
     declaration = getattr(agreement, "declaration", None)
     if declaration is None:
         raise Http404("No declaration")
-    if declaration.is_archived:
-        response: HttpResponseBase = FileResponse(
-            declaration.final_pdf.open("rb"), content_type="application/pdf"
-        )
-    else:
-        response = HttpResponse(bytes(declaration.document_pdf), content_type="application/pdf")
-    filename = f"verklaring-teruggave-vernietiging-{declaration.done_on:%Y-%m-%d}.pdf"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return _document_pdf(request, declaration)

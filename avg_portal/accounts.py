@@ -32,8 +32,16 @@ def coach_sign_up(
         practice = practice_create(name=practice_name)
         user = User.objects.create_user(email=email, password=password, practice=practice)
         audit.record(SecurityEvent.Kind.SIGNUP, request=request, user=user)
-        transaction.on_commit(lambda: emails.send_email_confirmation(user))
+        # Queued with the account: a mail server that is down delays the email, never the
+        # sign-up.
+        emails.send_email_confirmation(user)
     return user
+
+
+def confirmation_email_sent(user: User) -> bool:
+    """Whether the mail server has taken the newest confirmation email for this account."""
+    message = emails.latest_message([emails.EMAIL_CONFIRMATION], user.pk)
+    return message is not None and message.status == message.Status.SENT
 
 
 def user_for_confirmation_token(token: str) -> User:
@@ -69,7 +77,8 @@ def resend_email_confirmation(*, email: str) -> None:
     form does not tell strangers which addresses have accounts."""
     user = User.objects.filter(email__iexact=email, email_confirmed_at__isnull=True).first()
     if user is not None:
-        emails.send_email_confirmation(user)
+        with transaction.atomic():
+            emails.send_email_confirmation(user)
 
 
 def login_attempt_username(request: HttpRequest, credentials: dict[str, Any] | None = None) -> str:

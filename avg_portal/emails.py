@@ -1,27 +1,59 @@
-"""Every email the app sends, one function per message.
+"""Every email the app sends goes through here: rendered from templates, written to the
+outbox in the caller's transaction, and sent by a task after the commit.
 
 Each message has three templates under templates/emails/<name>/: subject.txt, body.txt and
-body.html. Callers send after the database transaction has committed.
+body.html. Each app's `notices.py` renders its messages and `queue`s them with a purpose
+(e.g. "agreements.invitation"); the app registers a handler for that purpose (`on_delivery`,
+in its `AppConfig.ready()`) that writes what the mail server said into its own evidence.
+
+A message is never lost: the row is committed with what it tells about, a refusal is tried
+again with growing pauses, and `deliver_due_messages` (the `deliver_outbox` command, run from
+cron) picks up whatever a dead worker left behind. Sending holds the row's lock, so two
+senders never send the same message; the price is the rare duplicate when a worker dies
+between the mail server's "accepted" and the commit that records it.
 """
 
 from __future__ import annotations
 
+import datetime
+import functools
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
+from email.mime.base import MIMEBase
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.tasks import task
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 
+from .models import OutboxMessage
 from .tokens import make_email_confirmation_token
 
 if TYPE_CHECKING:
     from .models import User
 
 logger = logging.getLogger(__name__)
+
+EMAIL_CONFIRMATION = "accounts.email_confirmation"
+
+# The pause after each failed attempt; when they run out, the message has been tried for
+# about a day and is given up.
+RETRY_PAUSES = (
+    timedelta(minutes=1),
+    timedelta(minutes=5),
+    timedelta(minutes=15),
+    timedelta(hours=1),
+    timedelta(hours=3),
+    timedelta(hours=6),
+    timedelta(hours=12),
+)
 
 
 def absolute_url(path: str) -> str:
@@ -47,15 +79,16 @@ def render_message(
     return message
 
 
-def send_email_confirmation(user: User) -> None:
+def send_email_confirmation(user: User) -> OutboxMessage:
     token = make_email_confirmation_token(user)
     link = absolute_url(reverse("confirm_email", kwargs={"token": token}))
     max_age_days = settings.EMAIL_CONFIRMATION_MAX_AGE.days
-    render_message(
+    message = render_message(
         "confirm_email",
         {"user": user, "link": link, "max_age_days": max_age_days},
         to=[user.email],
-    ).send()
+    )
+    return queue(message, purpose=EMAIL_CONFIRMATION, subject_id=user.pk)
 
 
 # Delivery ---------------------------------------------------------------------------------
@@ -71,7 +104,7 @@ class Delivery:
 
 
 def deliver(message: EmailMultiAlternatives) -> Delivery:
-    """Send one message and say what happened; the caller records it where it belongs."""
+    """Send one message now and say what happened."""
     recipients = tuple(message.to)
     try:
         message.send()
@@ -79,3 +112,197 @@ def deliver(message: EmailMultiAlternatives) -> Delivery:
         logger.warning("Sending to %s failed: %s", ", ".join(recipients), error)
         return Delivery(accepted=False, recipients=recipients, error=str(error) or repr(error))
     return Delivery(accepted=True, recipients=recipients)
+
+
+# The outbox -------------------------------------------------------------------------------
+
+DeliveryHandler = Callable[[OutboxMessage, Delivery], None]
+_handlers: dict[str, DeliveryHandler] = {}
+
+
+def on_delivery(purpose: str, handler: DeliveryHandler) -> None:
+    """Register what records the outcome of messages queued with this purpose. The handler
+    hears of the first attempt and of the end (accepted, or given up: `message.status` says
+    which, and QUEUED means it will be tried again); the retries in between are only counted
+    on the outbox row. It runs in the transaction that records the attempt."""
+    registered = _handlers.setdefault(purpose, handler)
+    if registered is not handler:
+        raise ImproperlyConfigured(f"Two delivery handlers for {purpose!r}.")
+
+
+def queue(
+    message: EmailMultiAlternatives, *, purpose: str, subject_id: str | int = ""
+) -> OutboxMessage:
+    """Write the rendered message to the outbox in the current transaction; it is sent once
+    that commits. `subject_id` lets the purpose's handler find the row it is about."""
+    attachment_name, attachment, attachment_type = _the_attachment(message)
+    row = OutboxMessage.objects.create(
+        purpose=purpose,
+        subject_id=str(subject_id),
+        sender=message.from_email,
+        to=list(message.to),
+        reply_to=list(message.reply_to),
+        subject=str(message.subject),
+        body_text=str(message.body),
+        body_html=_html_body(message),
+        attachment=attachment,
+        attachment_name=attachment_name,
+        attachment_type=attachment_type,
+    )
+    # robust: a queue that cannot take the task now leaves the row to deliver_due_messages.
+    transaction.on_commit(
+        functools.partial(deliver_outbox_message.enqueue, row.pk),
+        robust=True,
+    )
+    return row
+
+
+def _the_attachment(message: EmailMultiAlternatives) -> tuple[str, bytes, str]:
+    if not message.attachments:
+        return "", b"", ""
+    if len(message.attachments) > 1 or isinstance(message.attachments[0], MIMEBase):
+        raise ValueError("The outbox keeps at most one attachment, given as name and bytes.")
+    name, content, mimetype = message.attachments[0]
+    data = content.encode() if isinstance(content, str) else content
+    return name or "", data, mimetype or "application/octet-stream"
+
+
+def _html_body(message: EmailMultiAlternatives) -> str:
+    html = [content for content, mimetype in message.alternatives if mimetype == "text/html"]
+    return str(html[0]) if html else ""
+
+
+def latest_message(purposes: Iterable[str], subject_id: str | int) -> OutboxMessage | None:
+    """The newest message queued for one of these purposes about this subject."""
+    return (
+        OutboxMessage.objects.filter(purpose__in=list(purposes), subject_id=str(subject_id))
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+def is_pending(purpose: str, subject_id: str | int) -> bool:
+    """Whether a message for this purpose and subject is still waiting to be sent."""
+    return OutboxMessage.objects.filter(
+        purpose=purpose, subject_id=str(subject_id), status=OutboxMessage.Status.QUEUED
+    ).exists()
+
+
+# Sending ----------------------------------------------------------------------------------
+
+
+OUTCOME_FIELDS = [
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "last_error",
+    "sent_at",
+    "to",
+    "reply_to",
+    "subject",
+    "body_text",
+    "body_html",
+    "attachment",
+    "attachment_name",
+]
+
+
+@task
+def deliver_outbox_message(message_id: int) -> None:
+    send_queued(message_id)
+
+
+def deliver_due_messages(*, now: datetime.datetime | None = None) -> int:
+    """Send every queued message whose attempt is due; returns how many the mail server
+    accepted. Safe beside the worker and beside another run: each message is sent under its
+    row's lock, and one that another sender holds is skipped."""
+    now = now or timezone.now()
+    due = OutboxMessage.objects.filter(
+        status=OutboxMessage.Status.QUEUED, next_attempt_at__lte=now
+    ).values_list("pk", flat=True)
+    outcomes = [send_queued(message_id, now=now) for message_id in list(due)]
+    return sum(1 for delivery in outcomes if delivery is not None and delivery.accepted)
+
+
+def send_queued(message_id: int, *, now: datetime.datetime | None = None) -> Delivery | None:
+    """One attempt at a queued message whose time has come; None if it was not due, already
+    sent, or being sent by someone else right now."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        message = (
+            OutboxMessage.objects.select_for_update(skip_locked=True)
+            .filter(pk=message_id, status=OutboxMessage.Status.QUEUED, next_attempt_at__lte=now)
+            .first()
+        )
+        if message is None:
+            return None
+        delivery = deliver(_as_email(message))
+        _record_attempt(message, delivery, now)
+        if delivery.accepted or message.attempts == 1 or message.status != message.Status.QUEUED:
+            _tell_handler(message, delivery)
+        if message.status != message.Status.QUEUED:
+            _forget_content(message)
+        message.save(update_fields=OUTCOME_FIELDS)
+        if message.status == message.Status.QUEUED:
+            retry = functools.partial(_schedule_retry, message.pk, message.next_attempt_at)
+            transaction.on_commit(retry, robust=True)
+    return delivery
+
+
+def _as_email(message: OutboxMessage) -> EmailMultiAlternatives:
+    email = EmailMultiAlternatives(
+        subject=message.subject,
+        body=message.body_text,
+        from_email=message.sender,
+        to=message.to,
+        reply_to=message.reply_to,
+    )
+    if message.body_html:
+        email.attach_alternative(message.body_html, "text/html")
+    if message.attachment_name:
+        email.attach(message.attachment_name, bytes(message.attachment), message.attachment_type)
+    return email
+
+
+def _record_attempt(message: OutboxMessage, delivery: Delivery, now: datetime.datetime) -> None:
+    message.attempts += 1
+    if delivery.accepted:
+        message.status = message.Status.SENT
+        message.sent_at = now
+        message.last_error = ""
+    elif message.attempts > len(RETRY_PAUSES):
+        message.status = message.Status.FAILED
+        message.last_error = delivery.error[:500]
+    else:
+        message.next_attempt_at = now + RETRY_PAUSES[message.attempts - 1]
+        message.last_error = delivery.error[:500]
+
+
+def _tell_handler(message: OutboxMessage, delivery: Delivery) -> None:
+    handler = _handlers.get(message.purpose)
+    if handler is None:
+        return
+    try:
+        with transaction.atomic():
+            handler(message, delivery)
+    except Exception:
+        # The mail server has answered: failing to write that down must not make the outbox
+        # send the message again.
+        logger.exception("Recording the delivery of outbox message %s failed", message.pk)
+
+
+def _forget_content(message: OutboxMessage) -> None:
+    """Once a message has left the outbox (sent or given up), what it said and to whom goes:
+    signing links and personal data must not outlive their purpose (nor a client's erasure).
+    The evidence of what was sent, and to whom, lives with the app that sent it; the row
+    keeps its purpose, subject and outcome."""
+    message.to, message.reply_to = [], []
+    message.subject = message.body_text = message.body_html = ""
+    message.attachment, message.attachment_name = b"", ""
+
+
+def _schedule_retry(message_id: int, at: datetime.datetime) -> None:
+    """Ask the worker to try again at `at`. A backend that cannot defer (the immediate one of
+    development and tests) leaves the retry to deliver_due_messages."""
+    if deliver_outbox_message.get_backend().supports_defer:
+        deliver_outbox_message.using(run_after=at).enqueue(message_id)

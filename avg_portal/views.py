@@ -41,7 +41,11 @@ def signup(request: HttpRequest) -> HttpResponse:
             practice_name=form.cleaned_data["practice_name"],
             request=request,
         )
-        return render(request, "accounts/signup_done.html", {"email": user.email})
+        return render(
+            request,
+            "accounts/signup_done.html",
+            {"email": user.email, "sent": accounts.confirmation_email_sent(user)},
+        )
     return render(request, "accounts/signup.html", {"form": form})
 
 
@@ -71,7 +75,12 @@ def resend_confirmation(request: HttpRequest) -> HttpResponse:
     form = ResendConfirmationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         accounts.resend_email_confirmation(email=form.cleaned_data["email"])
-        return render(request, "accounts/signup_done.html", {"email": form.cleaned_data["email"]})
+        # Never says whether it was sent: that would tell which addresses have accounts.
+        return render(
+            request,
+            "accounts/signup_done.html",
+            {"email": form.cleaned_data["email"], "sent": False},
+        )
     return render(request, "accounts/resend_confirmation.html", {"form": form})
 
 

@@ -7,6 +7,9 @@ fixture agreement and returns what to time, and list it in BENCHMARKS.
 The "export" section measures memory: how far the process's resident memory rises while
 the dossier ZIP of 100 and of 1,000 agreements streams into a file. `python -m bench export`
 runs only that section.
+
+The "archive" section times `verify_archive` on 1,000 sealed agreements (seconds per 1,000
+and the ratio to a plain SHA-256 of the same files): it must stay fast enough to run daily.
 """
 
 import io
@@ -51,6 +54,7 @@ def make_agreement():
     from agreements.actions import agreement_create_draft
     from agreements.defaults import apply_practice_defaults
     from agreements.models import Client, Practice
+    from core.origin import Origin
 
     practice = Practice.objects.create(
         name="Coachpraktijk De Linde",
@@ -68,7 +72,7 @@ def make_agreement():
     client = Client.objects.create(
         practice=practice, name="Zoë Ünal-Brontë", residence="Breda", email="zoe@example.test"
     )
-    return agreement_create_draft(practice=practice, client=client)
+    return agreement_create_draft(practice=practice, client=client, origin=Origin.system())
 
 
 def agreement_pdf(agreement):
@@ -132,12 +136,12 @@ SIGNING_ROUNDS = 10
 def signed_agreements(count):
     """Agreements signed by both parties whose final PDF is not made yet: the state right
     after the client's POST, when the completion task is queued."""
-    from django.core import mail
     from django.test import RequestFactory
 
     from agreements import signing
     from agreements.signing import SignatureInput
-    from avg_portal.models import User
+    from avg_portal.models import OutboxMessage, User
+    from core.origin import Origin
 
     coach = User.objects.create_user(email=f"bench{time.monotonic_ns()}@example.test")
     request = RequestFactory().post("/", REMOTE_ADDR="198.51.100.1", HTTP_USER_AGENT="bench")
@@ -147,12 +151,17 @@ def signed_agreements(count):
     for _ in range(count):
         agreement = make_agreement()
         signature = SignatureInput("Mado Remkes", "Coach", "Tilburg", "drawn", image)
-        signing.agreement_sign_and_send(agreement=agreement, signature=signature, request=request)
-        token = mail.outbox[-1].body.split("/sign/")[1].split("/")[0]
+        signing.agreement_sign_and_send(
+            agreement=agreement, signature=signature, origin=Origin.of_coach(request)
+        )
+        # The invitation waits in the outbox (no worker runs here); the link is in its text.
+        invitation = OutboxMessage.objects.latest("id").body_text
+        token = invitation.split("/sign/")[1].split("/")[0]
         link = signing.link_for_token(token)
         client = SignatureInput("Zoë Ünal-Brontë", "Cliënt", "Breda", "drawn", image)
         start = time.perf_counter()
-        signing.agreement_client_sign(link=link, signature=client, request=request)
+        origin = Origin.of_client(request, client.name)
+        signing.client_sign(link=link, signature=client, origin=origin)
         client_posts.append((time.perf_counter() - start) * 1000)
         agreements.append(agreement)
     return agreements, client_posts
@@ -174,20 +183,20 @@ def measure_completion():
     """From the last signature to the sealed PDF stored: render, seal, store (median of 10),
     and the seal's cost beside the render's, measured on the same documents."""
     from agreements import signing
-    from agreements.documents import render_final_pdf
+    from agreements.documents import render_pdf
     from avg_portal.seal import seal_pdf
 
     agreements, client_posts = signed_agreements(SIGNING_ROUNDS)
     render_ms, seal_ms, complete_ms = [], [], []
     for agreement in agreements:
         start = time.perf_counter()
-        pdf = render_final_pdf(agreement)
+        pdf = render_pdf(agreement, final=True)
         render_ms.append((time.perf_counter() - start) * 1000)
         start = time.perf_counter()
         seal_pdf(pdf)
         seal_ms.append((time.perf_counter() - start) * 1000)
         start = time.perf_counter()
-        signing.agreement_complete(agreement.pk)
+        signing.complete(agreement.key)
         complete_ms.append((time.perf_counter() - start) * 1000)
     print()
     print(f"Signing, {SIGNING_ROUNDS} agreements:")
@@ -216,6 +225,7 @@ def export_practice_with(count):
     from django.utils import timezone
 
     from agreements.models import Agreement, AgreementEnding, AgreementEvent, AgreementStatus
+    from core.origin import Origin
 
     first = make_agreement()
     practice, client = first.practice, first.client
@@ -225,7 +235,8 @@ def export_practice_with(count):
 
     with transaction.atomic():
         agreements = [first] + [
-            agreement_create_draft(practice=practice, client=client) for _ in range(count - 1)
+            agreement_create_draft(practice=practice, client=client, origin=Origin.system())
+            for _ in range(count - 1)
         ]
         for agreement in agreements:
             name = default_storage.save(
@@ -285,7 +296,7 @@ class PeakSampler:
 def measure_export(count, directory):
     """How far resident memory rises above where it started while the dossier of `count`
     agreements streams into a file, how long that takes, and the ZIP's size."""
-    from agreements import export
+    from records import export
 
     start = time.perf_counter()
     practice = export_practice_with(count)
@@ -344,7 +355,95 @@ def report_export(directory):
     )
 
 
-SECTIONS = ("pdf", "signing", "export")
+ARCHIVE_SIZE = 1000
+
+
+def archive_with(count):
+    """`count` sealed agreements, each with its own stored file and a valid evidence chain.
+    One real agreement PDF is sealed once and stored under every agreement's name: the check
+    reads, hashes and validates each copy as it would a distinct file."""
+    import hashlib
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+    from django.db import transaction
+    from django.utils import timezone
+
+    from agreements.actions import agreement_create_draft
+    from agreements.documents import render_pdf
+    from agreements.models import Agreement, AgreementEvent, AgreementStatus
+    from avg_portal.seal import seal_pdf
+    from core.origin import Origin
+
+    first = make_agreement()
+    sealed = seal_pdf(render_pdf(first))
+    digest = hashlib.sha256(sealed).hexdigest()
+    system = Origin.system()
+    with transaction.atomic():
+        agreements = [first] + [
+            agreement_create_draft(practice=first.practice, client=first.client, origin=system)
+            for _ in range(count - 1)
+        ]
+        for agreement in agreements:
+            name = default_storage.save(
+                f"agreements/bench-archive/{agreement.public_id}.pdf", ContentFile(sealed)
+            )
+            for kind in ("signed_practice", "sent", "signed_client"):
+                agreement.log(kind, system, document=agreement, detail="bench")
+            Agreement.objects.filter(pk=agreement.pk).update(
+                status=AgreementStatus.SIGNED,
+                final_pdf=name,
+                final_sha256=digest,
+                completed_at=timezone.now(),
+            )
+    events = AgreementEvent.objects.filter(agreement__in=agreements).count()
+    return (
+        [default_storage.path(a.final_pdf.name) for a in Agreement.objects.all()],
+        len(sealed),
+        events,
+    )
+
+
+def plain_sha256(paths):
+    import hashlib
+
+    for path in paths:
+        hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def report_archive():
+    """`manage.py verify_archive` on ARCHIVE_SIZE sealed agreements: each file read and hashed
+    against its record, each seal validated, each evidence chain recomputed; beside it a
+    plain SHA-256 of the same files, so the figure travels between machines."""
+    from django.conf import settings
+
+    from records.archive_audit import verify_archive
+
+    settings.DEBUG = False
+    paths, size, events = archive_with(ARCHIVE_SIZE)
+    verify_archive()  # warm-up: the seal certificate, the first queries
+    start = time.perf_counter()
+    report = verify_archive()
+    check_s = time.perf_counter() - start
+    start = time.perf_counter()
+    plain_sha256(paths)
+    hash_s = time.perf_counter() - start
+    assert report.ok, report.findings
+    per_thousand = check_s / report.files * 1000
+    print()
+    print(
+        f"Archive check (verify_archive): {report.files} sealed PDFs of {size / 1024:.0f} KB, "
+        f"{report.chains} chains of {events} events"
+    )
+    print(f"  verify_archive             {check_s:>7.2f} s  ({per_thousand:.2f} s per 1,000)")
+    print(f"  plain SHA-256 of the files {hash_s:>7.2f} s")
+    print(
+        f"Ratio verify_archive / plain SHA-256: {check_s / hash_s:.0f}x (the seal check dominates)"
+    )
+    print(f"Estimated for 10,000 agreements: {per_thousand * 10:.0f} s")
+
+
+SECTIONS = ("pdf", "signing", "archive", "export")
 
 
 def main(sections=SECTIONS):
@@ -357,10 +456,12 @@ def main(sections=SECTIONS):
             report(timings, tasks["agreement"]())
         if "signing" in sections:
             measure_completion()
+        if "archive" in sections:
+            report_archive()
         if "export" in sections:
             report_export(directory)
 
 
 if __name__ == "__main__":
-    # python -m bench [pdf] [signing] [export]: the sections named, or all of them.
+    # python -m bench [pdf] [signing] [archive] [export]: the sections named, or all of them.
     main(tuple(sys.argv[1:]) or SECTIONS)

@@ -3,8 +3,9 @@ that the step is allowed, saves only what it changes, writes a timeline entry, a
 email only after the transaction has committed."""
 
 import datetime
-import functools
+import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import models, transaction
@@ -12,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from avg_portal.emails import Delivery
+from avg_portal.models import OutboxMessage
 from core.exceptions import ActionRefused
 from core.models import Client, Practice
 from core.origin import Origin
@@ -110,6 +112,19 @@ def shown(value: object) -> str:
     return str(value)
 
 
+def client_references(
+    clients: Iterable[Client], *, with_email: bool = False
+) -> list[dict[str, str]]:
+    """Affected clients as a timeline entry records them: by identity, with the name (and
+    address) as it was then. Erasure finds exactly her references by the identity
+    (`breach_erase_client`), and a client deleted later still shows by name."""
+    return [
+        {"client": str(client.public_id), "name": client.name}
+        | ({"email": client.email} if with_email else {})
+        for client in clients
+    ]
+
+
 def breach_create(
     *,
     practice: Practice,
@@ -138,14 +153,17 @@ def breach_create(
         breach.save()
         if clients:
             breach.clients.set(clients)
-        changes = {
+        changes: dict[str, Any] = {
             "summary": summary,
             "system_name": system_name,
             "discovered_at": shown(discovered_at),
         }
-        if clients:
-            changes["clients"] = shown([client.name for client in clients])
-        breach.log(Kind.REPORTED, origin, changes=changes, at=now)
+        breach.log(
+            Kind.REPORTED,
+            origin,
+            changes=changes | ({"clients": client_references(clients)} if clients else {}),
+            at=now,
+        )
     return breach
 
 
@@ -171,13 +189,13 @@ def breach_update(
         changed = {name: value for name, value in changes.items() if getattr(locked, name) != value}
         for name, value in changed.items():
             setattr(locked, name, value)
-        recorded = {name: shown(value) for name, value in changed.items()}
+        recorded: dict[str, Any] = {name: shown(value) for name, value in changed.items()}
         if clients is not None:
             clients = list(clients)
             _check_clients(locked, clients)
             if {c.pk for c in clients} != set(locked.clients.values_list("pk", flat=True)):
                 locked.clients.set(clients)
-                recorded["clients"] = shown([client.name for client in clients])
+                recorded["clients"] = client_references(clients)
         if not recorded and not note:
             return None
         locked.full_clean()
@@ -217,36 +235,35 @@ def breach_notify_clients(
             Kind.CLIENTS_NOTIFIED,
             origin,
             text=message,
-            changes={"clients": shown([f"{c.name} <{c.email}>" for c in clients])},
+            changes={"clients": client_references(clients, with_email=True)},
             at=now,
         )
         for notification in notifications:
-            notification_id = notification.pk
-            transaction.on_commit(functools.partial(_email_notification, notification_id))
+            notices.send_breach_notification(notification)
     return notifications
 
 
-def _email_notification(notification_id: int) -> Delivery:
-    """Send one client's notification and write on it, and on the breach's timeline if it
-    failed, what the mail server said."""
-    notification = ClientNotification.objects.select_related(
-        "breach", "breach__practice", "client"
-    ).get(pk=notification_id)
-    delivery = notices.send_breach_notification(notification)
+def record_notification_email(message: OutboxMessage, delivery: Delivery) -> None:
+    """What the mail server said to one client's notification: on the notification (shown
+    to the coach; "delivered" is what makes the client informed), and on the breach's
+    timeline if it failed."""
+    notification = ClientNotification.objects.select_related("breach").get(pk=message.subject_id)
     notification.sent_at = timezone.now()
     notification.delivered = delivery.accepted
     notification.error = delivery.error[:500]
     notification.save(update_fields=["sent_at", "delivered", "error"])
     if not delivery.accepted:
-        record_email_failure(notification.breach, delivery, what="breach notification")
-    return delivery
+        record_email_failure(notification.breach, message, delivery, what="breach notification")
 
 
-def record_email_failure(breach: Breach, delivery: Delivery, *, what: str) -> None:
+def record_email_failure(
+    breach: Breach, message: OutboxMessage, delivery: Delivery, *, what: str
+) -> None:
+    then = "tried again" if message.status == message.Status.QUEUED else "given up"
     breach.log(
         Kind.EMAIL_FAILED,
         Origin.system(),
-        text=f"{what} → {', '.join(delivery.recipients)}: {delivery.error}"[:1000],
+        text=f"{what} → {', '.join(delivery.recipients)}: {delivery.error} ({then})"[:1000],
     )
 
 
@@ -396,33 +413,93 @@ def breach_reopen(*, breach: Breach, origin: Origin, reason: str) -> Breach:
     return locked
 
 
-def breach_erase_client_name(*, practice: Practice, name: str) -> None:
-    """Erasure (GDPR art. 17) of a client: her name goes from the practice's breach records,
-    the timeline included. The register keeps the breach, its facts and decisions (art. 33(5))
-    but no longer who the person was. The one change a timeline entry ever allows."""
-    import json
-    import re
+# Dutch name particles ("de", "van der", "'t"): part of a name, ordinary words on their own.
+NAME_PARTICLES = frozenset(
+    {"'t", "d'", "de", "den", "der", "des", "het", "la", "le", "te", "ten", "ter", "van", "von"}
+)
 
-    pattern = re.compile(re.escape(name), re.IGNORECASE)
-    replacement = _("(erased client)")
-    for breach in Breach.objects.select_for_update().filter(practice=practice):
-        changed = []
-        for field in breach._meta.concrete_fields:
-            value = getattr(breach, field.attname)
-            if isinstance(field, (models.CharField, models.TextField)) and isinstance(value, str):
-                redacted = pattern.sub(replacement, value)
-                if redacted != value:
-                    setattr(breach, field.attname, redacted)
-                    changed.append(field.name)
+# The breach's own free text: where a coach may have written a client's name.
+FREE_TEXT_FIELDS = [
+    field.attname
+    for field in Breach._meta.concrete_fields
+    if isinstance(field, models.CharField | models.TextField) and not field.choices
+]
+
+
+def identifying_pattern(client: Client) -> re.Pattern[str]:
+    """What names the client in free text, as whole words in any case: her email address,
+    her full name (so that "Jan de Vries" becomes one pseudonym), then each part of her name
+    that identifies her on its own. "Jan" and "jan" match; "januari" does not."""
+    words = client.name.split()
+    parts = sorted(
+        {word for word in words if len(word) > 1 and word.casefold() not in NAME_PARTICLES},
+        key=len,
+        reverse=True,
+    )
+    alternatives = [re.escape(client.email), r"\s+".join(map(re.escape, words))]
+    alternatives += map(re.escape, parts)
+    return re.compile(
+        r"(?<!\w)(?:" + "|".join(filter(None, alternatives)) + r")(?!\w)", re.IGNORECASE
+    )
+
+
+@dataclass(frozen=True)
+class Pseudonymisation:
+    """How one erased client's traces in the register become the pseudonym: her references
+    by identity, her names and address in free text; nobody else's."""
+
+    reference: str
+    pattern: re.Pattern[str]
+    pseudonym: str
+
+    def text(self, value: str) -> str:
+        return self.pattern.sub(self.pseudonym, value)
+
+    def changes(self, changes: dict[str, Any]) -> dict[str, Any]:
+        return {name: self._value(value) for name, value in changes.items()}
+
+    def _value(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, list):  # client references (client_references)
+            return [self._reference(item) for item in value]
+        return value
+
+    def _reference(self, item: Any) -> Any:
+        if isinstance(item, dict) and item.get("client") == self.reference:
+            return {"client": None, "name": self.pseudonym}
+        return item
+
+
+def breach_erase_client(*, client: Client) -> None:
+    """Erasure (GDPR art. 17) of a client from the breach register. The register keeps every
+    breach, its facts and decisions (art. 33(5)), but no longer who she was: only in the
+    breaches that concern her (linked to her, notified to her, or naming her on the
+    timeline), her references and, as whole words, her names and address become the
+    pseudonym. Other clients' references and other breaches stay as they are.
+
+    Timeline entries are append-only in the database: this runs inside the caller's
+    `lawful_removal`, the one change to them it lets through."""
+    erasure = Pseudonymisation(
+        reference=str(client.public_id),
+        pattern=identifying_pattern(client),
+        pseudonym=_("(erased client)"),
+    )
+    concerning = Breach.objects.filter(practice_id=client.practice_id).filter(
+        models.Q(clients=client)
+        | models.Q(notifications__client=client)
+        | models.Q(updates__changes__clients__icontains=erasure.reference)
+    )
+    for breach in Breach.objects.select_for_update().filter(pk__in=concerning.values("pk")):
+        redacted = {name: erasure.text(getattr(breach, name)) for name in FREE_TEXT_FIELDS}
+        changed = [name for name, value in redacted.items() if value != getattr(breach, name)]
+        for name in changed:
+            setattr(breach, name, redacted[name])
         if changed:
             breach.save(update_fields=changed)
         for entry in breach.updates.all():
-            text = pattern.sub(replacement, entry.text)
-            changes = json.loads(
-                pattern.sub(replacement, json.dumps(entry.changes, ensure_ascii=False))
-            )
-            if text != entry.text or changes != entry.changes:
-                # Past the queryset's guard on purpose: see the docstring.
-                models.QuerySet.update(
-                    BreachUpdate.objects.filter(pk=entry.pk), text=text, changes=changes
-                )
+            text, changes = erasure.text(entry.text), erasure.changes(entry.changes)
+            if (text, changes) != (entry.text, entry.changes):
+                # The model's queryset refuses every update (a plain one does not), and the
+                # database lets this one through inside the lawful removal.
+                models.QuerySet(BreachUpdate).filter(pk=entry.pk).update(text=text, changes=changes)

@@ -1,7 +1,7 @@
 """A breach's answers and timeline changes as label/value pairs, for pages and documents."""
 
 import datetime
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from django.db.models import Field
@@ -60,11 +60,22 @@ def answers(breach: Breach, names: Iterable[str]) -> list[tuple["StrOrPromise", 
     return [(field_label(name), shown_value(breach, name)) for name in names]
 
 
+def client_label(reference: Mapping[str, str | None]) -> str:
+    """A client as a timeline entry refers to her (breaches.actions.client_references), or
+    the pseudonym that replaced her reference when she was erased."""
+    name = reference.get("name") or ""
+    return f"{name} <{reference['email']}>" if reference.get("email") else name
+
+
 def change_rows(update: BreachUpdate) -> list[tuple["StrOrPromise", str]]:
+    """What a timeline entry changed, as a reader sees it. Older entries stored affected
+    clients as text, and are shown as they are."""
     rows: list[tuple[StrOrPromise, str]] = []
     choices = dict(DataCategory.choices)
     for name, value in update.changes.items():
-        if name == "data_categories" and value:
+        if name == "clients" and isinstance(value, list):
+            value = ", ".join(client_label(reference) for reference in value)
+        elif name == "data_categories" and value:
             value = ", ".join(str(choices.get(code.strip(), code)) for code in value.split(","))
         elif name in CHOICE_FIELDS:
             value = str(dict(CHOICE_FIELDS[name]).get(value, value))

@@ -1,6 +1,7 @@
-"""The emails of data breaches, one function per message. Each renders and sends through
-`avg_portal.emails` and returns what the mail server said; the service that asked records
-it on the breach."""
+"""The emails of data breaches, one function per message. Each renders its message and
+queues it in the caller's transaction (`avg_portal.emails.queue`) under a purpose below;
+what the mail server says reaches the handler registered for that purpose
+(breaches/apps.py), which writes it on the breach."""
 
 from __future__ import annotations
 
@@ -8,17 +9,22 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import translation
 
-from avg_portal.emails import Delivery, absolute_url, deliver, render_message
+from avg_portal.emails import absolute_url, queue, render_message
+from avg_portal.models import OutboxMessage
 
 from .deadlines import Deadline
 from .models import Breach, ClientNotification
+
+# What each message is for; the handler finds its row by the message's subject_id.
+NOTIFICATION = "breaches.notification"  # the ClientNotification
+DEADLINE_REMINDER = "breaches.deadline_reminder"  # the Breach
 
 
 def breach_url(breach: Breach) -> str:
     return absolute_url(reverse("breach_detail", kwargs={"public_id": breach.public_id}))
 
 
-def send_breach_notification(notification: ClientNotification) -> Delivery:
+def send_breach_notification(notification: ClientNotification) -> OutboxMessage:
     """Tell one affected client about the breach (clause 7.1), in his language."""
     breach = notification.breach
     practice = breach.practice
@@ -36,14 +42,16 @@ def send_breach_notification(notification: ClientNotification) -> Delivery:
             to=[notification.email],
             reply_to=[reply_to] if reply_to else [],
         )
-    return deliver(message)
+    return queue(message, purpose=NOTIFICATION, subject_id=notification.pk)
 
 
-def send_breach_deadline_reminder(breach: Breach, deadline: Deadline, *, overdue: bool) -> Delivery:
+def send_breach_deadline_reminder(
+    breach: Breach, deadline: Deadline, *, overdue: bool
+) -> OutboxMessage:
     """Remind the coach of a deadline that is near or has passed."""
     message = render_message(
         "breach_deadline_reminder",
         {"breach": breach, "deadline": deadline, "overdue": overdue, "link": breach_url(breach)},
         to=breach.practice.notice_recipients(),
     )
-    return deliver(message)
+    return queue(message, purpose=DEADLINE_REMINDER, subject_id=breach.pk)

@@ -3,18 +3,19 @@ only while the obligation is not met. Run by a task or `manage.py breach_deadlin
 from cron; what was sent is written on the breach, so running it again sends nothing twice."""
 
 import datetime
-import functools
 
 from django.conf import settings
 from django.db import transaction
 from django.tasks import task
 from django.utils import timezone, translation
 
+from avg_portal.emails import Delivery
+from avg_portal.models import OutboxMessage
 from core.origin import Origin
 
 from . import notices
 from .actions import record_email_failure
-from .deadlines import Deadline, State
+from .deadlines import State
 from .models import Breach, BreachStatus, BreachUpdate
 
 # Per deadline: the field for "due soon" and the field for "passed".
@@ -53,16 +54,17 @@ def send_deadline_reminders(*, now: datetime.datetime | None = None) -> int:
                     changes={"deadline": deadline.kind, "overdue": "ja" if overdue else "nee"},
                     at=now,
                 )
-                transaction.on_commit(functools.partial(_send, breach, deadline, overdue))
+                with translation.override(settings.LANGUAGE_CODE):
+                    notices.send_breach_deadline_reminder(breach, deadline, overdue=overdue)
                 sent += 1
     return sent
 
 
-def _send(breach: Breach, deadline: Deadline, overdue: bool) -> None:
-    with translation.override(settings.LANGUAGE_CODE):
-        delivery = notices.send_breach_deadline_reminder(breach, deadline, overdue=overdue)
+def record_reminder_email(message: OutboxMessage, delivery: Delivery) -> None:
+    """A deadline reminder that the mail server refused goes on the breach's timeline."""
     if not delivery.accepted:
-        record_email_failure(breach, delivery, what="deadline reminder")
+        breach = Breach.objects.get(pk=message.subject_id)
+        record_email_failure(breach, message, delivery, what="deadline reminder")
 
 
 @task

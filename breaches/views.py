@@ -177,18 +177,21 @@ def breach_notify(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         )
     except actions.BreachActionRefused as refusal:
         return _refused(request, breach, refusal, notify_form=form)
-    # The emails went out when the transaction committed; their results are on the rows.
+    # The outbox tried the emails when the transaction committed (or the worker will soon);
+    # what the mail server said is on the rows.
     for notification in notifications:
         notification.refresh_from_db()
-    failed = [n for n in notifications if not n.delivered]
+    failed = [n for n in notifications if n.sent_at and not n.delivered]
     if failed:
         messages.error(
             request,
             _("The email to %(names)s could not be sent. Check the address and try again.")
             % {"names": ", ".join(n.client_name for n in failed)},
         )
-    else:
+    elif all(n.delivered for n in notifications):
         messages.success(request, _("The clients are informed by email."))
+    else:
+        messages.info(request, _("The emails to the clients are waiting to be sent."))
     return redirect("breach_detail", public_id=breach.public_id)
 
 

@@ -9,6 +9,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .origin import Actor
+
 kvk_validator = RegexValidator(
     r"^\d{8}$", _("A KvK number has exactly 8 digits, for example 12345678.")
 )
@@ -195,3 +197,33 @@ class Client(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class LawfulRemoval(models.Model):
+    """One use of the single lawful way past the database's immutability triggers
+    (`core.immutability.lawful_removal`): erasure after the retention period, the end of a
+    draft. The row is active only inside the transaction that made it and is kept afterwards
+    as the record that sealed evidence or an evidence trail was changed or removed, why, and
+    by whom."""
+
+    at = models.DateTimeField(default=timezone.now, editable=False)
+    reason = models.CharField(max_length=300)
+    actor = models.CharField(max_length=10, choices=Actor)
+    account = models.CharField(max_length=254, blank=True)
+    # True only between the start and the end of the `lawful_removal` block: other
+    # transactions never see it true, because it is false again before the commit.
+    active = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = _("lawful removal")
+        verbose_name_plural = _("lawful removals")
+        ordering = ["-at", "-id"]
+        indexes = [
+            # What every trigger asks; the index holds only the (at most a few) active rows.
+            models.Index(
+                fields=["active"], condition=models.Q(active=True), name="lawful_removal_active"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.reason}"

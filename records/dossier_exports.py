@@ -12,6 +12,7 @@ from django.db import transaction
 from django.tasks import task
 from django.utils import timezone
 
+from agreements import archive
 from core.models import Practice
 
 from . import export, notices
@@ -45,14 +46,25 @@ def dossier_export_build(job_id: int) -> DossierExport:
             spool.write(chunk)
         size = spool.tell()
         spool.seek(0)
-        job.file.save(f"{job.public_id}.zip", File(spool), save=False)
+        # Written, read back and hashed before the row says it is complete; a failed or
+        # partial write leaves no file behind.
+        stored = archive.store_file(
+            job.file, f"{job.public_id}.zip", File(spool), digest.hexdigest()
+        )
     now = timezone.now()
+    job.file.name = stored
     job.sha256 = digest.hexdigest()
     job.size = size
     job.completed_at = now
     job.expires_at = now + timedelta(days=LINK_DAYS)
-    job.save(update_fields=["file", "sha256", "size", "completed_at", "expires_at"])
-    notices.send_dossier_ready(job)
+    try:
+        # The row and the email that announces it commit together.
+        with transaction.atomic():
+            job.save(update_fields=["file", "sha256", "size", "completed_at", "expires_at"])
+            notices.send_dossier_ready(job)
+    except BaseException:
+        archive.discard(job.file, stored)
+        raise
     return job
 
 

@@ -3,8 +3,10 @@
 A signed agreement is evidence: it is kept until the agreement has ended and every
 retention period of its Bijlage 1 has run out. Until then erasure is refused, with the
 reason and the date. The erasure itself removes the client, every agreement with her and
-their stored PDFs, and her name and address from the breach register's notifications; what
-remains is an ErasureRecord with counts and a date, no personal data.
+their stored PDFs, and her name and address from the breach register; what remains is an
+ErasureRecord with counts and a date, no personal data. Sealed agreements and evidence
+trails are immutable in the database, so the erasure is a lawful removal
+(core.immutability), recorded as such.
 """
 
 import datetime
@@ -16,8 +18,9 @@ from django.utils.translation import gettext as _
 
 from agreements.models import Agreement, AgreementStatus
 from agreements.retention import agreement_keep_until
-from breaches.actions import breach_erase_client_name
+from breaches.actions import breach_erase_client
 from core.exceptions import ActionRefused
+from core.immutability import lawful_removal
 from core.models import Client
 from core.origin import Origin
 
@@ -70,22 +73,22 @@ def client_erase(*, client: Client, origin: Origin) -> ErasureRecord:
             for agreement in agreements
             if hasattr(agreement, "declaration") and agreement.declaration.final_pdf
         ]
-        # The breach register keeps that a client was notified (art. 33(5)), not who.
-        breach_erase_client_name(practice=locked.practice, name=locked.name)
-        anonymised = locked.breach_notifications.update(
-            client=None, client_name=_("(erased client)"), email="", message=""
-        )
-        record = ErasureRecord.objects.create(
-            practice_id=locked.practice_id,
-            erased_by=origin.account,
-            agreements=len(agreements),
-            files=len(files),
-            breach_notifications=anonymised,
-        )
-        # The one sanctioned way to remove archived agreements: a queryset delete, after the
-        # holds above showed that every retention period has run out.
-        Agreement.objects.filter(pk__in=[a.pk for a in agreements]).delete()
-        locked.delete()
+        # The holds above showed that every retention period has run out.
+        with lawful_removal(reason="erasure after retention (GDPR art. 17)", origin=origin):
+            # The breach register keeps that a client was notified (art. 33(5)), not who.
+            breach_erase_client(client=locked)
+            anonymised = locked.breach_notifications.update(
+                client=None, client_name=_("(erased client)"), email="", message=""
+            )
+            record = ErasureRecord.objects.create(
+                practice_id=locked.practice_id,
+                erased_by=origin.account,
+                agreements=len(agreements),
+                files=len(files),
+                breach_notifications=anonymised,
+            )
+            Agreement.objects.filter(pk__in=[a.pk for a in agreements]).delete()
+            locked.delete()
         stored = [(file.storage, file.name) for file in files if file.name]
 
         def delete_files() -> None:

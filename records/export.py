@@ -5,6 +5,10 @@ The ZIP is written as a stream: each member goes through a small unseekable sink
 generator empties after every chunk, so memory stays flat however many agreements there
 are. Python's zipfile writes data descriptors when it cannot seek back, and the manifest,
 whose hashes are computed while the members stream past, is written last.
+
+A sealed file goes in only after its bytes hash to the SHA-256 recorded when it was
+archived; one that fails is left out, named in the manifest, and reported: the ZIP is never
+silently broken, and never holds altered bytes.
 """
 
 import csv
@@ -12,6 +16,7 @@ import hashlib
 import io
 import zipfile
 from collections.abc import Buffer, Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 
 from django.db.models import QuerySet
 from django.db.models.fields.files import FieldFile
@@ -19,6 +24,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.text import slugify
 
+from agreements import archive
 from agreements.models import Agreement, AgreementEvent, AgreementStatus, ProcessingActivity
 from agreements.retention import activity_due_date
 from avg_portal.pdf import render_pdf
@@ -27,7 +33,6 @@ from breaches.models import Breach
 from core.models import Client, Practice
 
 DOCUMENT_LANGUAGE = "nl"
-READ_CHUNK = 64 * 1024
 # The sink is emptied once it holds this much; the response sends what it yields.
 YIELD_AT = 256 * 1024
 # Rows per PDF of the processing record: one PDF of thousands of rows would take minutes
@@ -60,23 +65,45 @@ class _Sink(io.RawIOBase):
         return data
 
 
-def stream_zip(members: Iterable[tuple[str, Iterable[bytes]]]) -> Iterator[bytes]:
+@dataclass(frozen=True)
+class Omitted:
+    """A stored file the dossier should hold but cannot: it is missing, or its bytes no
+    longer hash to the SHA-256 recorded when it was archived."""
+
+    name: str
+    recorded_sha256: str
+    reason: str
+
+
+Member = tuple[str, Iterable[bytes]] | Omitted
+
+OMITTED_HEADER = ["Niet opgenomen", "SHA-256 volgens archief", "Reden"]
+
+
+def stream_zip(members: Iterable[Member]) -> Iterator[bytes]:
     """Yield the bytes of a ZIP of `members`, (name, iterable of bytes) pairs, followed by
-    manifest.csv listing each member's SHA-256 and size."""
+    manifest.csv listing each member's SHA-256 and size and then, under a header of their
+    own, the files that were left out and why. A stored file is checked against its recorded
+    SHA-256 before it becomes a member, so for those the manifest lists the recorded hash."""
     sink = _Sink()
     moment = timezone.localtime().timetuple()[:6]
     manifest: list[tuple[str, str, int]] = []
-    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name, chunks in members:
+    omitted: list[Omitted] = []
+    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as zip_file:
+        for member in members:
+            if isinstance(member, Omitted):
+                omitted.append(member)
+                continue
+            name, chunks = member
             info = zipfile.ZipInfo(name, date_time=moment)
             # PDFs are compressed already; deflating them again only costs time.
             info.compress_type = (
                 zipfile.ZIP_STORED if name.endswith(".pdf") else (zipfile.ZIP_DEFLATED)
             )
             digest, size = hashlib.sha256(), 0
-            with archive.open(info, "w", force_zip64=True) as member:
+            with zip_file.open(info, "w", force_zip64=True) as written:
                 for chunk in chunks:
-                    member.write(chunk)
+                    written.write(chunk)
                     digest.update(chunk)
                     size += len(chunk)
                     if sink.size >= YIELD_AT:
@@ -85,8 +112,16 @@ def stream_zip(members: Iterable[tuple[str, Iterable[bytes]]]) -> Iterator[bytes
             yield sink.take()
         info = zipfile.ZipInfo(MANIFEST, date_time=moment)
         info.compress_type = zipfile.ZIP_DEFLATED
-        archive.writestr(info, _csv_bytes(["Bestand", "SHA-256", "Bytes"], manifest))
+        zip_file.writestr(info, _manifest_csv(manifest, omitted))
     yield sink.take()
+
+
+def _manifest_csv(included: list[tuple[str, str, int]], omitted: list[Omitted]) -> bytes:
+    text = _csv_bytes(["Bestand", "SHA-256", "Bytes"], included)
+    if not omitted:
+        return text
+    rows = [(o.name, o.recorded_sha256, o.reason) for o in omitted]
+    return text + b"\r\n" + _csv_bytes(OMITTED_HEADER, rows, bom=False)
 
 
 def _csv_bytes(
@@ -107,10 +142,19 @@ def _defuse(cell: str) -> str:
     return f"'{cell}" if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
 
 
-def _stored_file(field: FieldFile) -> Iterator[bytes]:
-    with field.open("rb") as stored:
-        while chunk := stored.read(READ_CHUNK):
-            yield chunk
+def _archived_file(name: str, field: FieldFile, sha256: str, *, what: str) -> Member:
+    """The member for a sealed file, checked against its recorded SHA-256 before a byte of
+    it enters the ZIP; or, when the check fails, the note that it was left out (the
+    operators are told). The ZIP itself stays whole either way."""
+    try:
+        verified = archive.open_verified(field, sha256)
+    except archive.ArchiveMissing as problem:
+        archive.report(problem, what=what)
+        return Omitted(name, sha256, "ontbreekt in de opslag")
+    except archive.ArchiveMismatch as problem:
+        archive.report(problem, what=what)
+        return Omitted(name, sha256, "komt niet overeen met de SHA-256 in het archief")
+    return name, archive.chunks(verified)
 
 
 def base_name(agreement: Agreement) -> str:
@@ -230,7 +274,7 @@ def _record_pdfs(
 
 def dossier_members(
     practice: Practice, agreements: QuerySet[Agreement], breaches: QuerySet[Breach]
-) -> Iterator[tuple[str, Iterable[bytes]]]:
+) -> Iterator[Member]:
     """The members of a dossier of `agreements` and `breaches`, all of `practice`."""
     archived = (
         agreements.exclude(final_sha256="")
@@ -241,11 +285,21 @@ def dossier_members(
     )
     for agreement in archived.iterator(chunk_size=200):
         name = base_name(agreement)
-        yield f"agreements/{name}.pdf", _stored_file(agreement.final_pdf)
+        yield _archived_file(
+            f"agreements/{name}.pdf",
+            agreement.final_pdf,
+            agreement.final_sha256,
+            what=f"agreement {agreement.public_id}",
+        )
         yield f"evidence/{name}.csv", _evidence_csv(agreement)
         declaration = getattr(agreement, "declaration", None)
-        if declaration is not None and declaration.final_pdf:
-            yield f"declarations/{name}.pdf", _stored_file(declaration.final_pdf)
+        if declaration is not None and declaration.is_archived:
+            yield _archived_file(
+                f"declarations/{name}.pdf",
+                declaration.final_pdf,
+                declaration.final_sha256,
+                what=f"declaration {declaration.public_id}",
+            )
     activities = record_activities(agreements)
     yield "processing-record.csv", _record_csv(activities)
     yield from _record_pdfs(practice, activities)

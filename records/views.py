@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from agreements import actions as agreement_actions
-from agreements import retention
+from agreements import archive, retention
 from avg_portal.models import User
 from breaches.models import BreachStatus
 from core.access import get_client_for_coach, get_practice
@@ -94,11 +94,17 @@ def export_download(request: HttpRequest, public_id: uuid.UUID) -> HttpResponseB
     job = get_object_or_404(DossierExport, public_id=public_id, practice=practice)
     if not job.is_ready():
         raise Http404("Not ready, or expired")
-    response = FileResponse(job.file.open("rb"), content_type="application/zip")
-    response["Content-Disposition"] = (
-        f'attachment; filename="dossier-{job.completed_at:%Y-%m-%d}.zip"'
+    # Checked against the SHA-256 taken when it was stored, as every archived file is.
+    try:
+        verified = archive.open_verified(job.file, job.sha256)
+    except archive.ArchiveProblem as problem:
+        return archive.damaged_response(request, problem, what=f"dossier export {job.public_id}")
+    return FileResponse(
+        verified,
+        as_attachment=True,
+        filename=f"dossier-{job.completed_at:%Y-%m-%d}.zip",
+        content_type="application/zip",
     )
-    return response
 
 
 @require_safe
@@ -163,7 +169,7 @@ def client_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 def client_delete(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     client = get_client_for_coach(request, public_id)
     try:
-        agreement_actions.client_delete(client=client)
+        agreement_actions.client_delete(client=client, origin=Origin.of_coach(request))
     except ActionRefused as refusal:
         messages.error(request, str(refusal))
         return redirect("client_edit", public_id=client.public_id)

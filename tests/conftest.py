@@ -1,4 +1,5 @@
 import pytest
+from django.db import connection
 from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import totp
@@ -7,6 +8,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from agreements.defaults import apply_practice_defaults
 from agreements.models import Practice
 from avg_portal.models import User
+from core.immutability import drop_sqlite_triggers
 
 PASSWORD = "een-lang-wachtwoord-42"
 
@@ -34,6 +36,27 @@ def stored_pdf(document):
     """The sealed file of an agreement or a declaration, as stored."""
     with document.final_pdf.open("rb") as stored:
         return stored.read()
+
+
+@pytest.fixture(autouse=True)
+def _flush_past_the_immutability_triggers(request):
+    """Transactional tests end with a flush that empties every table. On PostgreSQL that is
+    a TRUNCATE, which row triggers do not see; on SQLite it is a DELETE of every row, which
+    the triggers that keep evidence immutable (core.immutability) refuse. So on SQLite they
+    are dropped just before the flush, and the post_migrate signal the flush sends puts them
+    back, as after every migrate (core.immutability.restore_after_migrate)."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = "transactional_db" in request.fixturenames or bool(
+        marker and marker.kwargs.get("transaction")
+    )
+    if not transactional:
+        yield
+        return
+    # Requested here so that it is torn down, and the flush run, after this fixture.
+    request.getfixturevalue("transactional_db")
+    yield
+    if connection.vendor == "sqlite":
+        drop_sqlite_triggers(connection)
 
 
 @pytest.fixture(autouse=True)

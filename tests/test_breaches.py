@@ -133,7 +133,8 @@ def test_three_updates_make_an_ordered_unchangeable_timeline(coach_client, coach
     assert [e.at for e in entries] == sorted(e.at for e in entries)
     assert entries[1].changes["data_categories"] == "name, session_notes, health"
     assert entries[2].changes["persons_max"] == "3"
-    assert entries[2].changes["clients"] == client.name
+    # Affected clients are recorded by identity, with their name as it was then.
+    assert entries[2].changes["clients"] == [{"client": str(client.public_id), "name": client.name}]
     assert entries[3].changes["root_cause"] == "Laptop onbeheerd in de auto"
 
     # The timeline cannot be changed, one by one or in bulk.
@@ -225,9 +226,9 @@ def test_a_failed_email_is_recorded_and_shown(
     zoe = make_client(coach.practice)
     breach = log_breach(coach.practice, coach, clients=[zoe])
     with django_capture_on_commit_callbacks(execute=True):
-        response = coach_client.post(
-            reverse("breach_notify", args=[breach.public_id]), {"clients": [zoe.pk]}, follow=True
-        )
+        coach_client.post(reverse("breach_notify", args=[breach.public_id]), {"clients": [zoe.pk]})
+    # The email was tried when the transaction committed (here: when the block ended).
+    response = coach_client.get(reverse("breach_detail", args=[breach.public_id]))
     (notification,) = ClientNotification.objects.all()
     assert notification.delivered is False
     assert notification.error

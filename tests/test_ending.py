@@ -15,6 +15,7 @@ from agreements.models import (
     ProcessingActivity,
 )
 from agreements.retention import agreement_keep_until
+from core.immutability import lawful_removal
 from core.origin import Origin
 from records.models import ErasureRecord
 
@@ -160,13 +161,15 @@ def test_erasure_removes_the_personal_data_and_the_files(
     from breaches.models import ClientNotification
 
     client_obj = signed.client
-    # The agreement ended long ago and every retention period ran out.
+    # The agreement ended long ago and every retention period ran out. (The database lets
+    # sealed rows be backdated only inside a lawful removal.)
     ended = datetime.date(2020, 1, 31)
-    Agreement.objects.filter(pk=signed.pk).update(agreement_date=datetime.date(2019, 1, 1))
+    with lawful_removal(reason="test: backdated", origin=Origin.system()):
+        Agreement.objects.filter(pk=signed.pk).update(agreement_date=datetime.date(2019, 1, 1))
+        ProcessingActivity.objects.filter(agreement=signed).update(
+            retention_amount=1, retention_unit="year", retention_from="agreement_end"
+        )
     AgreementEnding.objects.create(agreement=signed, coaching_ended_on=ended)
-    ProcessingActivity.objects.filter(agreement=signed).update(
-        retention_amount=1, retention_unit="year", retention_from="agreement_end"
-    )
     from breaches.actions import breach_create
 
     breach = breach_create(

@@ -52,6 +52,7 @@ def test_readyz_checks_what_the_server_needs(client):
 @pytest.mark.django_db
 def test_readyz_fails_when_storage_fails_and_says_no_more(client, monkeypatch):
     default_storage._setup()
+
     def full_disk(*args, **kwargs):
         raise OSError("[Errno 28] No space left on device: /srv/avg/media/health/x.txt")
 

@@ -5,6 +5,7 @@ from django.core import mail
 from django.core.management import call_command
 from django.db import IntegrityError
 from django.urls import reverse
+from django.utils import timezone
 
 from agreements.actions import agreement_save_draft
 from agreements.forms import ACTIVITY_FIELDS, ActivityFormSet
@@ -23,6 +24,7 @@ from agreements.retention import (
     rows_to_remind,
     send_reminders,
 )
+from avg_portal.emails import deliver_due_messages
 
 from .conftest import login_verified, make_coach, make_practice
 from .factories import make_agreement, make_client
@@ -208,7 +210,7 @@ def test_retention_list_is_404_without_a_practice(client, db):
     assert login_verified(client, admin).get(reverse("retention_list")).status_code == 404
 
 
-def test_reminders_go_out_once_per_row(coach, settings):
+def test_reminders_go_out_once_per_row(coach, settings, django_capture_on_commit_callbacks):
     practice = coach.practice
     today = D(2026, 11, 1)
     # Ended 2024-11-20: the two rows of 2 years fall due 2026-11-20, within 30 days.
@@ -216,7 +218,8 @@ def test_reminders_go_out_once_per_row(coach, settings):
     # Ended 2026-01-10: nothing due before 2028.
     _ended(make_agreement(practice, make_client(practice, "Bram")), D(2026, 1, 10))
     mail.outbox.clear()
-    assert send_reminders(today=today) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send_reminders(today=today) == 1
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to[0] == practice.email
@@ -224,13 +227,17 @@ def test_reminders_go_out_once_per_row(coach, settings):
     assert "20 november 2026" in message.body
     assert RetentionReminder.objects.count() == 2
     # The next day's run has nothing new to say.
-    call_command("retention_reminders")
-    assert send_reminders(today=today + datetime.timedelta(days=1)) == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("retention_reminders")
+        assert send_reminders(today=today + datetime.timedelta(days=1)) == 0
     assert len(mail.outbox) == 1
     assert rows_to_remind(practice, today=today) == []
 
 
-def test_reminders_retry_when_the_mail_server_refuses(coach, settings):
+def test_reminders_retry_when_the_mail_server_refuses(
+    coach, settings, smtp_server, django_capture_on_commit_callbacks
+):
+    accepting = settings.MAILERS
     settings.MAILERS = {
         "default": {
             "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
@@ -238,8 +245,16 @@ def test_reminders_retry_when_the_mail_server_refuses(coach, settings):
         }
     }
     _ended(make_agreement(coach.practice), D(2020, 1, 1))
-    assert send_reminders(today=D(2026, 1, 1)) == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send_reminders(today=D(2026, 1, 1)) == 1  # queued, and refused
     assert not RetentionReminder.objects.exists()
+    # While it waits to be tried again, the daily run does not queue a second one.
+    assert send_reminders(today=D(2026, 1, 2)) == 0
+    # The mail server is back: the retry delivers it, and only now are the rows announced.
+    settings.MAILERS = accepting
+    assert deliver_due_messages(now=timezone.now() + datetime.timedelta(minutes=2)) == 1
+    assert len(smtp_server.messages) == 1
+    assert RetentionReminder.objects.count() == 2
 
 
 def test_a_practice_without_ended_agreements_gets_no_reminder(db):

@@ -29,6 +29,9 @@ PUBLIC = {
     "signing_decline",
     "signing_done",
     "verify",
+    # Health checks for the load balancer and monitoring: states and numbers, no data.
+    "healthz",
+    "readyz",
 }
 # Views for a logged-in user who has not passed the second factor yet: enrolling it.
 ENROLMENT = {"two_factor:setup", "two_factor:qr", "logout"}

@@ -53,3 +53,12 @@
     showMethod();
   });
 })();
+
+// After a failed submit, move the focus (and the screen) to the list of what to correct.
+(function () {
+  "use strict";
+  var summary = document.querySelector("[data-focus-on-load]");
+  if (summary) {
+    summary.focus();
+  }
+})();

@@ -1,0 +1,229 @@
+"""The archive: sealed documents and dossiers in storage, each with the SHA-256 recorded when
+it was stored.
+
+A stored file is trusted only while its bytes hash to the recorded SHA-256. `store_file`
+writes, reads back and hashes before anything may record the file, and removes what it wrote
+when any of that fails. `open_verified` checks again before every download and every export
+entry; `manage.py verify_archive` checks the whole archive. A file that no longer matches, or
+is gone, is never served: the coach is told, the security log records it and the operators
+are mailed (`report`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import tempfile
+from collections.abc import Iterator
+from typing import IO, TYPE_CHECKING, cast
+
+from django.core.files import File
+from django.core.files.base import ContentFile
+from django.core.mail import mail_admins
+from django.db.models.fields.files import FieldFile
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from avg_portal import audit
+from avg_portal.models import SecurityEventKind, User
+
+from .models import SignableDocument
+
+if TYPE_CHECKING:
+    import datetime
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 64 * 1024
+# A verified copy stays in memory up to this size (every sealed PDF) and spills to a
+# temporary file beyond it (a large dossier ZIP).
+SPOOL_IN_MEMORY = 16 * 1024 * 1024
+
+
+class ArchiveProblem(Exception):
+    """A stored file that cannot be trusted: `name` is its name in storage."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(f"{name or '(no file)'}: {reason}")
+        self.name = name
+        self.reason = reason
+
+
+class ArchiveMismatch(ArchiveProblem):
+    """The stored bytes do not hash to the recorded SHA-256."""
+
+
+class ArchiveMissing(ArchiveProblem):
+    """The file is not in storage, or cannot be read."""
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+# Writing --------------------------------------------------------------------------------
+
+
+def store_file(field: FieldFile, name: str, content: File, sha256: str) -> str:
+    """Write `content` to the storage of `field` under `name` (its `upload_to` applied), read
+    it back and check that it hashes to `sha256`; returns the stored name. On any failure (a
+    full disk, a short write, bytes that do not read back as written) nothing is left in
+    storage and the error is raised: the caller records the file only after this returns."""
+    storage = field.storage
+    target = field.field.generate_filename(field.instance, name)
+    # The names are the document's own, and the caller holds its row: a file already there
+    # was left by an attempt that died before its transaction committed (a killed worker
+    # runs no clean-up), and no row names it.
+    if storage.exists(target):
+        storage.delete(target)
+    try:
+        stored = storage.save(target, content, max_length=field.field.max_length)
+        read_back = stored_sha256(storage.open(stored, "rb"), stored)
+        if read_back != sha256:
+            raise ArchiveMismatch(stored, "the file read back differs from what was written")
+    except BaseException:
+        # A failed write may leave part of the file under the target name.
+        _delete_quietly(field, target)
+        raise
+    return stored
+
+
+def discard(field: FieldFile, name: str) -> None:
+    """Remove a file that `store_file` wrote when its record could not be saved after all."""
+    _delete_quietly(field, name)
+
+
+def _delete_quietly(field: FieldFile, name: str) -> None:
+    try:
+        field.storage.delete(name)
+    except Exception:  # the original error matters more than this one
+        logger.exception("Could not remove %s from storage", name)
+
+
+def store_sealed(document: SignableDocument, sealed: bytes, *, at: datetime.datetime) -> None:
+    """Store the sealed final PDF of `document`, verified, and only then record it, its
+    SHA-256 and the moment on the row. The caller holds the row's lock."""
+    sha256 = sha256_hex(sealed)
+    name = f"{document.concrete().public_id}.pdf"
+    stored = store_file(document.final_pdf, name, ContentFile(sealed), sha256)
+    document.final_pdf.name = stored
+    document.final_sha256 = sha256
+    document.completed_at = at
+    document.seal_error = ""
+    try:
+        document.save(update_fields=["final_pdf", "final_sha256", "completed_at", "seal_error"])
+    except BaseException:
+        discard(document.final_pdf, stored)
+        raise
+
+
+def note_failure(key: int, error: BaseException) -> None:
+    """Write down why storing the sealed document `key` failed, for the coach's page and the
+    operator. The transaction that tried was rolled back, so this is written on its own."""
+    SignableDocument.objects.filter(pk=key, final_sha256="").update(
+        seal_error=f"{type(error).__name__}: {error}"[:500]
+    )
+
+
+# Reading --------------------------------------------------------------------------------
+
+
+def stored_sha256(opened: IO[bytes], name: str) -> str:
+    """The SHA-256 of an opened stored file, read in chunks; closes it."""
+    digest = hashlib.sha256()
+    try:
+        with opened:
+            while chunk := opened.read(CHUNK):
+                digest.update(chunk)
+    except OSError as error:
+        raise ArchiveMissing(name, f"could not be read ({error})") from error
+    return digest.hexdigest()
+
+
+def check_stored(field: FieldFile, sha256: str) -> None:
+    """Raise ArchiveMissing or ArchiveMismatch unless the stored file hashes to `sha256`."""
+    actual = stored_sha256(_open(field), field.name or "")
+    if actual != sha256:
+        raise ArchiveMismatch(field.name or "", f"SHA-256 is {actual}, recorded {sha256}")
+
+
+def open_verified(field: FieldFile, sha256: str) -> IO[bytes]:
+    """The stored bytes of `field`, checked against `sha256`, as a temporary copy positioned
+    at its start. The caller serves the copy, so what goes out is exactly what was hashed,
+    whatever happens to the stored file meanwhile.
+
+    Every download hashes again rather than trusting a cache: a sealed PDF is 60 to 200 KB,
+    which SHA-256 reads in well under a millisecond, far less than fetching it from storage;
+    a cache would be one more thing that could say "fine" about a file that changed."""
+    name = field.name or ""
+    opened = _open(field)
+    # Returned open: the caller reads it and closes it.
+    copy = cast(IO[bytes], tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY))  # noqa: SIM115
+    digest = hashlib.sha256()
+    try:
+        with opened:
+            while chunk := opened.read(CHUNK):
+                digest.update(chunk)
+                copy.write(chunk)
+    except OSError as error:
+        copy.close()
+        raise ArchiveMissing(name, f"could not be read ({error})") from error
+    if digest.hexdigest() != sha256:
+        copy.close()
+        raise ArchiveMismatch(name, f"SHA-256 is {digest.hexdigest()}, recorded {sha256}")
+    copy.seek(0)
+    return copy
+
+
+def read_verified(field: FieldFile, sha256: str) -> bytes:
+    with open_verified(field, sha256) as verified:
+        return verified.read()
+
+
+def chunks(opened: IO[bytes]) -> Iterator[bytes]:
+    """The bytes of an open file in chunks; closes it at the end."""
+    with opened:
+        while chunk := opened.read(CHUNK):
+            yield chunk
+
+
+def _open(field: FieldFile) -> IO[bytes]:
+    if not field.name:
+        raise ArchiveMissing("", "no file is recorded")
+    try:
+        return cast(IO[bytes], field.storage.open(field.name, "rb"))
+    except OSError as error:  # FileNotFoundError, and S3's "does not exist"
+        raise ArchiveMissing(field.name, f"not in storage ({error})") from error
+
+
+# Telling ---------------------------------------------------------------------------------
+
+
+def report(problem: ArchiveProblem, *, what: str, request: HttpRequest | None = None) -> None:
+    """A stored file failed its check: the security log records it and the operators are
+    mailed. `what` names the record it belongs to, for the operator."""
+    user = cast(User, request.user) if request is not None else None
+    audit.record(SecurityEventKind.ARCHIVE_MISMATCH, request=request, user=user)
+    logger.error("Archive check failed for %s: %s", what, problem)
+    alert_operators(
+        f"Archive: a stored file failed its check ({what})",
+        f"{what}\nFile: {problem.name or '(none recorded)'}\nProblem: {problem.reason}\n\n"
+        "The file was not served. Restore it from a backup and run "
+        "`manage.py verify_archive`.",
+    )
+
+
+def alert_operators(subject: str, message: str) -> None:
+    """Mail settings.ADMINS. Never raises: the alert must not turn into the outage it
+    reports (a 500 for the coach, a task that fails)."""
+    try:
+        mail_admins(subject, message)
+    except Exception:
+        logger.exception("Could not mail the operators: %s", subject)
+
+
+def damaged_response(request: HttpRequest, problem: ArchiveProblem, *, what: str) -> HttpResponse:
+    """What a download answers when the stored file failed its check: a clear page, never the
+    bytes and never a 500; the problem is reported first."""
+    report(problem, what=what, request=request)
+    return render(request, "agreements/archive_damaged.html", status=409)
