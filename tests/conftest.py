@@ -1,3 +1,5 @@
+import contextlib
+
 import pytest
 from django.db import connection
 from django.utils import timezone
@@ -149,13 +151,13 @@ def _free_port():
         return probe.getsockname()[1]
 
 
-@pytest.fixture
-def smtp_server(settings):
-    """A real SMTP server on 127.0.0.1 (aiosmtpd); the app's default mailer points at it."""
+@contextlib.contextmanager
+def serving_smtp(settings, handler):
+    """A real SMTP server on 127.0.0.1 (aiosmtpd) answering with `handler`; the app's
+    default mailer points at it while the block runs."""
     from aiosmtpd.controller import Controller
 
-    inbox = SmtpInbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller = Controller(handler, hostname="127.0.0.1", port=_free_port())
     controller.start()
     settings.MAILERS = {
         "default": {
@@ -164,6 +166,13 @@ def smtp_server(settings):
         }
     }
     try:
-        yield inbox
+        yield handler
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server that accepts every message into an inbox the test reads."""
+    with serving_smtp(settings, SmtpInbox()) as inbox:
+        yield inbox

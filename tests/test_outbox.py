@@ -24,7 +24,7 @@ from avg_portal.models import OutboxMessage, User
 from breaches.models import BreachUpdate, ClientNotification
 from core.origin import Origin
 
-from .conftest import PASSWORD, SmtpInbox, _free_port, login_verified
+from .conftest import PASSWORD, SmtpInbox, _free_port, login_verified, serving_smtp
 from .factories import make_agreement
 from .signing_helpers import client_post, signature_png
 from .test_breaches import log_breach
@@ -54,19 +54,8 @@ class FlakyInbox(SmtpInbox):
 
 @pytest.fixture
 def flaky_smtp(settings):
-    inbox = FlakyInbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    settings.MAILERS = {
-        "default": {
-            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-            "OPTIONS": {"host": "127.0.0.1", "port": controller.port, "timeout": 10},
-        }
-    }
-    try:
+    with serving_smtp(settings, FlakyInbox()) as inbox:
         yield inbox
-    finally:
-        controller.stop()
 
 
 def later(minutes):
