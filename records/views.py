@@ -7,7 +7,7 @@ from typing import cast
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.http import (
     FileResponse,
     Http404,
@@ -26,6 +26,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from agreements import actions as agreement_actions
 from agreements import archive, retention
+from agreements.models import AgreementEnding, AgreementStatus
 from avg_portal.models import User
 from breaches.models import BreachStatus
 from core.access import get_client_for_coach, get_practice
@@ -35,6 +36,7 @@ from core.origin import Origin
 from . import dossier_exports, erasure, export
 from .forms import ClientForm, ClientSearchForm, EraseForm
 from .models import DossierExport
+from .todo import agreement_counts, todo_list
 
 PAGE_SIZE = 25
 
@@ -200,9 +202,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if practice is not None:
         agreements = practice.agreements.select_related("client")
         context |= {
-            "recent_agreements": agreements[:5],
-            "status_counts": dict(
-                agreements.order_by().values_list("status").annotate(n=Count("id"))
+            "recent_agreements": agreements.annotate(
+                ended=Exists(AgreementEnding.objects.filter(agreement=OuterRef("pk")))
+            )[:5],
+            "agreement_counts": agreement_counts(
+                dict(agreements.order_by().values_list("status").annotate(n=Count("id"))),
+                ended=practice.agreements.filter(
+                    status=AgreementStatus.SIGNED, ending__isnull=False
+                ).count(),
             ),
             "client_count": practice.clients.count(),
             "open_breaches": [
@@ -211,5 +218,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                     "clients", "notifications"
                 )[:10]
             ],
+            "todos": todo_list(practice),
         }
     return render(request, "records/dashboard.html", context)

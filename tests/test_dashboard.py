@@ -1,0 +1,100 @@
+"""The dashboard as a to-do list: what needs the coach now, most urgent first, in Dutch."""
+
+import datetime
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from agreements import signing
+from breaches.actions import breach_create
+from core.origin import Actor, Origin
+
+from .factories import make_agreement, make_client
+from .signing_helpers import send_for_signing
+from .test_signing import archived
+
+pytestmark = pytest.mark.django_db
+
+
+def todo_titles(page):
+    start = page.index('id="todo-heading"')
+    section = page[start : page.index("</section>", start)]
+    return [part.split("</strong>")[0].strip() for part in section.split("<strong>")[1:]]
+
+
+def test_an_empty_practice_has_nothing_to_do(coach_client):
+    page = coach_client.get(reverse("dashboard")).text
+    assert "Wat nu aandacht vraagt" in page
+    assert "Er vraagt nu niets om je aandacht." in page
+
+
+def test_the_most_urgent_comes_first_each_with_its_action(
+    coach, coach_client, client, django_capture_on_commit_callbacks
+):
+    practice = coach.practice
+    # Waiting: an ended agreement whose declaration was not asked for yet.
+    ended = archived(coach, client, django_capture_on_commit_callbacks)
+    signing.agreement_record_end(
+        agreement=ended, ended_on=timezone.localdate(), origin=Origin.of_account(coach)
+    )
+    # A refusal, with the client's reason.
+    declined, _token = send_for_signing(
+        coach,
+        make_agreement(practice, make_client(practice, "Bram Bos")),
+        capture=django_capture_on_commit_callbacks,
+    )
+    signing.agreement_client_decline(
+        link=declined.signing_links.get(),
+        reason="Ik wil eerst een gesprek.",
+        origin=Origin(actor=Actor.CLIENT, name="Bram Bos"),
+    )
+    # A problem: the invitation bounced.
+    bounced, _token = send_for_signing(
+        coach,
+        make_agreement(practice, make_client(practice, "Cor Claassen")),
+        capture=django_capture_on_commit_callbacks,
+    )
+    bounced.signing_links.update(
+        email_failed_at=timezone.now(), email_error="550 mailbox unavailable"
+    )
+    # Overdue: a breach discovered 80 hours ago (both the 24 and 72 hour deadlines passed).
+    breach = breach_create(
+        practice=practice,
+        origin=Origin.of_account(coach),
+        summary="Laptop gestolen",
+        discovered_at=timezone.now() - datetime.timedelta(hours=80),
+    )
+    make_agreement(practice, make_client(practice, "Dirk Draft"))  # a draft: nothing to do
+
+    page = coach_client.get(reverse("dashboard")).text
+    titles = todo_titles(page)
+    assert len(titles) == 5, titles
+    assert titles[0].endswith(breach.reference) and titles[1].endswith(breach.reference)
+    assert titles[2] == "De uitnodiging aan Cor Claassen is niet aangekomen"
+    assert titles[3] == "Bram Bos heeft niet ondertekend"
+    assert titles[4] == f"Vraag {ended.client_name} om de verklaring van teruggave of vernietiging"
+    assert "Te laat" in page and "Probleem" in page and "Antwoord" in page and "Wacht" in page
+    assert "550 mailbox unavailable" in page
+    assert "Reden: Ik wil eerst een gesprek." in page
+    for target in (
+        reverse("breach_detail", args=[breach.public_id]),
+        reverse("agreement_detail", args=[bounced.public_id]),
+        reverse("agreement_detail", args=[declined.public_id]),
+        reverse("agreement_detail", args=[ended.public_id]),
+    ):
+        assert f'href="{target}"' in page
+    # Counts in Dutch, singular and plural right; the ended agreement is not "ondertekend".
+    assert "4 cliënten · 1 concept · 1 wacht op ondertekening · 1 beëindigd · 1 geweigerd" in page
+    assert "1 declined" not in page and ">declined" not in page
+    assert ">Beëindigd</span>" in page
+
+
+def test_a_stranger_sees_none_of_it(coach, stranger, client, django_capture_on_commit_callbacks):
+    from .conftest import login_verified
+
+    send_for_signing(coach, capture=django_capture_on_commit_callbacks)
+    coach.practice.agreements.get().signing_links.update(email_failed_at=timezone.now())
+    login_verified(client, stranger)
+    page = client.get(reverse("dashboard")).text
+    assert "Er vraagt nu niets om je aandacht." in page
