@@ -11,9 +11,19 @@ urlpatterns = [
     path("agreements/<uuid:public_id>/edit/", views.agreement_edit, name="agreement_edit"),
     path("agreements/<uuid:public_id>/pdf/", views.agreement_pdf, name="agreement_pdf"),
     path("agreements/<uuid:public_id>/delete/", views.agreement_delete, name="agreement_delete"),
+    path(
+        "agreements/<uuid:public_id>/delete/confirm/",
+        views.agreement_delete_confirm,
+        name="agreement_delete_confirm",
+    ),
     path("agreements/<uuid:public_id>/send/", views.agreement_send, name="agreement_send"),
     path(
         "agreements/<uuid:public_id>/withdraw/", views.agreement_withdraw, name="agreement_withdraw"
+    ),
+    path(
+        "agreements/<uuid:public_id>/withdraw/confirm/",
+        views.agreement_withdraw_confirm,
+        name="agreement_withdraw_confirm",
     ),
     path("agreements/<uuid:public_id>/resend/", views.agreement_resend, name="agreement_resend"),
     path("agreements/<uuid:public_id>/reopen/", views.agreement_reopen, name="agreement_reopen"),

@@ -7,9 +7,11 @@ from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from avg_portal.confirmation import confirmation_page
 from avg_portal.models import User
 from core.access import get_practice
 from core.exceptions import ActionRefused
@@ -263,6 +265,25 @@ def _transition(
     return agreement
 
 
+@require_safe
+def agreement_withdraw_confirm(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    agreement = get_agreement_for_coach(request, public_id)
+    if agreement.status != AgreementStatus.SENT:
+        return redirect("agreement_detail", public_id=agreement.public_id)
+    return confirmation_page(
+        request,
+        title=_("Withdraw the agreement with %(name)s?") % {"name": agreement.client_name},
+        consequences=[
+            _("The client's link stops working at once; he can no longer sign."),
+            _("Your signature is kept with the agreement until you make it a draft again."),
+            _("The withdrawal is written in the agreement's history."),
+        ],
+        action_url=reverse("agreement_withdraw", args=[agreement.public_id]),
+        button=_("Withdraw the agreement"),
+        cancel_url=reverse("agreement_detail", args=[agreement.public_id]),
+    )
+
+
 @require_POST
 def agreement_withdraw(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     agreement = _transition(
@@ -308,6 +329,24 @@ def verify(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         result = signing.verify_document(form.cleaned_data["document"].read())
     return render(request, "agreements/verify.html", {"form": form, "result": result})
+
+
+@require_safe
+def agreement_delete_confirm(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    agreement = get_agreement_for_coach(request, public_id)
+    if not agreement.is_draft:
+        return redirect("agreement_detail", public_id=agreement.public_id)
+    return confirmation_page(
+        request,
+        title=_("Delete the draft for %(name)s?") % {"name": agreement.client_name},
+        consequences=[
+            _("The draft and its Bijlage 1 rows are deleted; this cannot be undone."),
+            _("The client and your other agreements stay as they are."),
+        ],
+        action_url=reverse("agreement_delete", args=[agreement.public_id]),
+        button=_("Delete the draft"),
+        cancel_url=reverse("agreement_detail", args=[agreement.public_id]),
+    )
 
 
 @require_POST

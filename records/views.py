@@ -22,11 +22,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from agreements import actions as agreement_actions
 from agreements import archive, retention
 from agreements.models import AgreementEnding, AgreementStatus
+from avg_portal.confirmation import confirmation_page
 from avg_portal.models import User
 from breaches.models import BreachStatus
 from core.access import get_client_for_coach, get_practice
@@ -164,6 +166,31 @@ def client_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
             "holds": erasure.holds(client),
             "erase_form": EraseForm(client=client),
         },
+    )
+
+
+@require_safe
+def client_delete_confirm(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    client = get_client_for_coach(request, public_id)
+    drafts = client.agreements.filter(status=AgreementStatus.DRAFT).count()
+    return confirmation_page(
+        request,
+        title=_("Delete %(name)s?") % {"name": client.name},
+        consequences=[
+            _("The client's details are deleted; this cannot be undone."),
+            ngettext(
+                "Her %(count)s draft agreement is deleted with her.",
+                "Her %(count)s draft agreements are deleted with her.",
+                drafts,
+            )
+            % {"count": drafts}
+            if drafts
+            else _("She has no draft agreements."),
+            _("A client with a sent or signed agreement cannot be deleted: it is evidence."),
+        ],
+        action_url=reverse("client_delete", args=[client.public_id]),
+        button=_("Delete the client"),
+        cancel_url=reverse("client_edit", args=[client.public_id]),
     )
 
 
