@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -26,6 +26,9 @@ from .forms import (
 )
 from .middleware import second_factor_not_required
 from .models import SecurityEvent, User
+
+# Where a coach was going when the second-factor enrolment interrupted her.
+AFTER_SETUP_KEY = "after_two_factor_setup"
 
 
 @login_not_required
@@ -157,6 +160,12 @@ class SetupView(two_factor_views.SetupView):
             )
         return form
 
+    def get_success_url(self) -> str:
+        # Enrolment always ends with the backup codes, whatever page the coach came from:
+        # without them a lost phone locks her out. Where she was going waits till after.
+        self.request.session[AFTER_SETUP_KEY] = self.get_redirect_url()
+        return reverse("two_factor:setup_complete")
+
     def get_context_data(self, form: forms.Form, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(form, **kwargs)
         if "secret_key" in context:
@@ -169,6 +178,10 @@ class SetupView(two_factor_views.SetupView):
 
 class SetupCompleteView(two_factor_views.SetupCompleteView):
     template_name = "accounts/otp_setup_complete.html"
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # The library would jump to the page the coach came from; she makes codes first.
+        return self.render_to_response(self.get_context_data(**kwargs))
 
 
 class BackupTokensView(two_factor_views.BackupTokensView):
@@ -184,7 +197,19 @@ class BackupTokensView(two_factor_views.BackupTokensView):
         audit.record(
             SecurityEvent.Kind.BACKUP_CODES_GENERATED, request=self.request, user=self.request.user
         )
-        return self.render_to_response(self.get_context_data(form=form, new_tokens=tokens))
+        return self.render_to_response(
+            self.get_context_data(form=form, new_tokens=tokens, continue_url=self._continue_url())
+        )
+
+    def _continue_url(self) -> str:
+        """Where the coach was going when enrolment started, else where she starts."""
+        user = cast(User, self.request.user)
+        after_setup = self.request.session.pop(AFTER_SETUP_KEY, "")
+        if after_setup and after_setup != reverse("dashboard"):
+            return str(after_setup)
+        if user.practice and not user.practice.is_complete:
+            return reverse("practice_edit")
+        return reverse("dashboard")
 
 
 @method_decorator(second_factor_not_required, name="dispatch")
