@@ -7,6 +7,7 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from avg_portal.downloads import name_part
 from core.models import Client, DataKind, Practice, SecurityProfileFields, phone_validator
 from core.origin import Actor, Origin
 
@@ -388,7 +389,7 @@ class Agreement(SecurityProfileFields, SignableDocument):
         self.save(update_fields=["status"])
 
     def download_name(self) -> str:
-        return f"{self.FILE_STEM}-{self.agreement_date:%Y-%m-%d}.pdf"
+        return f"{self.FILE_STEM}-{name_part(self.client_name)}-{self.agreement_date:%Y-%m-%d}.pdf"
 
     @property
     def text_version(self) -> str:
@@ -632,7 +633,8 @@ class Declaration(SignableDocument):
         self.save(update_fields=["status"])
 
     def download_name(self) -> str:
-        return f"{self.FILE_STEM}-{self.done_on:%Y-%m-%d}.pdf"
+        client = name_part(self.agreement.client_name)
+        return f"{self.FILE_STEM}-{client}-{self.done_on:%Y-%m-%d}.pdf"
 
     @property
     def text_version(self) -> str:

@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from avg_portal.downloads import attachment
 from core.exceptions import ActionRefused
 from core.origin import Origin, client_ip
 
@@ -177,7 +178,7 @@ def signing_document(request: HttpRequest) -> HttpResponse:
     )
     document = link.document.concrete()
     response = HttpResponse(bytes(document.document_pdf), content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{document.FILE_STEM}.pdf"'
+    response["Content-Disposition"] = attachment(document.download_name())
     return response
 
 

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from avg_portal.confirmation import confirmation_page
+from avg_portal.downloads import attachment
 from avg_portal.models import User
 from core.access import get_practice
 from core.exceptions import ActionRefused
@@ -176,7 +177,7 @@ def agreement_pdf(request: HttpRequest, public_id: uuid.UUID) -> HttpResponseBas
     return HttpResponse(
         pdf,
         content_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{agreement.download_name()}"'},
+        headers={"Content-Disposition": attachment(agreement.download_name())},
     )
 
 
@@ -189,19 +190,16 @@ def _document_pdf(request: HttpRequest, document: Agreement | Declaration) -> Ht
         return HttpResponse(
             bytes(document.document_pdf),
             content_type="application/pdf",
-            headers={"Content-Disposition": f'attachment; filename="{stem}-{UNSIGNED_COPY}.pdf"'},
+            headers={"Content-Disposition": attachment(f"{stem}-{UNSIGNED_COPY}.pdf")},
         )
     try:
         verified = archive.open_verified(document.final_pdf, document.final_sha256)
     except archive.ArchiveProblem as problem:
         what = f"{document.kind} {document.public_id}"
         return archive.damaged_response(request, problem, what=what)
-    return FileResponse(
-        verified,
-        as_attachment=True,
-        filename=document.download_name(),
-        content_type="application/pdf",
-    )
+    response = FileResponse(verified, content_type="application/pdf")
+    response["Content-Disposition"] = attachment(document.download_name())
+    return response
 
 
 @require_http_methods(["GET", "POST"])

@@ -100,7 +100,9 @@ def test_a_healthy_archive_verifies_and_is_served(sealed, coach_client):
     assert response.status_code == 200
     assert b"".join(response.streaming_content) == stored_pdf(sealed)
     assert response["Content-Disposition"] == (
-        f'attachment; filename="verwerkersovereenkomst-{sealed.agreement_date:%Y-%m-%d}.pdf"'
+        'attachment; filename="verwerkersovereenkomst-zoe-unal-bronte-'
+        f"{sealed.agreement_date:%Y-%m-%d}.pdf\"; filename*=UTF-8''verwerkersovereenkomst-"
+        f"zo%C3%AB-%C3%BCnal-bront%C3%AB-{sealed.agreement_date:%Y-%m-%d}.pdf"
     )
     _included, omitted = manifest_sections(export_zip(coach_client))
     assert omitted == []
@@ -277,9 +279,9 @@ def test_signed_but_not_sealed_is_served_only_as_an_unsigned_copy(coach, coach_c
     )
     response = coach_client.get(reverse("agreement_pdf", args=[agreement.public_id]))
     assert response.status_code == 200
-    assert response["Content-Disposition"] == (
-        'attachment; filename="verwerkersovereenkomst-'
-        f'{agreement.agreement_date:%Y-%m-%d}-ongetekende-kopie.pdf"'
+    assert response["Content-Disposition"].startswith(
+        'attachment; filename="verwerkersovereenkomst-zoe-unal-bronte-'
+        f'{agreement.agreement_date:%Y-%m-%d}-ongetekende-kopie.pdf"; filename*=UTF-8'
     )
     page = coach_client.get(reverse("agreement_detail", args=[agreement.public_id])).text
     assert "Download ongetekende kopie" in page
