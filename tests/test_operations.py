@@ -241,3 +241,10 @@ def test_check_deploy_warns_before_the_seal_certificate_expires(tmp_path):
 
 
 _SERVICES = ("DJANGO_SITE_URL", "DJANGO_TASKS_BACKEND", "DJANGO_CACHE_URL")
+
+
+def test_the_favicon_is_ours_and_found(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 302
+    assert response.url == "/static/favicon.svg"
+    assert '<link rel="icon" href="/static/favicon.svg"' in client.get(reverse("signup")).text

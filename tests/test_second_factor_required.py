@@ -32,6 +32,7 @@ PUBLIC = {
     # Health checks for the load balancer and monitoring: states and numbers, no data.
     "healthz",
     "readyz",
+    "favicon",
 }
 # Views for a logged-in user who has not passed the second factor yet: enrolling it.
 ENROLMENT = {"two_factor:setup", "two_factor:qr", "logout"}
