@@ -308,11 +308,13 @@ class SignatureForm(forms.Form):
     """Name, function, place and a drawn or typed signature, with explicit consent."""
 
     name = forms.CharField(label=_("Name"), max_length=200, validators=[no_markup])
+    # A private client has no function to sign in; the printed line stays empty.
     function = forms.CharField(
         label=_("Function"),
         max_length=200,
+        required=False,
         validators=[no_markup],
-        help_text=_("E.g. coach, or: private person."),
+        help_text=_("Optional, e.g. coach. Leave it empty if you sign as a private person."),
     )
     place = forms.CharField(label=_("Place"), max_length=100, validators=[no_markup])
     method = forms.ChoiceField(

@@ -46,3 +46,21 @@ def test_a_failed_submit_lists_what_to_correct_at_the_top(client, signing_sessio
     assert 'aria-current="step"><span class="signing-step-number">2</span> Ondertekenen' in page
     signing_session.refresh_from_db()
     assert signing_session.status == "sent"
+
+
+def test_a_private_client_signs_without_a_function(
+    client, signing_session, django_capture_on_commit_callbacks
+):
+    from agreements.models import Agreement, Signature
+
+    from .conftest import stored_pdf
+    from .test_signing import pdf_text
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("signing_page"), client_post(function=""))
+    assert response.status_code == 302
+    signature = Signature.objects.get(document=signing_session, party="client")
+    assert signature.function == ""
+    text = " ".join(pdf_text(stored_pdf(Agreement.objects.get(pk=signing_session.pk))).split())
+    assert "Zoë Ünal-Brontë, Breda" in text
+    assert ", ," not in text
