@@ -308,6 +308,14 @@ else:
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": MEDIA_ROOT},
     }
+# S3 Object Lock: every sealed PDF gets a COMPLIANCE retention date (agreements/archive.py),
+# before which nobody, not even the bucket's owner, can delete or shorten it. Only for a
+# bucket created with Object Lock enabled; sealing fails (and is retried) while it cannot.
+S3_OBJECT_LOCK = env_bool("DJANGO_S3_OBJECT_LOCK", False)
+if S3_OBJECT_LOCK and not _S3_BUCKET:
+    raise ImproperlyConfigured("DJANGO_S3_OBJECT_LOCK needs DJANGO_S3_BUCKET.")
+# When no Bijlage 1 row of the agreement has a structured retention period.
+S3_OBJECT_LOCK_DEFAULT_YEARS = env_int("DJANGO_S3_OBJECT_LOCK_DEFAULT_YEARS", 7, minimum=1)
 STORAGES = {
     "default": _default_storage,
     "staticfiles": {
@@ -339,6 +347,12 @@ SIGNING_REMINDER_AFTER_DAYS = env_int("DJANGO_SIGNING_REMINDER_AFTER_DAYS", 3, m
 SIGNING_MAX_REMINDERS = env_int("DJANGO_SIGNING_MAX_REMINDERS", 2)
 # Wrong signing links one address may try in ten minutes before it is refused for a while.
 SIGNING_LINK_GUESS_LIMIT = env_int("DJANGO_SIGNING_LINK_GUESS_LIMIT", 20, minimum=1)
+
+# Where the Autoriteit Persoonsgegevens takes breach notifications (linked, never loaded).
+AP_BREACH_FORM_URL = env_str(
+    "DJANGO_AP_BREACH_FORM_URL",
+    "https://www.autoriteitpersoonsgegevens.nl/themas/beveiliging/datalekken/datalek-melden",
+)
 
 # A practice with more signed agreements than this gets its export by email link.
 EXPORT_EMAIL_ABOVE = env_int("DJANGO_EXPORT_EMAIL_ABOVE", 200)

@@ -6,6 +6,7 @@ what the mail server says reaches the handler registered for that purpose
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
 from django.urls import reverse
 from django.utils import translation
 
@@ -24,14 +25,15 @@ def breach_url(breach: Breach) -> str:
     return absolute_url(reverse("breach_detail", kwargs={"public_id": breach.public_id}))
 
 
-def send_breach_notification(notification: ClientNotification) -> OutboxMessage:
-    """Tell one affected client about the breach (clause 7.1), in his language."""
+def render_breach_notification(notification: ClientNotification) -> EmailMultiAlternatives:
+    """The email one affected client gets about the breach (clause 7.1), in his language:
+    what the coach previews is what is sent."""
     breach = notification.breach
     practice = breach.practice
     language = notification.client.language if notification.client else settings.LANGUAGE_CODE
     reply_to = practice.breach_contact_email or practice.email
     with translation.override(language):
-        message = render_message(
+        return render_message(
             "breach_notification",
             {
                 "breach": breach,
@@ -42,6 +44,10 @@ def send_breach_notification(notification: ClientNotification) -> OutboxMessage:
             to=[notification.email],
             reply_to=[reply_to] if reply_to else [],
         )
+
+
+def send_breach_notification(notification: ClientNotification) -> OutboxMessage:
+    message = render_breach_notification(notification)
     return queue(message, purpose=NOTIFICATION, subject_id=notification.pk)
 
 

@@ -1,6 +1,7 @@
 import uuid
 from typing import cast
 
+from django.conf import settings
 from django.contrib import messages
 from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
@@ -13,7 +14,7 @@ from avg_portal.models import User
 from core.access import get_practice
 from core.origin import Origin
 
-from . import actions, display, documents
+from . import actions, display, documents, notices
 from .access import breaches_for_coach, get_breach_for_coach
 from .forms import (
     SECTIONS,
@@ -26,7 +27,7 @@ from .forms import (
     now_for_input,
     section_fields,
 )
-from .models import Breach
+from .models import Breach, ClientNotification
 
 # The browser keeps what was typed in a form under this key until the server has it
 # (static/js/breach-autosave.js); after a successful save the next page tells it to forget.
@@ -100,6 +101,7 @@ def _detail_context(request: HttpRequest, breach: Breach, **forms: Form) -> dict
         "close_form": CloseForm(initial={"measures": breach.measures}),
         "reopen_form": ReopenForm(),
         "autosave_done": request.session.pop(AUTOSAVE_DONE, ""),
+        "ap_breach_form_url": settings.AP_BREACH_FORM_URL,
     }
     return context | forms
 
@@ -164,10 +166,33 @@ def _refused(
 
 @require_POST
 def breach_notify(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """With `preview` in the form: the exact email, shown before anything is sent. Without:
+    send it (the preview page's button)."""
     breach = get_breach_for_coach(request, public_id)
     form = NotifyClientsForm(request.POST, breach=breach)
     if not form.is_valid():
         return _refused(request, breach, _("Choose the clients to inform."), notify_form=form)
+    if "preview" in request.POST:
+        clients = list(form.cleaned_data["clients"])
+        example = ClientNotification(
+            breach=breach,
+            client=clients[0],
+            client_name=clients[0].name,
+            email=clients[0].email,
+            message=form.cleaned_data["message"],
+        )
+        email = notices.render_breach_notification(example)
+        return render(
+            request,
+            "breaches/notify_preview.html",
+            {
+                "breach": breach,
+                "clients": clients,
+                "message": form.cleaned_data["message"],
+                "subject": email.subject,
+                "body": email.body,
+            },
+        )
     try:
         notifications = actions.breach_notify_clients(
             breach=breach,

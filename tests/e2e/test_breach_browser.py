@@ -67,7 +67,9 @@ def test_log_a_breach_see_the_countdown_notify_a_client_and_download_the_registe
     assert breach.records_count == 40
 
     # Inform the client: he is ticked already, as not yet informed.
-    page.get_by_role("button", name="E-mail versturen").click()
+    page.get_by_role("button", name="Bekijk de e-mail").click()
+    expect(page.get_by_text("Beste Zoë Ünal-Brontë")).to_be_visible()  # the exact email, first
+    page.get_by_role("button", name="Verstuur hem aan 1 cliënt").click()
     expect(page.get_by_text("De cliënten zijn per e-mail geïnformeerd.")).to_be_visible()
     (notification,) = ClientNotification.objects.all()
     assert notification.delivered
