@@ -1,0 +1,96 @@
+"""axe-core on every main page, coach and client, desktop and phone: no critical or serious
+violation, and no page wider than a 360-pixel phone screen."""
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from django.test import Client as DjangoClient
+from django.urls import reverse
+
+from ..conftest import login_verified, make_coach
+from ..factories import make_agreement, make_client
+from ..signing_helpers import send_for_signing
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 360, "height": 740}}
+
+
+def _cookie_for(live_server, django_client):
+    session = django_client.cookies["sessionid"].value
+    return [{"name": "sessionid", "value": session, "url": live_server.url}]
+
+
+def _check(page, url, size, problems):
+    page.set_viewport_size(SIZES[size])
+    page.goto(url)
+    results = Axe().run(page, options={"runOnly": ["wcag2a", "wcag2aa", "wcag21aa", "wcag22aa"]})
+    for violation in results.response["violations"]:
+        if violation["impact"] in ("critical", "serious"):
+            targets = [node["target"] for node in violation["nodes"]][:3]
+            problems.append(f"{size} {url}: {violation['id']} {targets}")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    if size == "phone" and width > SIZES["phone"]["width"]:
+        problems.append(f"phone {url}: page is {width} px wide")
+
+
+def test_coach_pages(browser, live_server):
+    from breaches.actions import breach_create
+    from core.origin import Origin
+
+    coach = make_coach()
+    practice = coach.practice
+    client = make_client(practice)
+    draft = make_agreement(practice, client)
+    sent, _token = send_for_signing(coach, make_agreement(practice, make_client(practice, "B")))
+    import datetime
+
+    from django.utils import timezone
+
+    breach = breach_create(
+        practice=practice,
+        origin=Origin.of_account(coach),
+        summary="Laptop gestolen",
+        discovered_at=timezone.now() - datetime.timedelta(hours=3),
+        clients=[client],
+    )
+    django_client = login_verified(DjangoClient(), coach)
+    context = browser.new_context()
+    context.add_cookies(_cookie_for(live_server, django_client))
+    page = context.new_page()
+    urls = [
+        reverse("dashboard"),
+        reverse("agreement_list"),
+        reverse("agreement_detail", args=[draft.public_id]),
+        reverse("agreement_edit", args=[draft.public_id]),
+        reverse("agreement_detail", args=[sent.public_id]),
+        reverse("agreement_send", args=[make_agreement(practice, client).public_id]),
+        reverse("client_list"),
+        reverse("client_edit", args=[client.public_id]),
+        reverse("practice_edit"),
+        reverse("practice_defaults"),
+        reverse("breach_list"),
+        reverse("breach_create"),
+        reverse("breach_detail", args=[breach.public_id]),
+        reverse("retention_list"),
+        reverse("security_log"),
+        reverse("verify"),
+    ]
+    problems = []
+    for size in SIZES:
+        for url in urls:
+            _check(page, live_server.url + url, size, problems)
+    assert not problems, "\n".join(problems)
+
+
+def test_client_pages(browser, live_server):
+    coach = make_coach()
+    _agreement, token = send_for_signing(coach)
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(live_server.url + reverse("signing_open", args=[token]))
+    problems = []
+    for size in SIZES:
+        _check(page, live_server.url + reverse("signing_page"), size, problems)
+    _check(page, live_server.url + reverse("two_factor:login"), "phone", problems)
+    _check(page, live_server.url + reverse("signup"), "phone", problems)
+    assert not problems, "\n".join(problems)
