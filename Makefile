@@ -9,7 +9,7 @@ PORT ?= 8000
 # Development settings for `make run` and the test suite; production sets its own environment.
 DEV_ENV = DJANGO_DEBUG=1 DJANGO_SITE_URL=http://$(HOST):$(PORT)
 
-.PHONY: run test install messages system-deps browser-deps lint typecheck format bench clean
+.PHONY: run test install messages system-deps browser-deps lint typecheck format bench bench-scale pg-client-deps restore-drill clean
 
 install: $(INSTALLED)
 
@@ -73,6 +73,21 @@ format: install
 
 bench: messages
 	$(DEV_ENV) $(BIN)/python -m bench
+
+# Scale-out (bench/scale.py): 200 clients sign at once through two gunicorn instances, two
+# db_workers seal; PostgreSQL and Redis on 127.0.0.1, S3 (moto) and SMTP started by it.
+bench-scale: messages
+	$(BIN)/python -m bench scale
+
+# Backup and restore drill (deploy/restore-drill.sh) on the PostgreSQL server at DRILL_PG
+# (default postgres://postgres@127.0.0.1:5432), with PostgreSQL's client tools.
+pg-client-deps:
+	@missing=""; for tool in pg_dump pg_restore psql; do \
+	  command -v $$tool >/dev/null || missing=" postgresql-client"; done; \
+	$(call apt_install,$$missing)
+
+restore-drill: messages pg-client-deps
+	deploy/restore-drill.sh
 
 clean:
 	rm -rf $(VENV) staticfiles

@@ -6,31 +6,34 @@ writes, reads back and hashes before anything may record the file, and removes w
 when any of that fails. `open_verified` checks again before every download and every export
 entry; `manage.py verify_archive` checks the whole archive. A file that no longer matches, or
 is gone, is never served: the coach is told, the security log records it and the operators
-are mailed (`report`).
+are mailed (`report`). In an S3 bucket with Object Lock, a sealed PDF is also locked against
+deletion until its retention periods could have run out (`lock_until`).
 """
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import logging
 import tempfile
+import zoneinfo
 from collections.abc import Iterator
-from typing import IO, TYPE_CHECKING, cast
+from typing import IO, Any, cast
 
+from django.conf import settings
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.mail import mail_admins
 from django.db.models.fields.files import FieldFile
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
+from storages.utils import clean_name
 
 from avg_portal import audit
 from avg_portal.models import SecurityEventKind, User
 
-from .models import SignableDocument
-
-if TYPE_CHECKING:
-    import datetime
+from .models import AgreementEnding, RetentionUnit, SignableDocument
 
 logger = logging.getLogger(__name__)
 
@@ -111,10 +114,72 @@ def store_sealed(document: SignableDocument, sealed: bytes, *, at: datetime.date
     document.completed_at = at
     document.seal_error = ""
     try:
+        lock_sealed(document, today=timezone.localdate(at))
         document.save(update_fields=["final_pdf", "final_sha256", "completed_at", "seal_error"])
     except BaseException:
         discard(document.final_pdf, stored)
         raise
+
+
+# S3 Object Lock ---------------------------------------------------------------------------
+
+
+def lock_until(document: SignableDocument, *, today: datetime.date) -> datetime.date | None:
+    """The day until which the sealed PDF of `document` stays locked in the bucket; None
+    when nothing needs locking.
+
+    The lock is in compliance mode: nobody can lift or shorten it, so it must never outlast
+    the day the data may lawfully be erased (records.erasure: the day after the latest due
+    date of the agreement's Bijlage 1 rows, `retention.agreement_keep_until`), yet it should
+    cover all that is certain. Those due dates run from the end of the coaching agreement,
+    which is not known when a document is sealed, except that it cannot lie before the day
+    the agreement was made (`signing.agreement_record_end` refuses that). So the lock runs to
+    the latest due date computed as if the agreement ended the day it was made (or on the
+    end already recorded, for a declaration sealed after it): the earliest the data could
+    be due, never later than the real date. Rows with only a free-text period keep the data
+    until the coach decides, so they cannot shorten anything; when no row has a structured
+    period, the lock runs `S3_OBJECT_LOCK_DEFAULT_YEARS` from today."""
+    # Imported here: retention imports notices, which imports this module.
+    from . import retention
+
+    agreement = document.concrete().dossier
+    ending = getattr(agreement, "ending", None) or AgreementEnding(
+        agreement=agreement, coaching_ended_on=agreement.agreement_date
+    )
+    due_dates = [
+        retention.activity_due_date(activity, ending) for activity in agreement.activities.all()
+    ]
+    known = [due_on for due_on in due_dates if due_on is not None]
+    if not known:
+        return retention.add_period(
+            today, settings.S3_OBJECT_LOCK_DEFAULT_YEARS, RetentionUnit.YEAR
+        )
+    until = max(known)
+    return until if until > today else None
+
+
+def lock_sealed(document: SignableDocument, *, today: datetime.date) -> None:
+    """Give the stored sealed PDF of `document` a COMPLIANCE retention until the start of
+    `lock_until`, when `settings.S3_OBJECT_LOCK` is on and the storage is an S3 bucket. A
+    bucket without Object Lock refuses, and the error goes up: sealing fails and is retried,
+    and the operator is told, rather than a document stored without the protection promised.
+    Only sealed PDFs are locked: a dossier ZIP is a copy that goes after a week."""
+    # An S3Storage (django-storages), told by its bucket: importing its class needs boto3,
+    # which only the `s3` extra installs.
+    storage: Any = document.final_pdf.storage
+    if not settings.S3_OBJECT_LOCK or not hasattr(storage, "bucket"):
+        return
+    until = lock_until(document, today=today)
+    if until is None:
+        return
+    retain_until = datetime.datetime.combine(
+        until, datetime.time.min, tzinfo=zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    )
+    storage.bucket.meta.client.put_object_retention(
+        Bucket=storage.bucket_name,
+        Key=storage._normalize_name(clean_name(document.final_pdf.name)),
+        Retention={"Mode": "COMPLIANCE", "RetainUntilDate": retain_until},
+    )
 
 
 def note_failure(key: int, error: BaseException) -> None:

@@ -10,12 +10,17 @@ runs only that section.
 
 The "archive" section times `verify_archive` on 1,000 sealed agreements (seconds per 1,000
 and the ratio to a plain SHA-256 of the same files): it must stay fast enough to run daily.
+
+The "scale" section (bench/scale.py) runs only when named, `python -m bench scale`: it takes
+minutes and needs PostgreSQL and Redis. 200 clients sign at once through two gunicorn
+instances, two workers seal; it runs in a process of its own with production settings.
 """
 
 import io
 import logging
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -447,6 +452,15 @@ SECTIONS = ("pdf", "signing", "archive", "export")
 
 
 def main(sections=SECTIONS):
+    if "scale" in sections:
+        # Its own process: production settings on a scratch PostgreSQL database, not the
+        # throwaway SQLite database of the other sections.
+        scale = subprocess.run([sys.executable, "-m", "bench.scale"], check=False)  # noqa: S603
+        if scale.returncode:
+            raise SystemExit(scale.returncode)
+        sections = tuple(section for section in sections if section != "scale")
+        if not sections:
+            return
     with tempfile.TemporaryDirectory(prefix="avg-portal-bench-") as directory:
         setup_django(Path(directory) / "bench.sqlite3")
         if "pdf" in sections:
@@ -463,5 +477,6 @@ def main(sections=SECTIONS):
 
 
 if __name__ == "__main__":
-    # python -m bench [pdf] [signing] [archive] [export]: the sections named, or all of them.
+    # python -m bench [pdf] [signing] [archive] [export] [scale]: the sections named, or all
+    # of them but "scale".
     main(tuple(sys.argv[1:]) or SECTIONS)
