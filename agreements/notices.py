@@ -58,6 +58,7 @@ def send_invitation(
             },
             to=[link.sent_to],
             reply_to=_reply_to(agreement.practice),
+            on_behalf_of=agreement.practice_name,
         )
     return queue(message, purpose=REMINDER if reminder else INVITATION, subject_id=link.pk)
 
@@ -90,6 +91,7 @@ def send_sealed_copies(
             {"agreement": agreement, "for_client": True},
             to=[agreement.client.email],
             reply_to=_reply_to(agreement.practice),
+            on_behalf_of=agreement.practice_name,
         )
     to_client.attach(filename, pdf, "application/pdf")
     to_practice = render_message(

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from email.mime.base import MIMEBase
+from email.utils import formataddr, parseaddr
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -66,17 +67,30 @@ def render_message(
     *,
     to: Iterable[str],
     reply_to: Iterable[str] = (),
+    on_behalf_of: str = "",
 ) -> EmailMultiAlternatives:
+    """The message `name` (templates/emails/<name>/). With `on_behalf_of` (a practice's name)
+    it comes "From: <practice> via AVG Portal", so a client sees who writes to him."""
     context = {"site_name": settings.SITE_NAME, "site_url": settings.SITE_URL, **context}
     subject = render_to_string(f"emails/{name}/subject.txt", context)
     message = EmailMultiAlternatives(
         subject=" ".join(subject.split()),
         body=render_to_string(f"emails/{name}/body.txt", context),
+        from_email=sender(on_behalf_of) if on_behalf_of else None,
         to=list(to),
         reply_to=list(reply_to),
     )
     message.attach_alternative(render_to_string(f"emails/{name}/body.html", context), "text/html")
     return message
+
+
+def sender(practice_name: str) -> str:
+    """'Coachpraktijk De Linde via AVG Portal <noreply@…>': the practice's name, the
+    platform's address (only the platform may send from its domain)."""
+    _name, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
+    # Header-safe: no line breaks or quotes from a practice name can reach the header.
+    name = " ".join(practice_name.replace('"', "'").split())[:150]
+    return formataddr((f"{name} via {settings.SITE_NAME}", address))
 
 
 def send_email_confirmation(user: User) -> OutboxMessage:

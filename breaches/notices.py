@@ -43,6 +43,7 @@ def render_breach_notification(notification: ClientNotification) -> EmailMultiAl
             },
             to=[notification.email],
             reply_to=[reply_to] if reply_to else [],
+            on_behalf_of=practice.name,
         )
 
 
