@@ -39,6 +39,12 @@ YIELD_AT = 256 * 1024
 # and hundreds of megabytes to lay out, so a large record is printed in parts.
 RECORD_ROWS_PER_PDF = 100
 MANIFEST = "manifest.csv"
+# The members' names are Dutch: the coach, and whoever she shows the dossier to, reads them.
+AGREEMENTS = "verwerkersovereenkomsten"
+EVIDENCE = "bewijs"
+DECLARATIONS = "verklaringen"
+RECORD = "verwerkingsregister"
+BREACH_REGISTER = "datalekkenregister.csv"
 
 
 class _Sink(io.RawIOBase):
@@ -268,7 +274,7 @@ def _record_pdfs(
             rows.append(_record_row(activity))
             if len(rows) == RECORD_ROWS_PER_PDF:
                 break
-        name = "processing-record.pdf" if parts == 1 else f"processing-record-{part:03d}.pdf"
+        name = f"{RECORD}.pdf" if parts == 1 else f"{RECORD}-{part:03d}.pdf"
         yield name, _record_pdf(practice, rows, part=part, parts=parts, total=total)
 
 
@@ -286,25 +292,25 @@ def dossier_members(
     for agreement in archived.iterator(chunk_size=200):
         name = base_name(agreement)
         yield _archived_file(
-            f"agreements/{name}.pdf",
+            f"{AGREEMENTS}/{name}.pdf",
             agreement.final_pdf,
             agreement.final_sha256,
             what=f"agreement {agreement.public_id}",
         )
-        yield f"evidence/{name}.csv", _evidence_csv(agreement)
+        yield f"{EVIDENCE}/{name}.csv", _evidence_csv(agreement)
         declaration = getattr(agreement, "declaration", None)
         if declaration is not None and declaration.is_archived:
             yield _archived_file(
-                f"declarations/{name}.pdf",
+                f"{DECLARATIONS}/{name}.pdf",
                 declaration.final_pdf,
                 declaration.final_sha256,
                 what=f"declaration {declaration.public_id}",
             )
     activities = record_activities(agreements)
-    yield "processing-record.csv", _record_csv(activities)
+    yield f"{RECORD}.csv", _record_csv(activities)
     yield from _record_pdfs(practice, activities)
     registered = breaches.prefetch_related("clients", "notifications").order_by("discovered_at")
-    yield "breach-register.csv", iter([register_csv(registered)])
+    yield BREACH_REGISTER, iter([register_csv(registered)])
 
 
 def practice_dossier(practice: Practice) -> Iterator[bytes]:

@@ -123,12 +123,12 @@ def test_a_tampered_file_is_refused_logged_reported_and_left_out(sealed, coach, 
     assert str(sealed.public_id) in alert.subject
 
     archive_zip = export_zip(coach_client)
-    assert not any(name.startswith("agreements/") for name in archive_zip.namelist())
-    assert any(name.startswith("evidence/") for name in archive_zip.namelist())
+    assert not any(name.startswith("verwerkersovereenkomsten/") for name in archive_zip.namelist())
+    assert any(name.startswith("bewijs/") for name in archive_zip.namelist())
     included, omitted = manifest_sections(archive_zip)
     assert altered not in b"".join(archive_zip.read(name) for name, *_ in included)
     ((name, recorded, reason),) = omitted[1:]
-    assert name.startswith("agreements/") and name.endswith(".pdf")
+    assert name.startswith("verwerkersovereenkomsten/") and name.endswith(".pdf")
     assert recorded == sealed.final_sha256 != hashlib.sha256(altered).hexdigest()
     assert "komt niet overeen" in reason
     assert SecurityEvent.objects.filter(kind="archive_mismatch").count() == 2

@@ -76,20 +76,20 @@ def test_practice_export_holds_everything_and_the_manifest_matches(
         data = archive.read(name)
         assert hashlib.sha256(data).hexdigest() == digest, name
         assert len(data) == size
-    sealed_name = next(n for n in members if n.startswith("agreements/zoe-unal-bronte-"))
+    sealed_name = next(n for n in members if n.startswith("verwerkersovereenkomsten/zoe-unal-bronte-"))
     assert archive.read(sealed_name) == stored_pdf(sealed)
     assert listed[sealed_name][0] == sealed.final_sha256
-    assert len([n for n in members if n.startswith("agreements/")]) == 2
-    assert len([n for n in members if n.startswith("evidence/")]) == 2
-    assert {"processing-record.csv", "processing-record.pdf", "breach-register.csv"} <= members
-    assert archive.read("processing-record.pdf").startswith(b"%PDF")
+    assert len([n for n in members if n.startswith("verwerkersovereenkomsten/")]) == 2
+    assert len([n for n in members if n.startswith("bewijs/")]) == 2
+    assert {"verwerkingsregister.csv", "verwerkingsregister.pdf", "datalekkenregister.csv"} <= members
+    assert archive.read("verwerkingsregister.pdf").startswith(b"%PDF")
 
-    evidence = archive.read(sealed_name.replace("agreements/", "evidence/")[:-4] + ".csv")
+    evidence = archive.read(sealed_name.replace("verwerkersovereenkomsten/", "bewijs/")[:-4] + ".csv")
     assert "ondertekend door de cliënt" in evidence.decode("utf-8-sig")
 
     record = list(
         csv.DictReader(
-            io.StringIO(archive.read("processing-record.csv").decode("utf-8-sig")), delimiter=";"
+            io.StringIO(archive.read("verwerkingsregister.csv").decode("utf-8-sig")), delimiter=";"
         )
     )
     # Three Bijlage 1 rows per signed agreement; the draft is no part of the record.
@@ -98,7 +98,7 @@ def test_practice_export_holds_everything_and_the_manifest_matches(
     assert {row["Verwerkingsverantwoordelijke"] for row in record} == {coach.practice.name}
     bram = [row for row in record if row["Cliënt"] == "Bram de Vries"]
     assert sorted(row["Bewaren tot"] for row in bram) == ["01-03-2028", "01-03-2028", "31-12-2033"]
-    assert "Laptop gestolen" in archive.read("breach-register.csv").decode("utf-8-sig")
+    assert "Laptop gestolen" in archive.read("datalekkenregister.csv").decode("utf-8-sig")
 
 
 def test_a_signed_declaration_is_exported_with_its_agreement(coach, coach_client):
@@ -117,7 +117,7 @@ def test_a_signed_declaration_is_exported_with_its_agreement(coach, coach_client
         final_sha256=hashlib.sha256(pdf).hexdigest(),
     )
     archive = download(coach_client, reverse("export_client", args=[agreement.client.public_id]))
-    declared = [n for n in archive.namelist() if n.startswith("declarations/")]
+    declared = [n for n in archive.namelist() if n.startswith("verklaringen/")]
     assert len(declared) == 1 and archive.read(declared[0]) == pdf
     assert manifest(archive)[declared[0]][0] == hashlib.sha256(pdf).hexdigest()
 
@@ -137,10 +137,10 @@ def test_client_export_holds_only_that_client(coach, coach_client):
         )
     archive = download(coach_client, reverse("export_client", args=[anna.public_id]))
     names = archive.namelist()
-    assert [n for n in names if n.startswith("agreements/")][0].startswith("agreements/anna-")
+    assert [n for n in names if n.startswith("verwerkersovereenkomsten/")][0].startswith("verwerkersovereenkomsten/anna-")
     assert not any("bram" in n for n in names)
-    assert "Bram" not in archive.read("processing-record.csv").decode("utf-8-sig")
-    register = archive.read("breach-register.csv").decode("utf-8-sig")
+    assert "Bram" not in archive.read("verwerkingsregister.csv").decode("utf-8-sig")
+    register = archive.read("datalekkenregister.csv").decode("utf-8-sig")
     assert "Over Anna" in register and "Over Bram" not in register
     assert set(manifest(archive)) == set(names) - {"manifest.csv"}
 
@@ -152,8 +152,8 @@ def test_a_stranger_gets_404_and_none_of_the_practice(coach, stranger, client):
     assert other.get(reverse("export_client", args=[anna.public_id])).status_code == 404
     # The practice export is always the logged-in coach's own practice.
     archive = download(other, reverse("export_practice"))
-    assert not any(n.startswith("agreements/") for n in archive.namelist())
-    assert "Anna" not in archive.read("processing-record.csv").decode("utf-8-sig")
+    assert not any(n.startswith("verwerkersovereenkomsten/") for n in archive.namelist())
+    assert "Anna" not in archive.read("verwerkingsregister.csv").decode("utf-8-sig")
 
 
 def test_an_account_without_a_practice_gets_404(client, db):
@@ -228,7 +228,7 @@ def test_a_large_dossier_arrives_by_emailed_link(
     for member, (digest, size) in manifest(archive).items():
         assert hashlib.sha256(archive.read(member)).hexdigest() == digest
         assert len(archive.read(member)) == size
-    assert sum(1 for n in archive.namelist() if n.startswith("agreements/")) == 2
+    assert sum(1 for n in archive.namelist() if n.startswith("verwerkersovereenkomsten/")) == 2
 
     login_verified(client, stranger)
     assert client.get(path).status_code == 404
