@@ -33,7 +33,8 @@ def _check(page, url, size, problems):
         problems.append(f"phone {url}: page is {width} px wide")
 
 
-def test_coach_pages(browser, live_server):
+@pytest.mark.parametrize("size", list(SIZES))
+def test_coach_pages(browser, live_server, size):
     from breaches.actions import breach_create
     from core.origin import Origin
 
@@ -76,9 +77,8 @@ def test_coach_pages(browser, live_server):
         reverse("verify"),
     ]
     problems = []
-    for size in SIZES:
-        for url in urls:
-            _check(page, live_server.url + url, size, problems)
+    for url in urls:
+        _check(page, live_server.url + url, size, problems)
     assert not problems, "\n".join(problems)
 
 
