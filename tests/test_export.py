@@ -76,15 +76,23 @@ def test_practice_export_holds_everything_and_the_manifest_matches(
         data = archive.read(name)
         assert hashlib.sha256(data).hexdigest() == digest, name
         assert len(data) == size
-    sealed_name = next(n for n in members if n.startswith("verwerkersovereenkomsten/zoe-unal-bronte-"))
+    sealed_name = next(
+        n for n in members if n.startswith("verwerkersovereenkomsten/zoe-unal-bronte-")
+    )
     assert archive.read(sealed_name) == stored_pdf(sealed)
     assert listed[sealed_name][0] == sealed.final_sha256
     assert len([n for n in members if n.startswith("verwerkersovereenkomsten/")]) == 2
     assert len([n for n in members if n.startswith("bewijs/")]) == 2
-    assert {"verwerkingsregister.csv", "verwerkingsregister.pdf", "datalekkenregister.csv"} <= members
+    assert {
+        "verwerkingsregister.csv",
+        "verwerkingsregister.pdf",
+        "datalekkenregister.csv",
+    } <= members
     assert archive.read("verwerkingsregister.pdf").startswith(b"%PDF")
 
-    evidence = archive.read(sealed_name.replace("verwerkersovereenkomsten/", "bewijs/")[:-4] + ".csv")
+    evidence = archive.read(
+        sealed_name.replace("verwerkersovereenkomsten/", "bewijs/")[:-4] + ".csv"
+    )
     assert "ondertekend door de cliënt" in evidence.decode("utf-8-sig")
 
     record = list(
@@ -137,7 +145,9 @@ def test_client_export_holds_only_that_client(coach, coach_client):
         )
     archive = download(coach_client, reverse("export_client", args=[anna.public_id]))
     names = archive.namelist()
-    assert [n for n in names if n.startswith("verwerkersovereenkomsten/")][0].startswith("verwerkersovereenkomsten/anna-")
+    assert [n for n in names if n.startswith("verwerkersovereenkomsten/")][0].startswith(
+        "verwerkersovereenkomsten/anna-"
+    )
     assert not any("bram" in n for n in names)
     assert "Bram" not in archive.read("verwerkingsregister.csv").decode("utf-8-sig")
     register = archive.read("datalekkenregister.csv").decode("utf-8-sig")

@@ -200,7 +200,9 @@ def test_a_missing_object_is_reported_as_missing(sealed, bucket, coach_client):
 
 def test_the_export_zip_holds_the_sealed_pdf_from_the_bucket(sealed, bucket, coach_client):
     archive_zip = export_zip(coach_client)
-    (member,) = [name for name in archive_zip.namelist() if name.startswith("verwerkersovereenkomsten/")]
+    (member,) = [
+        name for name in archive_zip.namelist() if name.startswith("verwerkersovereenkomsten/")
+    ]
     assert archive_zip.read(member) == bucket.read(sealed.final_pdf.name)
     included, omitted = manifest_sections(archive_zip)
     assert omitted == []
