@@ -423,6 +423,13 @@ class DeclarationForm(forms.ModelForm):
             "disposition": forms.RadioSelect,
         }
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Radio buttons need no "nothing chosen" option: none ticked says that.
+        cast(
+            forms.ChoiceField, self.fields["disposition"]
+        ).choices = Declaration.Disposition.choices
+
     def clean_done_on(self) -> datetime.date | None:
         done_on = check_plausible_date(self.cleaned_data["done_on"])
         if done_on and done_on > timezone.localdate():

@@ -2,7 +2,7 @@
 changed upstream). Naming them here lets makemessages carry them into our catalogue, which
 Django consults first. Never imported."""
 
-from django.utils.translation import ngettext
+from django.utils.translation import gettext, ngettext
 
 
 def _messages() -> None:  # pragma: no cover - read by makemessages only
@@ -11,3 +11,5 @@ def _messages() -> None:  # pragma: no cover - read by makemessages only
         "This password is too short. It must contain at least %d characters.",
         0,
     )
+    # The empty choice of a select (django.db.models.fields.BLANK_CHOICE_LABEL, new in 6.1).
+    gettext("- Select an option -")

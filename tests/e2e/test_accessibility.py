@@ -1,6 +1,10 @@
 """axe-core on every main page, coach and client, desktop and phone: no critical or serious
-violation, and no page wider than a 360-pixel phone screen."""
+violation, no page wider than a 360-pixel phone screen, and no English in the Dutch pages."""
 
+import functools
+from pathlib import Path
+
+import polib
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.test import Client as DjangoClient
@@ -13,6 +17,22 @@ from ..signing_helpers import send_for_signing
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 360, "height": 740}}
+CATALOGUE = Path(__file__).resolve().parents[2] / "locale" / "nl" / "LC_MESSAGES" / "django.po"
+# English that comes from libraries rather than from our catalogue.
+LIBRARY_ENGLISH = ("Select an option", "This field is required", "Enter a valid")
+
+
+@functools.cache
+def english_sentences():
+    """Our English source strings long enough to be unmistakable, whose Dutch differs: if
+    one shows on a Dutch page, something was not translated."""
+    sentences = set(LIBRARY_ENGLISH)
+    for entry in polib.pofile(str(CATALOGUE)):
+        text = entry.msgid
+        if "%" in text or "{" in text or len(text) < 18 or entry.msgstr == text:
+            continue
+        sentences.add(text)
+    return sentences
 
 
 def _cookie_for(live_server, django_client):
@@ -28,6 +48,10 @@ def _check(page, url, size, problems):
         if violation["impact"] in ("critical", "serious"):
             targets = [node["target"] for node in violation["nodes"]][:3]
             problems.append(f"{size} {url}: {violation['id']} {targets}")
+    shown = page.inner_text("body")
+    for sentence in english_sentences():
+        if sentence in shown:
+            problems.append(f"{size} {url}: English on a Dutch page: {sentence!r}")
     width = page.evaluate("document.documentElement.scrollWidth")
     if size == "phone" and width > SIZES["phone"]["width"]:
         problems.append(f"phone {url}: page is {width} px wide")
@@ -35,8 +59,10 @@ def _check(page, url, size, problems):
 
 @pytest.mark.parametrize("size", list(SIZES))
 def test_coach_pages(browser, live_server, size):
+    from agreements import signing
+    from agreements.signing import SignatureInput
     from breaches.actions import breach_create
-    from core.origin import Origin
+    from core.origin import Actor, Origin
 
     coach = make_coach()
     practice = coach.practice
@@ -54,6 +80,18 @@ def test_coach_pages(browser, live_server, size):
         discovered_at=timezone.now() - datetime.timedelta(hours=3),
         clients=[client],
     )
+    # A signed agreement that ended: its page shows the ending and the declaration form.
+    signed, _token = send_for_signing(coach, make_agreement(practice, make_client(practice, "C")))
+    signing.client_sign(
+        link=signed.signing_links.get(),
+        signature=SignatureInput(name="C", function="", place="Breda", method="typed"),
+        origin=Origin(actor=Actor.CLIENT, name="C"),
+    )
+    signed.refresh_from_db()
+    assert signed.is_archived
+    signing.agreement_record_end(
+        agreement=signed, ended_on=timezone.localdate(), origin=Origin.of_account(coach)
+    )
     django_client = login_verified(DjangoClient(), coach)
     context = browser.new_context()
     context.add_cookies(_cookie_for(live_server, django_client))
@@ -64,6 +102,7 @@ def test_coach_pages(browser, live_server, size):
         reverse("agreement_detail", args=[draft.public_id]),
         reverse("agreement_edit", args=[draft.public_id]),
         reverse("agreement_detail", args=[sent.public_id]),
+        reverse("agreement_detail", args=[signed.public_id]),
         reverse("agreement_send", args=[make_agreement(practice, client).public_id]),
         reverse("client_list"),
         reverse("client_edit", args=[client.public_id]),
