@@ -125,6 +125,11 @@ def final_pdf_path(document: "SignableDocument", filename: str) -> str:
     return f"{document.STORAGE_FOLDER}/{timezone.now():%Y/%m}/{filename}"
 
 
+class DocumentKind(models.TextChoices):
+    AGREEMENT = "agreement", _("processing agreement")
+    DECLARATION = "declaration", _("declaration of return or destruction")
+
+
 class SignableDocument(models.Model):
     """What every document the parties sign has in common, whatever it says.
 
@@ -135,9 +140,7 @@ class SignableDocument(models.Model):
     status and wording; `agreements.signing` does the rest, the same for all kinds.
     """
 
-    class Kind(models.TextChoices):
-        AGREEMENT = "agreement", _("processing agreement")
-        DECLARATION = "declaration", _("declaration of return or destruction")
+    Kind = DocumentKind
 
     # Not `id`: the documents that inherit from this keep their own `id` (and every foreign
     # key to it); they link here through their `document` field.
@@ -174,7 +177,7 @@ class SignableDocument(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(kind__in=["agreement", "declaration"]),
+                condition=models.Q(kind__in=DocumentKind.values),
                 name="signabledocument_kind_valid",
             ),
         ]

@@ -156,7 +156,7 @@ def link_for_token(token: str) -> SigningLink | None:
     )
 
 
-def _email_link_after_commit(link: SigningLink, token: str, *, reminder: bool = False) -> None:
+def _email_link(link: SigningLink, token: str, *, reminder: bool = False) -> None:
     """Queue the email with the link in the current transaction; it goes out once that has
     committed. The token exists only here and in the email: the database keeps its hash."""
     notices.send_invitation(link.document.concrete(), link, token, reminder=reminder)
@@ -295,7 +295,7 @@ def agreement_sign_and_send(
 def _send_link(agreement: Agreement, origin: Origin) -> None:
     link, token = _issue_link(agreement, now=origin.at)
     agreement.log(Kind.SENT, origin, document=agreement, detail=agreement.client.email)
-    _email_link_after_commit(link, token)
+    _email_link(link, token)
 
 
 def agreement_resend(*, agreement: Agreement, origin: Origin) -> Agreement:
@@ -472,7 +472,7 @@ def expire_and_remind(*, now: datetime.datetime | None = None) -> tuple[int, int
             # working, so an older email is not suddenly dead.
             link, token = _issue_link(locked, now=now, expires_at=newest.expires_at)
             locked.log(Kind.REMINDED, system, document=locked, detail=locked.client.email)
-            _email_link_after_commit(link, token, reminder=True)
+            _email_link(link, token, reminder=True)
             reminded += 1
     return expired, reminded
 
@@ -563,5 +563,5 @@ def declaration_send(
             document=declaration,
             detail=f"{locked.client.email}; SHA-256 {declaration.document_sha256}",
         )
-        _email_link_after_commit(link, token)
+        _email_link(link, token)
     return declaration
