@@ -100,6 +100,8 @@
 
     form.addEventListener("input", save);
     form.addEventListener("change", save);
+    // Text typed before this script ran (a slow connection) fired no input event.
+    window.addEventListener("pagehide", save);
 
     if (notice) {
       var discard = notice.querySelector("[data-autosave-discard]");

@@ -26,6 +26,7 @@ def test_log_a_breach_see_the_countdown_notify_a_client_and_download_the_registe
     log_in(page, live_server.url, coach)
 
     page.get_by_role("link", name="Datalek melden").first.click()
+    page.wait_for_load_state()
     discovered = timezone.localtime() - datetime.timedelta(hours=1)
     page.locator("#id_summary").fill("Laptop met sessieverslagen gestolen uit de auto")
     page.locator("#id_system_name").fill("Laptop")
