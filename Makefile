@@ -9,7 +9,7 @@ PORT ?= 8000
 # Development settings for `make run` and the test suite; production sets its own environment.
 DEV_ENV = DJANGO_DEBUG=1 DJANGO_SITE_URL=http://$(HOST):$(PORT)
 
-.PHONY: run test install messages system-deps browser-deps lint typecheck format bench bench-scale pg-client-deps restore-drill clean
+.PHONY: run test install messages system-deps browser-deps lint typecheck format bench bench-scale pg-client-deps restore-drill clean screenshots
 
 install: $(INSTALLED)
 
@@ -91,3 +91,8 @@ restore-drill: messages pg-client-deps
 
 clean:
 	rm -rf $(VENV) staticfiles
+
+# The README's screenshots (docs/screenshots/), made from the demo data in a throw-away database.
+screenshots: messages browser-deps
+	@command -v pdftoppm >/dev/null || $(call apt_install,poppler-utils)
+	$(BIN)/python docs/screenshots.py

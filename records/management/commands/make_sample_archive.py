@@ -38,6 +38,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--agreements", type=int, default=3, help="how many (default 3)")
+        parser.add_argument(
+            "--coach",
+            metavar="EMAIL",
+            help="make the archive for this existing coach (default: a new sample practice)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEBUG:
@@ -48,7 +53,7 @@ class Command(BaseCommand):
         # The sample clients' addresses are not real: their links stay in this process.
         with override_settings(MAILERS=IN_MEMORY_MAIL):
             mail.outbox = []
-            coach = self._coach()
+            coach = self._existing_coach(options["coach"]) if options["coach"] else self._coach()
             agreements = [self._signed_agreement(coach, number) for number in range(count)]
             declaration = self._signed_declaration(coach, agreements[0])
             breach_create(
@@ -69,6 +74,12 @@ class Command(BaseCommand):
             f"made {count} agreements, 1 declaration and 1 breach: "
             f"{len(documents)} sealed documents"
         )
+
+    def _existing_coach(self, email: str) -> User:
+        coach = User.objects.filter(email__iexact=email, practice__isnull=False).first()
+        if coach is None:
+            raise CommandError(f"No coach with a practice has the email address {email}.")
+        return coach
 
     def _coach(self) -> User:
         stamp = timezone.now().strftime("%Y%m%d%H%M%S%f")
