@@ -9,7 +9,7 @@ PORT ?= 8000
 # Development settings for `make run` and the test suite; production sets its own environment.
 DEV_ENV = DJANGO_DEBUG=1 DJANGO_SITE_URL=http://$(HOST):$(PORT)
 
-.PHONY: run test install messages system-deps browser-deps lint typecheck format bench bench-scale pg-client-deps restore-drill clean screenshots
+.PHONY: run test install messages system-deps browser-deps lint typecheck format bench bench-http bench-scale pg-client-deps restore-drill clean screenshots
 
 install: $(INSTALLED)
 
@@ -71,8 +71,14 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# PDF renders (wall and CPU time, interleaved), signing, the archive check and the export.
 bench: messages
 	$(DEV_ENV) $(BIN)/python -m bench
+
+# Issue 15's table over HTTP: gunicorn on PostgreSQL (DATABASE_URL, default the scratch
+# database avg_bench on 127.0.0.1, dropped and made again) and Redis, production settings.
+bench-http: messages
+	$(BIN)/python -m bench http
 
 # Scale-out (bench/scale.py): 200 clients sign at once through two gunicorn instances, two
 # db_workers seal; PostgreSQL and Redis on 127.0.0.1, S3 (moto) and SMTP started by it.

@@ -9,12 +9,21 @@ from django.shortcuts import get_object_or_404
 
 from core.access import practice_id_of
 
-from .models import Agreement
+from .models import Addendum, Agreement
 
 
 def get_agreement_for_coach(request: HttpRequest, public_id: object) -> Agreement:
     return get_object_or_404(
-        Agreement.objects.select_related("client", "practice"),
+        # The unsigned PDF (tens of kilobytes) only for the view that downloads it.
+        Agreement.objects.select_related("client", "practice").defer("document_pdf"),
         public_id=public_id,
         practice_id=practice_id_of(request),
+    )
+
+
+def get_addendum_for_coach(request: HttpRequest, public_id: object) -> Addendum:
+    return get_object_or_404(
+        Addendum.objects.select_related("agreement", "agreement__client", "agreement__practice"),
+        public_id=public_id,
+        agreement__practice_id=practice_id_of(request),
     )

@@ -17,7 +17,7 @@ from core.immutability import lawful_removal
 from core.models import Practice
 from core.origin import Origin
 
-from .document_versions import CURRENT_VERSION
+from .document_versions import CURRENT_VERSION, supplement_for
 from .models import (
     Agreement,
     AgreementEvent,
@@ -61,6 +61,7 @@ def agreement_create_draft(
             storage=practice.storage,
             measures=list(practice.measures),
             extra_measures=practice.extra_measures,
+            supplement_version=_default_supplement(practice),
         )
         agreement.full_clean()
         agreement.save()
@@ -72,6 +73,12 @@ def agreement_create_draft(
         )
         agreement.log(AgreementEvent.Kind.CREATED, origin)
     return agreement
+
+
+def _default_supplement(practice: Practice) -> str:
+    """Bijlage 4 for the current text, when the practice adds it to every new agreement."""
+    supplement = supplement_for(CURRENT_VERSION)
+    return supplement.code if supplement and practice.default_with_supplement else ""
 
 
 def agreement_ensure_draft(agreement: Agreement) -> None:

@@ -10,10 +10,11 @@ class AgreementsConfig(AppConfig):
         # Imported here: these modules use the models, which are not loaded when apps.py is.
         from avg_portal.emails import on_delivery
 
-        from . import notices, retention, signing
+        from . import notices, retention, signing, subprocessors
 
         on_delivery(notices.INVITATION, signing.record_link_email)
         on_delivery(notices.REMINDER, signing.record_link_email)
+        on_delivery(notices.SIGNER_CODE, signing.record_code_email)
         for purpose in (
             notices.DECLINED,
             notices.SEALED_TO_CLIENT,
@@ -22,3 +23,4 @@ class AgreementsConfig(AppConfig):
         ):
             on_delivery(purpose, signing.record_document_email)
         on_delivery(notices.RETENTION_REMINDER, retention.record_reminder_email)
+        on_delivery(notices.SUBPROCESSOR_CHANGE, subprocessors.record_notice_email)

@@ -3,8 +3,9 @@ it was stored.
 
 A stored file is trusted only while its bytes hash to the recorded SHA-256. `store_file`
 writes, reads back and hashes before anything may record the file, and removes what it wrote
-when any of that fails. `open_verified` checks again before every download and every export
-entry; `manage.py verify_archive` checks the whole archive. A file that no longer matches, or
+when any of that fails. `open_verified` checks again before every export entry and email,
+`check_stored_once` before every download (once per version of the stored file); `manage.py
+verify_archive` checks the whole archive. A file that no longer matches, or
 is gone, is never served: the coach is told, the security log records it and the operators
 are mailed (`report`). In an S3 bucket with Object Lock, a sealed PDF is also locked against
 deletion until its retention periods could have run out (`lock_until`).
@@ -15,12 +16,14 @@ from __future__ import annotations
 import datetime
 import hashlib
 import logging
+import os
 import tempfile
 import zoneinfo
 from collections.abc import Iterator
 from typing import IO, Any, cast
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.mail import mail_admins
@@ -33,7 +36,14 @@ from storages.utils import clean_name
 from avg_portal import audit
 from avg_portal.models import SecurityEventKind, User
 
-from .models import AgreementEnding, RetentionUnit, SignableDocument
+from .annexes import signed_addenda
+from .models import (
+    AgreementEnding,
+    ProcessingActivityFields,
+    RetentionUnit,
+    SealedVersion,
+    SignableDocument,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -121,6 +131,46 @@ def store_sealed(document: SignableDocument, sealed: bytes, *, at: datetime.date
         raise
 
 
+def store_version(
+    document: SignableDocument,
+    data: bytes,
+    *,
+    number: int,
+    reason: str,
+    at: datetime.datetime,
+    evidence_expires_at: datetime.datetime | None,
+) -> SealedVersion:
+    """Store a renewed version of the sealed PDF of `document` beside the earlier ones,
+    verified, and only then record it. The caller holds the document's row lock."""
+    sha256 = sha256_hex(data)
+    version = SealedVersion(
+        document=document,
+        number=number,
+        sha256=sha256,
+        reason=reason,
+        created_at=at,
+        evidence_expires_at=evidence_expires_at,
+    )
+    name = f"{document.concrete().public_id}-v{number}.pdf"
+    stored = store_file(version.file, name, ContentFile(data), sha256)
+    version.file.name = stored
+    try:
+        version.full_clean(exclude=["file"])
+        version.save(force_insert=True)
+    except BaseException:
+        discard(version.file, stored)
+        raise
+    return version
+
+
+def is_sealed_sha256(sha256: str) -> bool:
+    """Whether `sha256` is that of a sealed document in the archive, any version of it."""
+    return (
+        SignableDocument.objects.filter(final_sha256=sha256).exists()
+        or SealedVersion.objects.filter(sha256=sha256).exists()
+    )
+
+
 # S3 Object Lock ---------------------------------------------------------------------------
 
 
@@ -139,23 +189,35 @@ def lock_until(document: SignableDocument, *, today: datetime.date) -> datetime.
     be due, never later than the real date. Rows with only a free-text period keep the data
     until the coach decides, so they cannot shorten anything; when no row has a structured
     period, the lock runs `S3_OBJECT_LOCK_DEFAULT_YEARS` from today."""
-    # Imported here: retention imports notices, which imports this module.
-    from . import retention
-
     agreement = document.concrete().dossier
     ending = getattr(agreement, "ending", None) or AgreementEnding(
         agreement=agreement, coaching_ended_on=agreement.agreement_date
     )
-    due_dates = [
-        retention.activity_due_date(activity, ending) for activity in agreement.activities.all()
+    # An addendum may change Bijlage 1, and which version is in force when the agreement
+    # ends is not known yet: the lock follows the version that gives the earliest date.
+    versions = [agreement.activities.all()] + [
+        addendum.activities.all() for addendum in signed_addenda(agreement)
     ]
-    known = [due_on for due_on in due_dates if due_on is not None]
+    until = min(_latest_due(list(rows), ending, today=today) for rows in versions)
+    return until if until > today else None
+
+
+def _latest_due(
+    rows: list[ProcessingActivityFields], ending: AgreementEnding, *, today: datetime.date
+) -> datetime.date:
+    # Imported here: retention imports notices, which imports this module.
+    from . import retention
+
+    known = [
+        due_on
+        for due_on in (retention.activity_due_date(row, ending) for row in rows)
+        if due_on is not None
+    ]
     if not known:
         return retention.add_period(
             today, settings.S3_OBJECT_LOCK_DEFAULT_YEARS, RetentionUnit.YEAR
         )
-    until = max(known)
-    return until if until > today else None
+    return max(known)
 
 
 def lock_sealed(document: SignableDocument, *, today: datetime.date) -> None:
@@ -215,11 +277,8 @@ def check_stored(field: FieldFile, sha256: str) -> None:
 def open_verified(field: FieldFile, sha256: str) -> IO[bytes]:
     """The stored bytes of `field`, checked against `sha256`, as a temporary copy positioned
     at its start. The caller serves the copy, so what goes out is exactly what was hashed,
-    whatever happens to the stored file meanwhile.
-
-    Every download hashes again rather than trusting a cache: a sealed PDF is 60 to 200 KB,
-    which SHA-256 reads in well under a millisecond, far less than fetching it from storage;
-    a cache would be one more thing that could say "fine" about a file that changed."""
+    whatever happens to the stored file meanwhile: for what goes into an email or an
+    export. Downloads use `check_stored_once`, which hashes each version of a file once."""
     name = field.name or ""
     opened = _open(field)
     # Returned open: the caller reads it and closes it.
@@ -238,6 +297,53 @@ def open_verified(field: FieldFile, sha256: str) -> IO[bytes]:
         raise ArchiveMismatch(name, f"SHA-256 is {digest.hexdigest()}, recorded {sha256}")
     copy.seek(0)
     return copy
+
+
+# How long the shared cache remembers that a version of a stored file hashed right. The
+# key names that exact version, so a changed file never matches an old entry.
+VERIFIED_SECONDS = 24 * 3600
+
+
+def check_stored_once(field: FieldFile, sha256: str) -> None:
+    """Raise ArchiveMissing or ArchiveMismatch unless the stored file hashes to `sha256`,
+    hashing each version of the stored object once.
+
+    Why remembered rather than hashed on every download: a download handed to the front
+    server (X-Accel-Redirect, a presigned S3 URL) or streamed from storage is fast only when
+    Django does not read the whole file first; hashing it again on every request made the
+    signed PDF 30 times slower than the same file served as a static one. So the shared
+    cache remembers that this version of the object (on disk its inode, size, modification
+    and change times; in S3 its size, ETag and version) hashed to the recorded SHA-256. Any
+    write to the file makes a new version, hashed again before it is served: restoring the
+    change time as well takes root on the server. And `verify_archive` hashes every file
+    every night, whatever the cache says."""
+    version = stored_version(field)
+    material = f"{field.name}\0{version}\0{sha256}"
+    key = "archive-verified:" + hashlib.sha256(material.encode()).hexdigest()
+    if cache.get(key):
+        return
+    check_stored(field, sha256)
+    cache.set(key, True, VERIFIED_SECONDS)
+
+
+def stored_version(field: FieldFile) -> str:
+    """What changes whenever the stored file's bytes could have: see `check_stored_once`."""
+    if not field.name:
+        raise ArchiveMissing("", "no file is recorded")
+    storage: Any = field.storage
+    if hasattr(storage, "bucket"):  # an S3Storage
+        try:
+            head = storage.bucket.meta.client.head_object(
+                Bucket=storage.bucket_name, Key=storage._normalize_name(clean_name(field.name))
+            )
+        except Exception as error:  # botocore's ClientError: 404, 403
+            raise ArchiveMissing(field.name, f"not in storage ({error})") from error
+        return f"s3:{head['ContentLength']}:{head['ETag']}:{head.get('VersionId', '')}"
+    try:
+        stat = os.stat(storage.path(field.name))
+    except OSError as error:
+        raise ArchiveMissing(field.name, f"not in storage ({error})") from error
+    return f"fs:{stat.st_ino}:{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ctime_ns}"
 
 
 def read_verified(field: FieldFile, sha256: str) -> bytes:

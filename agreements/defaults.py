@@ -2,6 +2,11 @@
 
 The coach adjusts these in her practice profile; every new agreement copies them.
 Dutch, because they are printed in the agreement.
+
+They name no sub-processors and no processing outside the coach's own devices: the text
+(clauses 3.4 and 5.1 of 2026.1) says the coach engages no one. A coach who does (an email
+provider, accounting software) adds them to her register (agreements.subprocessors), ticks
+them in Bijlage 1, and adds Bijlage 4, which allows them; the art. 28 check says so.
 """
 
 from .models import DataKind, Practice, RetentionFrom, RetentionUnit
@@ -10,9 +15,9 @@ DEFAULT_ACTIVITIES = (
     {
         "description": "Vastleggen van contactgegevens en intakegegevens van de cliënt",
         "purposes": "Contact onderhouden, afspraken plannen en het coachtraject voorbereiden",
-        "sub_processors": "E-mailprovider",
+        "sub_processors": "",
         "personal_data": "Naam, adres, woonplaats, telefoonnummer, e-mailadres, geboortedatum",
-        "location": "Versleutelde laptop van de coach; e-mail bij een provider in de EU",
+        "location": "Versleutelde laptop van de coach",
         "retention": "2 jaar na het einde van het coachtraject",
         "retention_amount": 2,
         "retention_unit": RetentionUnit.YEAR,
@@ -37,9 +42,9 @@ DEFAULT_ACTIVITIES = (
     {
         "description": "Opstellen en versturen van facturen en bijhouden van betalingen",
         "purposes": "Financiële administratie en de fiscale bewaarplicht",
-        "sub_processors": "Boekhoudprogramma",
+        "sub_processors": "",
         "personal_data": "Naam, adres, factuurgegevens, betaalgegevens",
-        "location": "Boekhoudprogramma met opslag in de EU",
+        "location": "Versleutelde laptop van de coach; papieren administratie in een kast op slot",
         "retention": "7 jaar na het einde van het boekjaar (fiscale bewaarplicht)",
         "retention_amount": 7,
         "retention_unit": RetentionUnit.YEAR,

@@ -7,25 +7,30 @@ was drafted and signed with after a newer version is released. `render_html` and
 
 import base64
 import datetime
+import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 
 from avg_portal import pdf
 
-from .document_versions import Measure, get_version
+from . import annexes
+from .document_versions import Measure, get_supplement, get_version
 from .models import (
+    Addendum,
     Agreement,
     AgreementEvent,
     Declaration,
     Party,
     SignableDocument,
     Signature,
+    SignerCode,
 )
 
 # The legal text is Dutch, whatever language the coach or the client reads the site in;
@@ -47,6 +52,10 @@ def document_context(agreement: Agreement) -> dict[str, Any]:
     return {
         "agreement": agreement,
         "version": version,
+        # Bijlage 4 (art. 28 GDPR), printed after Bijlage 3 when the agreement has it.
+        "supplement": (
+            get_supplement(agreement.supplement_version) if agreement.with_supplement else None
+        ),
         "title": f"Verwerkersovereenkomst {agreement.practice_name} – {agreement.client_name}",
         "activities": list(agreement.activities.all()),
         "technical_measures": checklist(version.technical_measures, ticked),
@@ -77,7 +86,10 @@ def render_agreement_html(agreement: Agreement) -> str:
     """The document body, for the preview page."""
     with translation.override(DOCUMENT_LANGUAGE):
         context = document_context(agreement)
-        return render_to_string(context["version"].template, context)
+        body = render_to_string(context["version"].template, context)
+        if context["supplement"]:
+            body += render_to_string(context["supplement"].template, context)
+        return body
 
 
 def render_agreement_pdf(agreement: Agreement, *, final: bool = False) -> bytes:
@@ -90,6 +102,31 @@ def render_agreement_pdf(agreement: Agreement, *, final: bool = False) -> bytes:
         html = render_to_string(PRINT_TEMPLATE, context)
     return pdf.render_pdf(
         html,
+        title=context["title"],
+        author=agreement.practice_name,
+        lang=DOCUMENT_LANGUAGE,
+        allowed_data_uris=signature_images(context["signatures"]),
+    )
+
+
+# Where `agreement_draft_pdf` keeps the PDFs of drafts (avg_portal.pdf.render_pdf_once).
+DRAFT_PDFS = "agreement-drafts"
+
+
+def draft_pdf_folder(agreement: Agreement) -> str:
+    return f"{DRAFT_PDFS}/{agreement.public_id}"
+
+
+def agreement_draft_pdf(agreement: Agreement) -> bytes:
+    """The draft's PDF for the coach's download: rendered once per version of the draft and
+    kept in storage under the hash of its HTML, so that downloading it again, or after an
+    edit that changed nothing printed, reads the stored file instead of laying it out."""
+    with translation.override(DOCUMENT_LANGUAGE):
+        context = document_context(agreement)
+        html = render_to_string(PRINT_TEMPLATE, context)
+    return pdf.render_pdf_once(
+        html,
+        folder=draft_pdf_folder(agreement),
         title=context["title"],
         author=agreement.practice_name,
         lang=DOCUMENT_LANGUAGE,
@@ -110,6 +147,7 @@ class PrintedSignature:
 @dataclass(frozen=True)
 class EvidenceSigner:
     role: str
+    party: str
     name: str
     function: str
     place: str
@@ -120,6 +158,11 @@ class EvidenceSigner:
     user_agent: str
     document_sha256: str
     consent_text: str
+    # The signer code he confirmed (agreements.signer_codes), when one was asked for.
+    code_channel: str = ""
+    code_sent_to: str = ""
+    code_sent_at: datetime.datetime | None = None
+    code_confirmed_at: datetime.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -148,8 +191,10 @@ def printed_signature(signature: Signature, on_behalf_of: str) -> PrintedSignatu
 
 
 def evidence_signer(role: str, signature: Signature, email: str = "") -> EvidenceSigner:
+    code = SignerCode.objects.filter(signature=signature, confirmed_at__isnull=False).first()
     return EvidenceSigner(
         role=role,
+        party=signature.party,
         name=signature.name,
         function=signature.function,
         place=signature.place,
@@ -160,7 +205,24 @@ def evidence_signer(role: str, signature: Signature, email: str = "") -> Evidenc
         user_agent=signature.user_agent,
         document_sha256=signature.document_sha256,
         consent_text=signature.consent_text,
+        code_channel=code.channel if code else "",
+        code_sent_to=code.sent_to if code else "",
+        code_sent_at=code.created_at if code else None,
+        code_confirmed_at=code.confirmed_at if code else None,
     )
+
+
+def timestamp_authorities() -> list[str]:
+    """The time-stamping authorities the seal asks, in order, as the evidence page names
+    them: their addresses without any credentials."""
+    named = []
+    for url in getattr(settings, "TSA_URLS", None) or []:
+        parts = urllib.parse.urlsplit(str(url))
+        host = parts.hostname or ""
+        if parts.port:
+            host = f"{host}:{parts.port}"
+        named.append(urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", "")))
+    return named
 
 
 def evidence_events(events: Iterable[AgreementEvent]) -> list[EvidenceEvent]:
@@ -195,11 +257,17 @@ def final_context(agreement: Agreement) -> dict[str, Any]:
             "title": (
                 f"Verwerkersovereenkomst {agreement.practice_name} – {agreement.client_name}, "
                 f"tekstversie {agreement.template_version}"
+                + (
+                    f", met Bijlage 4 tekstversie {agreement.supplement_version}"
+                    if agreement.with_supplement
+                    else ""
+                )
             ),
             "reference": agreement.public_id,
             "document_sha256": agreement.document_sha256,
             "text_version": agreement.text_version,
             "chain_sha256": chain_head(agreement),
+            "timestamp_authorities": timestamp_authorities(),
             "signers": signers,
             "events": events,
         },
@@ -248,6 +316,7 @@ def declaration_context(declaration: Declaration, *, final: bool = False) -> dic
                 "document_sha256": declaration.document_sha256,
                 "text_version": declaration.text_version,
                 "chain_sha256": chain_head(agreement),
+                "timestamp_authorities": timestamp_authorities(),
                 "signers": [
                     evidence_signer("Verwerker", signature, invited_at(declaration, signature))
                 ],
@@ -278,6 +347,70 @@ def render_declaration_pdf(declaration: Declaration, *, final: bool = False) -> 
     )
 
 
+# An addendum to Bijlage 1 and 2 --------------------------------------------------------------
+
+ADDENDUM_BODY = "pdf/addendum/addendum.html"
+ADDENDUM_PRINT = "pdf/addendum/print.html"
+
+
+def addendum_context(addendum: Addendum, *, final: bool = False) -> dict[str, Any]:
+    agreement = addendum.agreement
+    title = (
+        f"Addendum {addendum.number} bij de Verwerkersovereenkomst "
+        f"{agreement.practice_name} – {agreement.client_name}"
+    )
+    comparison = annexes.compare(annexes.annexes_before(addendum), annexes.annexes_of(addendum))
+    context: dict[str, Any] = {
+        "addendum": addendum,
+        "agreement": agreement,
+        "title": title,
+        "comparison": comparison,
+        "signatures": {"party1": None, "party2": None},
+    }
+    if final:
+        signatures = {s.party: s for s in addendum.signatures.all()}
+        practice, client = signatures[Party.PRACTICE], signatures[Party.CLIENT]
+        events = AgreementEvent.objects.filter(document=addendum).order_by("at", "id")
+        context |= {
+            "signatures": {
+                "party1": printed_signature(practice, agreement.practice_name),
+                "party2": printed_signature(client, agreement.client_name),
+            },
+            "evidence": {
+                "title": f"{title}, tekstversie {addendum.text_version}",
+                "reference": addendum.public_id,
+                "document_sha256": addendum.document_sha256,
+                "text_version": addendum.text_version,
+                "chain_sha256": chain_head(agreement),
+                "timestamp_authorities": timestamp_authorities(),
+                "signers": [
+                    evidence_signer("Verantwoordelijke", practice),
+                    evidence_signer("Verwerker", client, invited_at(addendum, client)),
+                ],
+                "events": evidence_events(events),
+            },
+        }
+    return context
+
+
+def render_addendum_html(addendum: Addendum) -> str:
+    with translation.override(DOCUMENT_LANGUAGE):
+        return render_to_string(ADDENDUM_BODY, addendum_context(addendum))
+
+
+def render_addendum_pdf(addendum: Addendum, *, final: bool = False) -> bytes:
+    with translation.override(DOCUMENT_LANGUAGE):
+        context = addendum_context(addendum, final=final)
+        html = render_to_string(ADDENDUM_PRINT, context)
+    return pdf.render_pdf(
+        html,
+        title=context["title"],
+        author=addendum.agreement.practice_name,
+        lang=DOCUMENT_LANGUAGE,
+        allowed_data_uris=signature_images(context["signatures"]),
+    )
+
+
 # Any signable document ---------------------------------------------------------------------
 
 
@@ -294,4 +427,5 @@ def render_pdf(document: SignableDocument, *, final: bool = False) -> bytes:
 RENDERERS: dict[str, tuple[Callable[..., str], Callable[..., bytes]]] = {
     Agreement.KIND: (render_agreement_html, render_agreement_pdf),
     Declaration.KIND: (render_declaration_html, render_declaration_pdf),
+    Addendum.KIND: (render_addendum_html, render_addendum_pdf),
 }

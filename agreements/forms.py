@@ -9,17 +9,22 @@ from django.forms.boundfield import BoundWidget
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .document_versions import CURRENT_VERSION, DocumentVersion, get_version
+from .document_versions import CURRENT_VERSION, DocumentVersion, get_version, supplement_for
 from .models import (
     RETENTION_ALL_OR_NONE,
+    Addendum,
+    AddendumActivity,
     Agreement,
     Client,
     Declaration,
     DefaultProcessingActivity,
     Practice,
     ProcessingActivity,
+    Subprocessor,
+    SubprocessorNotice,
 )
 from .signing import SignatureInput, SignatureRejected, png_from_data_url
+from .subprocessors import earliest_effective_date, printed_text
 
 # A drawn signature arrives as a base64 PNG data URL; anything longer is refused unread.
 SIGNATURE_FIELD_MAX_LENGTH = 800_000
@@ -60,7 +65,7 @@ class MeasuresField(forms.MultipleChoiceField):
 
 
 if TYPE_CHECKING:
-    _ProfileFormBase = forms.ModelForm[Practice | Agreement]
+    _ProfileFormBase = forms.ModelForm[Practice | Agreement | Addendum]
 else:
     _ProfileFormBase = object
 
@@ -125,6 +130,7 @@ class PracticeForm(forms.ModelForm[Practice]):
             "breach_contact_email",
             "default_penalty_per_violation",
             "default_penalty_per_day",
+            "signer_code_required",
         ]
         widgets = {
             "default_penalty_per_violation": forms.NumberInput(attrs={"step": "0.01", "min": 0}),
@@ -141,7 +147,7 @@ class PracticeForm(forms.ModelForm[Practice]):
 class PracticeSecurityDefaultsForm(SecurityProfileFormMixin, forms.ModelForm[Practice]):
     class Meta:
         model = Practice
-        fields = SecurityProfileFormMixin.security_fields
+        fields = (*SecurityProfileFormMixin.security_fields, "default_with_supplement")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -164,6 +170,7 @@ class AgreementForm(SecurityProfileFormMixin, forms.ModelForm[Agreement]):
             "breach_contact_phone",
             "breach_contact_email",
             *SecurityProfileFormMixin.security_fields,
+            "data_subject_categories",
         ]
         widgets = {
             "agreement_date": DateInput(),
@@ -174,7 +181,30 @@ class AgreementForm(SecurityProfileFormMixin, forms.ModelForm[Agreement]):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.setup_measures(get_version(cast(Agreement, self.instance).template_version))
+        agreement = cast(Agreement, self.instance)
+        self.setup_measures(get_version(agreement.template_version))
+        # Bijlage 4 (art. 28 GDPR), when the agreement's text has one.
+        self.supplement = supplement_for(agreement.template_version)
+        if self.supplement or agreement.with_supplement:
+            self.fields["with_supplement"] = forms.BooleanField(
+                label=_("Add Bijlage 4 “Aanvullende afspraken (artikel 28 AVG)”"),
+                required=False,
+                initial=agreement.with_supplement,
+                help_text=_(
+                    "It adds what art. 28 GDPR asks and the text lacks: help with requests of "
+                    "data subjects, audits, sub-processors and more."
+                ),
+            )
+
+    def values(self) -> dict[str, Any]:
+        values = super().values()
+        if "with_supplement" in self.fields:
+            agreement = cast(Agreement, self.instance)
+            if not self.cleaned_data["with_supplement"]:
+                values["supplement_version"] = ""
+            elif not agreement.with_supplement and self.supplement:
+                values["supplement_version"] = self.supplement.code
+        return values
 
     def clean_agreement_date(self) -> datetime.date | None:
         return check_plausible_date(self.cleaned_data["agreement_date"])
@@ -189,6 +219,7 @@ ACTIVITY_FIELDS = [
     "controller",
     "processor",
     "sub_processors",
+    "subprocessor_ids",
     "personal_data",
     "location",
     "retention",
@@ -204,11 +235,19 @@ ACTIVITY_WIDGETS: dict[str, type[forms.Widget] | forms.Widget] = {
 }
 
 
-class ActivityForm(forms.ModelForm[ProcessingActivity | DefaultProcessingActivity]):
-    """One Bijlage 1 row; the structured retention period is all three parts or none."""
+class ActivityForm(
+    forms.ModelForm[ProcessingActivity | DefaultProcessingActivity | AddendumActivity]
+):
+    """One Bijlage 1 row; the structured retention period is all three parts or none.
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    Sub-processors are picked from the practice's register; the row prints their names. A row
+    made before the register existed keeps its free text until the coach picks from the
+    register or clears it (the printed text of what was signed never changes)."""
+
+    def __init__(self, *args: Any, practice: Practice | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.practice = practice
+        self._setup_subprocessors()
         self.fields["retention_amount"].widget.attrs.update({"min": 1, "max": 100})
         self.fields["retention_amount"].label = _("Number")
         self.fields["retention_unit"].label = _("Unit")
@@ -218,11 +257,49 @@ class ActivityForm(forms.ModelForm[ProcessingActivity | DefaultProcessingActivit
             field = cast(forms.ChoiceField, self.fields[name])
             field.choices = [("", "—"), *cast("list[tuple[str, str]]", field.choices)[1:]]
 
+    def _setup_subprocessors(self) -> None:
+        chosen = list(self.instance.subprocessor_ids or [])
+        entries = list(self.practice.subprocessors.all()) if self.practice else []
+        self.fields["subprocessor_ids"] = forms.TypedMultipleChoiceField(
+            label=_("Sub-processors"),
+            coerce=int,
+            required=False,
+            choices=[
+                (entry.pk, entry.print_label())
+                for entry in entries
+                if entry.is_active or entry.pk in chosen
+            ],
+            widget=forms.CheckboxSelectMultiple,
+            help_text=_(
+                "Tick who else processes this data for you; manage the list under Sub-processors."
+            ),
+        )
+        self.fields["subprocessor_ids"].initial = chosen
+        self.fields["sub_processors"].widget = forms.HiddenInput()
+        self.legacy_sub_processors = (
+            self.instance.sub_processors if self.instance.pk and not chosen else ""
+        )
+        if self.legacy_sub_processors:
+            self.fields["clear_sub_processors"] = forms.BooleanField(
+                label=_("Remove this text"),
+                required=False,
+                widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
+            )
+
     def clean(self) -> dict[str, Any]:
         cleaned = cast("dict[str, Any]", super().clean())
         filled = [bool(cleaned.get(name)) for name in RETENTION_PARTS]
         if any(filled) and not all(filled):
             self.add_error("retention_amount", RETENTION_ALL_OR_NONE)
+        # What the row prints: the register's entries, else the earlier free text (only a row
+        # that has one keeps it; typed text is not taken from the browser).
+        ids = cleaned.get("subprocessor_ids") or []
+        if ids and self.practice:
+            cleaned["sub_processors"] = printed_text(self.practice, ids)
+        elif self.legacy_sub_processors and not cleaned.get("clear_sub_processors"):
+            cleaned["sub_processors"] = self.legacy_sub_processors
+        else:
+            cleaned["sub_processors"] = ""
         return cleaned
 
 
@@ -230,6 +307,10 @@ class ActivityFormSetBase(BaseInlineFormSet[Any, Any, ActivityForm]):
     """Bijlage 1 rows: at least one, at most MAX_ROWS; order as shown."""
 
     MAX_ROWS = 30
+
+    def get_form_kwargs(self, index: int | None) -> dict[str, Any]:
+        # Each row picks its sub-processors from the register of the practice it belongs to.
+        return super().get_form_kwargs(index) | {"practice": practice_of(self.instance)}
 
     def clean(self) -> None:
         super().clean()
@@ -255,6 +336,17 @@ class ActivityFormSetBase(BaseInlineFormSet[Any, Any, ActivityForm]):
         ]
 
 
+def practice_of(owner: models.Model) -> Practice | None:
+    """The practice whose register a Bijlage 1 row picks from: the row's practice itself,
+    or the practice of its agreement (or of an addendum's agreement)."""
+    if isinstance(owner, Practice):
+        return owner
+    if isinstance(owner, Agreement):
+        return owner.practice if owner.practice_id else None
+    agreement = getattr(owner, "agreement", None)
+    return agreement.practice if isinstance(agreement, Agreement) else None
+
+
 def activity_formset_class(
     model: type[models.Model], parent_model: type[models.Model]
 ) -> type[ActivityFormSetBase]:
@@ -276,6 +368,24 @@ def activity_formset_class(
 
 ActivityFormSet = activity_formset_class(ProcessingActivity, Agreement)
 DefaultActivityFormSet = activity_formset_class(DefaultProcessingActivity, Practice)
+AddendumActivityFormSet = activity_formset_class(AddendumActivity, Addendum)
+
+
+class AddendumForm(SecurityProfileFormMixin, forms.ModelForm[Addendum]):
+    """The addendum's date and reason, and Bijlage 2 as it will read."""
+
+    class Meta:
+        model = Addendum
+        fields = ["effective_on", "reason", *SecurityProfileFormMixin.security_fields]
+        widgets = {"effective_on": DateInput(), "reason": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        addendum = cast(Addendum, self.instance)
+        self.setup_measures(get_version(addendum.agreement.template_version))
+
+    def clean_effective_on(self) -> datetime.date | None:
+        return check_plausible_date(self.cleaned_data["effective_on"])
 
 
 class NewAgreementForm(forms.Form):
@@ -325,6 +435,7 @@ class SignatureForm(forms.Form):
     )
     # Filled by static/js/signature.js with the canvas as a PNG data URL.
     signature_image = forms.CharField(
+        label=_("Signature"),
         required=False,
         widget=forms.HiddenInput,
         max_length=SIGNATURE_FIELD_MAX_LENGTH,
@@ -338,12 +449,49 @@ class SignatureForm(forms.Form):
         error_messages={"required": _("Tick that you have read the agreement and agree to it.")},
     )
 
-    def __init__(self, *args: Any, declaration: bool = False, **kwargs: Any) -> None:
+    # Only when the practice asks for a signer code and this session has not confirmed one
+    # yet (agreements.signer_codes); the view checks it against the link's code.
+    code = forms.CharField(
+        label=_("Code from the email"),
+        max_length=20,
+        required=False,
+        widget=forms.TextInput(
+            attrs={
+                "inputmode": "numeric",
+                "autocomplete": "one-time-code",
+                "class": "signer-code-input",
+            }
+        ),
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        declaration: bool = False,
+        kind: str = "",
+        ask_code: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
+        if not ask_code:
+            del self.fields["code"]
         if declaration:
             self.fields["consent"].label = _(
                 "I have read the declaration and declare that it is true."
             )
+        if kind == Addendum.KIND:
+            self.fields["consent"].label = _("I have read the addendum and agree to it.")
+            self.fields["consent"].error_messages["required"] = _(
+                "Tick that you have read the addendum and agree to it."
+            )
+
+    def clean_code(self) -> str:
+        digits = "".join(str(self.cleaned_data.get("code") or "").split()).replace("-", "")
+        if not digits:
+            raise forms.ValidationError(_("Enter the 6-digit code from the email."))
+        if not (digits.isdigit() and len(digits) == 6):
+            raise forms.ValidationError(_("The code has 6 digits, for example 123456."))
+        return digits
 
     def clean(self) -> dict[str, Any]:
         cleaned = cast("dict[str, Any]", super().clean())
@@ -437,3 +585,89 @@ class DeclarationForm(forms.ModelForm):
                 _("The declaration is about what was done; this date is in the future.")
             )
         return done_on
+
+
+# The sub-processor register ----------------------------------------------------------------
+
+
+class SubprocessorForm(forms.ModelForm[Subprocessor]):
+    """An entry of the register, and the day the clients are told it takes effect."""
+
+    effective_on = forms.DateField(
+        label=_("Takes effect on"),
+        widget=DateInput(),
+        help_text=_(
+            "Your clients with a signed agreement get an email now; they can object until this "
+            "day. At least 30 days ahead."
+        ),
+    )
+
+    class Meta:
+        model = Subprocessor
+        fields = [
+            "name",
+            "service",
+            "data",
+            "location",
+            "outside_eea",
+            "transfer_safeguard",
+            "since",
+        ]
+        widgets = {"data": forms.Textarea(attrs={"rows": 2}), "since": DateInput()}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["effective_on"].initial = earliest_effective_date()
+        if not self.instance.pk:
+            self.fields["since"].initial = earliest_effective_date()
+
+    def clean_since(self) -> datetime.date | None:
+        return check_plausible_date(self.cleaned_data["since"])
+
+    def clean_effective_on(self) -> datetime.date | None:
+        return check_plausible_date(self.cleaned_data["effective_on"])
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = cast("dict[str, Any]", super().clean())
+        if cleaned.get("outside_eea") and not (cleaned.get("transfer_safeguard") or "").strip():
+            self.add_error(
+                "transfer_safeguard", _("Outside the EEA, name the safeguard for the transfer.")
+            )
+        if not cleaned.get("outside_eea"):
+            cleaned["transfer_safeguard"] = ""
+        return cleaned
+
+    def values(self) -> dict[str, Any]:
+        return {name: self.cleaned_data[name] for name in self._meta.fields or ()}
+
+
+class SubprocessorEndForm(forms.Form):
+    ended_on = forms.DateField(
+        label=_("No longer engaged from"),
+        widget=DateInput(),
+        help_text=_("Your clients with a signed agreement are told of it by email."),
+    )
+
+    def clean_ended_on(self) -> datetime.date | None:
+        return check_plausible_date(self.cleaned_data["ended_on"])
+
+
+class ObjectionForm(forms.ModelForm[SubprocessorNotice]):
+    """An objection a client sent in answer to a change notice, as the coach received it."""
+
+    class Meta:
+        model = SubprocessorNotice
+        fields = ["objection_received_on", "objection"]
+        widgets = {
+            "objection_received_on": DateInput(),
+            "objection": forms.Textarea(attrs={"rows": 2}),
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.required = True
+        self.fields["objection"].help_text = _("What the client wrote, in short.")
+
+    def clean_objection_received_on(self) -> datetime.date | None:
+        return check_plausible_date(self.cleaned_data["objection_received_on"])

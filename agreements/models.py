@@ -61,6 +61,12 @@ class ProcessingActivityFields(models.Model):
     retention_from = models.CharField(
         _("retention: counted from"), max_length=20, choices=RetentionFrom, blank=True
     )
+    # The entries of the practice's sub-processor register (`Subprocessor` ids) this row
+    # names; `sub_processors` above is the text printed from them. A row made before the
+    # register existed has none and keeps its own free text.
+    subprocessor_ids = models.JSONField(
+        _("sub-processors from your register"), default=list, blank=True
+    )
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
@@ -89,6 +95,7 @@ class ProcessingActivityFields(models.Model):
         "controller",
         "processor",
         "sub_processors",
+        "subprocessor_ids",
         "personal_data",
         "location",
         "retention",
@@ -128,6 +135,7 @@ def final_pdf_path(document: "SignableDocument", filename: str) -> str:
 class DocumentKind(models.TextChoices):
     AGREEMENT = "agreement", _("processing agreement")
     DECLARATION = "declaration", _("declaration of return or destruction")
+    ADDENDUM = "addendum", _("addendum to Bijlage 1 and 2")
 
 
 class SignableDocument(models.Model):
@@ -191,8 +199,8 @@ class SignableDocument(models.Model):
         if not self.kind and hasattr(self, "KIND"):
             self.kind = self.KIND
 
-    def concrete(self) -> "Agreement | Declaration":
-        """The agreement or declaration this is."""
+    def concrete(self) -> "Agreement | Declaration | Addendum":
+        """The agreement, declaration or addendum this is."""
         if type(self) is not SignableDocument:
             return self  # type: ignore[return-value]
         return getattr(self, f"as_{self.kind}")
@@ -225,6 +233,10 @@ class SignableDocument(models.Model):
     def text_version(self) -> str:
         """The version of the text the parties sign."""
         raise NotImplementedError
+
+
+# What Bijlage 4 names as the data subjects unless the coach says otherwise.
+DEFAULT_DATA_SUBJECT_CATEGORIES = "De cliënt"
 
 
 class AgreementStatus(models.TextChoices):
@@ -298,6 +310,20 @@ class Agreement(SecurityProfileFields, SignableDocument):
 
     decline_reason = models.TextField(blank=True, max_length=2000, editable=False)
 
+    # Bijlage 4, the optional supplement that completes the text against art. 28 GDPR: the
+    # version of its text the parties agree to, or empty without it (document_versions).
+    supplement_version = models.CharField(
+        _("Bijlage 4 text version"), max_length=20, blank=True, editable=False
+    )
+    # Printed in Bijlage 4 (art. 28(3): the categories of data subjects).
+    data_subject_categories = models.CharField(
+        _("categories of data subjects"),
+        max_length=500,
+        blank=True,
+        default=DEFAULT_DATA_SUBJECT_CATEGORIES,
+        help_text=_("Whose personal data you process, e.g. the client and, if any, a parent."),
+    )
+
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -305,7 +331,11 @@ class Agreement(SecurityProfileFields, SignableDocument):
         verbose_name = _("processing agreement")
         verbose_name_plural = _("processing agreements")
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["practice", "status", "-created_at"])]
+        indexes = [
+            models.Index(fields=["practice", "status", "-created_at"]),
+            # The archive list and the dashboard: a practice's newest first, a page at a time.
+            models.Index(fields=["practice", "-created_at", "-id"], name="agreement_newest_first"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(status__in=AgreementStatus.values),
@@ -397,6 +427,11 @@ class Agreement(SecurityProfileFields, SignableDocument):
     @property
     def text_version(self) -> str:
         return self.template_version
+
+    @property
+    def with_supplement(self) -> bool:
+        """Whether Bijlage 4 (art. 28 GDPR) is part of this agreement."""
+        return bool(self.supplement_version)
 
 
 class ProcessingActivity(ProcessingActivityFields):
@@ -495,6 +530,8 @@ class AgreementEvent(models.Model):
         EMAIL_ACCEPTED = "email_accepted", _("email accepted by the mail server")
         EMAIL_FAILED = "email_failed", _("email could not be sent")
         OPENED = "opened", _("link opened")
+        SIGNER_CODE_SENT = "signer_code_sent", _("signing code sent")
+        SIGNER_CODE_CONFIRMED = "signer_code_confirmed", _("signing code confirmed")
         VIEWED = "viewed", _("document viewed")
         DOWNLOADED = "downloaded", _("PDF downloaded")
         SIGNED_BY_CLIENT = "signed_client", _("signed by the client")
@@ -508,6 +545,15 @@ class AgreementEvent(models.Model):
         DECLARATION_SENT = "declaration_sent", _("declaration of return or destruction sent")
         DECLARATION_SIGNED = "declaration_signed", _("declaration signed by the client")
         DECLARATION_COMPLETED = "declaration_completed", _("declaration sealed and archived")
+        ADDENDUM_CREATED = "addendum_created", _("addendum drafted")
+        ADDENDUM_SENT = "addendum_sent", _("addendum signed by the coach and sent")
+        ADDENDUM_SIGNED = "addendum_signed", _("addendum signed by the client")
+        ADDENDUM_COMPLETED = "addendum_completed", _("addendum sealed and archived")
+        ADDENDUM_WITHDRAWN = "addendum_withdrawn", _("addendum withdrawn by the coach")
+        SUBPROCESSOR_NOTICE = "subprocessor_notice", _("told of a change of sub-processors")
+        SUBPROCESSOR_OBJECTION = "subprocessor_objection", _("objection to a sub-processor")
+        TIMESTAMPED = "timestamped", _("timestamp of the document obtained")
+        EVIDENCE_RENEWED = "evidence_renewed", _("seal evidence renewed (new timestamp)")
 
     Actor = Actor
 
@@ -535,6 +581,8 @@ class AgreementEvent(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
+        # An agreement's timeline, a page at a time.
+        indexes = [models.Index(fields=["agreement", "at", "id"], name="event_timeline")]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.kind}"
@@ -644,15 +692,393 @@ class Declaration(SignableDocument):
         return DECLARATION_TEXT_VERSION
 
 
+# The addendum's wording (templates/pdf/addendum/); a new wording gets a new version.
+ADDENDUM_TEXT_VERSION = "2026.1"
+
+
+class AddendumStatus(models.TextChoices):
+    DRAFT = "draft", _("draft")
+    SENT = "sent", _("sent for signing")
+    SIGNED = "signed", _("signed")
+    WITHDRAWN = "withdrawn", _("withdrawn")
+
+
+class Addendum(SecurityProfileFields, SignableDocument):
+    """A change of Bijlage 1 and/or 2 of a signed agreement, signed by both parties.
+
+    It carries the whole of both annexes as they read from `effective_on`: the rows and the
+    Bijlage 2 fields, prefilled from the annexes in force when it was drafted. What changes
+    is computed against those (agreements.addenda), so the document can show old and new
+    side by side, and the annexes in force on any day are the agreement's, replaced by those
+    of its latest signed addendum that applies by then."""
+
+    Status = AddendumStatus
+    KIND = SignableDocument.Kind.ADDENDUM
+    STORAGE_FOLDER = "addenda"
+    FILE_STEM = "addendum"
+    COMPLETED_EMAIL = "addendum_completed"
+    # A change both parties must agree to; the client who does not, leaves it unsigned
+    # and the coach withdraws it.
+    DECLINABLE = False
+    SIGNED_EVENT = "addendum_signed"
+    COMPLETED_EVENT = "addendum_completed"
+
+    id = models.BigAutoField(primary_key=True)
+    document = models.OneToOneField(
+        SignableDocument,
+        on_delete=models.CASCADE,
+        parent_link=True,
+        related_name="as_addendum",
+        editable=False,
+    )
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="addenda")
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # Addendum 1, 2, ... of its agreement, in the order they were drafted.
+    number = models.PositiveSmallIntegerField(editable=False)
+    status = models.CharField(
+        _("status"), max_length=10, choices=AddendumStatus, default=AddendumStatus.DRAFT
+    )
+    effective_on = models.DateField(
+        _("takes effect on"), help_text=_("From this day the changed annexes apply.")
+    )
+    reason = models.TextField(
+        _("reason for the change"),
+        max_length=2000,
+        blank=True,
+        help_text=_("E.g. a new online agenda, or a measure that was added."),
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("addendum")
+        verbose_name_plural = _("addenda")
+        ordering = ["agreement", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agreement", "number"], name="addendum_number_unique_per_agreement"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=AddendumStatus.values), name="addendum_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(data_kind__in=DataKind.values),
+                name="addendum_data_kind_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"addendum {self.number} to {self.agreement_id}"
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == AddendumStatus.DRAFT
+
+    @property
+    def dossier(self) -> Agreement:
+        return self.agreement
+
+    @property
+    def awaits_client_signature(self) -> bool:
+        return self.status == AddendumStatus.SENT
+
+    @property
+    def is_signed(self) -> bool:
+        return self.status == AddendumStatus.SIGNED
+
+    def mark_signed_by_client(self) -> None:
+        self.status = AddendumStatus.SIGNED
+        self.save(update_fields=["status"])
+
+    def download_name(self) -> str:
+        client = name_part(self.agreement.client_name)
+        return f"{self.FILE_STEM}-{self.number}-{client}-{self.effective_on:%Y-%m-%d}.pdf"
+
+    @property
+    def text_version(self) -> str:
+        return ADDENDUM_TEXT_VERSION
+
+
+class AddendumActivity(ProcessingActivityFields):
+    """A Bijlage 1 row as an addendum has it."""
+
+    addendum = models.ForeignKey(Addendum, on_delete=models.CASCADE, related_name="activities")
+
+    class Meta(ProcessingActivityFields.Meta):
+        verbose_name = _("processing activity of an addendum")
+        verbose_name_plural = _("processing activities of addenda")
+
+
 class RetentionReminder(models.Model):
     """That the coach was reminded of a Bijlage 1 row falling due for destruction, so that
-    the daily reminder run mails each row once."""
+    the daily reminder run mails each row once. The row is the agreement's own or, when an
+    addendum changed Bijlage 1, the addendum's."""
 
     activity = models.OneToOneField(
-        ProcessingActivity, on_delete=models.CASCADE, related_name="retention_reminder"
+        ProcessingActivity,
+        on_delete=models.CASCADE,
+        related_name="retention_reminder",
+        null=True,
+        blank=True,
+    )
+    addendum_activity = models.OneToOneField(
+        "AddendumActivity",
+        on_delete=models.CASCADE,
+        related_name="retention_reminder",
+        null=True,
+        blank=True,
     )
     due_on = models.DateField()
     sent_on = models.DateField(default=timezone.localdate)
 
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(activity__isnull=False, addendum_activity__isnull=True)
+                | models.Q(activity__isnull=True, addendum_activity__isnull=False),
+                name="retention_reminder_one_row",
+            ),
+        ]
+
     def __str__(self) -> str:
-        return f"reminder for {self.activity_id} due {self.due_on}"
+        return f"reminder for {self.activity_id or self.addendum_activity_id} due {self.due_on}"
+
+
+# Sub-processors (art. 28(2) and (4) GDPR) -------------------------------------------------
+
+
+class Subprocessor(models.Model):
+    """An entry of a practice's sub-processor register: another organisation the coach
+    engages to process her clients' personal data (an email provider, accounting software).
+
+    Bijlage 1 rows pick from the register (`ProcessingActivityFields.subprocessor_ids`) and
+    print `print_label()`. An entry is never deleted: it is ended (`ended_on`), so that what
+    signed agreements named stays explainable. Every addition, change and end is told to the
+    clients with a signed agreement (`SubprocessorChange`, agreements.subprocessors).
+    Outside the EEA (`outside_eea`) a transfer needs a safeguard (GDPR chapter V), which the
+    database insists on."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="subprocessors")
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(
+        _("name"), max_length=200, help_text=_("E.g. Mailbox.org or Moneybird.")
+    )
+    service = models.CharField(
+        _("service"), max_length=200, help_text=_("What they do for you, e.g. email or invoicing.")
+    )
+    data = models.TextField(
+        _("which personal data"),
+        max_length=1000,
+        help_text=_("E.g. name, email address and the content of emails."),
+    )
+    location = models.CharField(
+        _("location (country)"),
+        max_length=200,
+        help_text=_("Where they process the data, e.g. Germany or the Netherlands."),
+    )
+    outside_eea = models.BooleanField(_("outside the EEA"), default=False)
+    transfer_safeguard = models.CharField(
+        _("safeguard for the transfer"),
+        max_length=300,
+        blank=True,
+        help_text=_(
+            "Only outside the EEA: e.g. an adequacy decision (EU-US Data Privacy Framework) or "
+            "the standard contractual clauses."
+        ),
+    )
+    since = models.DateField(_("engaged since"))
+    ended_on = models.DateField(_("no longer engaged from"), null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("sub-processor")
+        verbose_name_plural = _("sub-processors")
+        ordering = ["name", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(outside_eea=False) | ~models.Q(transfer_safeguard=""),
+                name="subprocessor_outside_eea_needs_safeguard",
+                violation_error_message=_("Outside the EEA, name the safeguard for the transfer."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_active(self) -> bool:
+        return self.ended_on is None or self.ended_on > timezone.localdate()
+
+    def print_label(self) -> str:
+        """How Bijlage 1 names it (Dutch, as the document is)."""
+        label = f"{self.name} ({self.service}), {self.location}"
+        if self.outside_eea:
+            label += f", buiten de EER met als waarborg: {self.transfer_safeguard}"
+        return label
+
+
+class SubprocessorChangeKind(models.TextChoices):
+    ADDED = "added", _("added")
+    CHANGED = "changed", _("changed")
+    ENDED = "ended", _("ended")
+
+
+class SubprocessorChange(models.Model):
+    """One addition, change or end of a register entry, as told to the clients: what
+    changes (`summary`, Dutch plain text as emailed) and from when (`effective_on`)."""
+
+    Kind = SubprocessorChangeKind
+
+    practice = models.ForeignKey(
+        Practice, on_delete=models.CASCADE, related_name="subprocessor_changes"
+    )
+    subprocessor = models.ForeignKey(Subprocessor, on_delete=models.CASCADE, related_name="changes")
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    kind = models.CharField(max_length=10, choices=SubprocessorChangeKind)
+    summary = models.TextField(max_length=3000)
+    effective_on = models.DateField(_("takes effect on"))
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_by = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=SubprocessorChangeKind.values),
+                name="subprocessor_change_kind_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.subprocessor_id} from {self.effective_on}"
+
+
+class SubprocessorNotice(models.Model):
+    """The change notice one client got: the email (its delivery as the mail server
+    answered), the agreements it concerned, and the client's objection if he made one."""
+
+    class Delivery(models.TextChoices):
+        QUEUED = "queued", _("waiting to be sent")
+        SENT = "sent", _("accepted by the mail server")
+        FAILED = "failed", _("could not be sent")
+
+    change = models.ForeignKey(SubprocessorChange, on_delete=models.CASCADE, related_name="notices")
+    client = models.ForeignKey(
+        Client, on_delete=models.CASCADE, related_name="subprocessor_notices"
+    )
+    agreements = models.ManyToManyField(Agreement, related_name="subprocessor_notices")
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    sent_to = models.EmailField()
+    delivery = models.CharField(max_length=10, choices=Delivery, default=Delivery.QUEUED)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    delivery_error = models.CharField(max_length=500, blank=True)
+    objection_received_on = models.DateField(_("objection received on"), null=True, blank=True)
+    objection = models.TextField(_("the objection"), max_length=2000, blank=True)
+    objection_recorded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["change", "client__name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["change", "client"], name="one_subprocessor_notice_per_client"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(delivery__in=["queued", "sent", "failed"]),
+                name="subprocessor_notice_delivery_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"notice of {self.change_id} to {self.client_id}"
+
+    @property
+    def has_objection(self) -> bool:
+        return self.objection_received_on is not None
+
+
+class SignerCode(models.Model):
+    """A one-time code sent to the client before he signs (agreements.signer_codes): typing
+    it shows he controls the mailbox (or phone) at the moment of signing, not only when the
+    link was opened. Only a keyed hash of the code is kept."""
+
+    link = models.ForeignKey(SigningLink, on_delete=models.CASCADE, related_name="signer_codes")
+    # How and where it went ("email" and an address; later perhaps "sms" and a number).
+    channel = models.CharField(max_length=20)
+    sent_to = models.CharField(max_length=254)
+    salt = models.CharField(max_length=32)
+    code_hmac = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    # The signature it was confirmed for, so the evidence page names the code it rests on.
+    signature = models.OneToOneField(
+        Signature,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="signer_code",
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"signing code for link {self.link_id} ({self.channel})"
+
+
+def sealed_version_path(version: "SealedVersion", filename: str) -> str:
+    return (
+        f"{version.document.concrete().STORAGE_FOLDER}/versions/{timezone.now():%Y/%m}/{filename}"
+    )
+
+
+class SealedVersion(models.Model):
+    """A later version of a sealed document's file: the same seal and content with fresh
+    validation data and a new document timestamp added (`manage.py renew_evidence`), kept
+    beside the earlier ones. Version 1 is the document's own `final_pdf`; no version is ever
+    changed or removed (core.immutability), and `/verify/` accepts every one."""
+
+    document = models.ForeignKey(
+        SignableDocument, on_delete=models.CASCADE, related_name="sealed_versions"
+    )
+    number = models.PositiveSmallIntegerField()
+    file = models.FileField(upload_to=sealed_version_path, editable=False)
+    sha256 = models.CharField(max_length=64, db_index=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    reason = models.CharField(max_length=200)
+    # When the certificate of this version's last timestamp expires: renew before then.
+    evidence_expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["document", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["document", "number"], name="one_sealed_version_per_number"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(number__gte=2), name="sealed_version_after_1"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"version {self.number} of {self.document_id}"
+
+
+class DocumentTimestamp(models.Model):
+    """An RFC 3161 timestamp token over the SHA-256 of the document the parties sign,
+    obtained when it is sent: proof that this exact text existed then."""
+
+    document = models.ForeignKey(
+        SignableDocument, on_delete=models.CASCADE, related_name="timestamps"
+    )
+    sha256 = models.CharField(max_length=64, editable=False)
+    token = models.BinaryField(editable=False)
+    authority = models.CharField(max_length=300, editable=False)
+    timestamped_at = models.DateTimeField(editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["document", "timestamped_at"]
+
+    def __str__(self) -> str:
+        return f"timestamp of {self.document_id} at {self.timestamped_at:%Y-%m-%d %H:%M:%S}"

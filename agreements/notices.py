@@ -6,18 +6,27 @@ below; what the mail server says reaches the handler registered for that purpose
 from __future__ import annotations
 
 import datetime
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.urls import reverse
 from django.utils import translation
+from django.utils.translation import gettext
 
 from avg_portal.emails import absolute_url, latest_message, queue, render_message
 from avg_portal.models import OutboxMessage
 from core.models import Practice
 
 from . import archive
-from .models import Agreement, Declaration, SigningLink
+from .models import (
+    Addendum,
+    Agreement,
+    Declaration,
+    SignerCode,
+    SigningLink,
+    Subprocessor,
+    SubprocessorNotice,
+)
 
 # What each message is for; the handler finds its row by the message's subject_id: the
 # link for invitations and reminders, the signable document's key for the others, the
@@ -29,6 +38,9 @@ SEALED_TO_CLIENT = "agreements.sealed_to_client"
 SEALED_TO_PRACTICE = "agreements.sealed_to_practice"
 SEALING_DELAYED = "agreements.sealing_delayed"
 RETENTION_REMINDER = "agreements.retention_reminder"
+# subject_id: the SubprocessorNotice.
+SUBPROCESSOR_CHANGE = "agreements.subprocessor_change"
+SIGNER_CODE = "agreements.signer_code"
 
 
 def agreement_url(agreement: Agreement) -> str:
@@ -40,7 +52,11 @@ def _reply_to(practice: Practice) -> list[str]:
 
 
 def send_invitation(
-    document: Agreement | Declaration, link: SigningLink, token: str, *, reminder: bool = False
+    document: Agreement | Declaration | Addendum,
+    link: SigningLink,
+    token: str,
+    *,
+    reminder: bool = False,
 ) -> OutboxMessage:
     """The client's personal link to read and sign, in his language, to the address the link
     records. The token travels only in this email; the database keeps its hash (and the
@@ -52,6 +68,7 @@ def send_invitation(
             {
                 "agreement": agreement,
                 "declaration": document if isinstance(document, Declaration) else None,
+                "addendum": document if isinstance(document, Addendum) else None,
                 "link": absolute_url(reverse("signing_open", kwargs={"token": token})),
                 "expires_at": link.expires_at,
                 "reminder": reminder,
@@ -61,6 +78,29 @@ def send_invitation(
             on_behalf_of=agreement.practice_name,
         )
     return queue(message, purpose=REMINDER if reminder else INVITATION, subject_id=link.pk)
+
+
+def send_signer_code(
+    document: Agreement | Declaration | Addendum, code: SignerCode, digits: str
+) -> OutboxMessage:
+    """The one-time code to sign with (agreements.signer_codes), in the client's language,
+    to the address of his link, and deliberately without the link: the two travel apart.
+    The digits wait in the outbox only until the message is sent."""
+    agreement = document.dossier
+    with translation.override(agreement.client.language):
+        message = render_message(
+            "signer_code",
+            {
+                "agreement": agreement,
+                "declaration": document if isinstance(document, Declaration) else None,
+                "code": digits,
+                "expires_at": code.expires_at,
+            },
+            to=[code.sent_to],
+            reply_to=_reply_to(agreement.practice),
+            on_behalf_of=agreement.practice_name,
+        )
+    return queue(message, purpose=SIGNER_CODE, subject_id=code.pk)
 
 
 def link_email(link: SigningLink) -> OutboxMessage | None:
@@ -78,7 +118,7 @@ def send_declined(agreement: Agreement) -> OutboxMessage:
 
 
 def send_sealed_copies(
-    document: Agreement | Declaration,
+    document: Agreement | Declaration | Addendum,
 ) -> tuple[OutboxMessage, OutboxMessage]:
     """The sealed document to the client (in his language) and to the practice, attached:
     the stored file, checked against its recorded SHA-256."""
@@ -88,7 +128,7 @@ def send_sealed_copies(
     with translation.override(agreement.client.language):
         to_client = render_message(
             document.COMPLETED_EMAIL,
-            {"agreement": agreement, "for_client": True},
+            {"agreement": agreement, "document": document, "for_client": True},
             to=[agreement.client.email],
             reply_to=_reply_to(agreement.practice),
             on_behalf_of=agreement.practice_name,
@@ -96,7 +136,12 @@ def send_sealed_copies(
     to_client.attach(filename, pdf, "application/pdf")
     to_practice = render_message(
         document.COMPLETED_EMAIL,
-        {"agreement": agreement, "for_client": False, "link": agreement_url(agreement)},
+        {
+            "agreement": agreement,
+            "document": document,
+            "for_client": False,
+            "link": agreement_url(agreement),
+        },
         to=agreement.practice.notice_recipients(),
     )
     to_practice.attach(filename, pdf, "application/pdf")
@@ -128,7 +173,7 @@ def retention_subject(practice: Practice, today: datetime.date) -> str:
     return f"{practice.pk}/{today.isoformat()}"
 
 
-def send_sealing_delayed(document: Agreement | Declaration) -> OutboxMessage:
+def send_sealing_delayed(document: Agreement | Declaration | Addendum) -> OutboxMessage:
     """Tell the coach that the sealed PDF could not be made after repeated tries and that
     the operator is on it: she should not promise her client a copy that is not coming."""
     agreement = document.dossier
@@ -142,3 +187,67 @@ def send_sealing_delayed(document: Agreement | Declaration) -> OutboxMessage:
         to=agreement.practice.notice_recipients(),
     )
     return queue(message, purpose=SEALING_DELAYED, subject_id=document.key)
+
+
+def send_subprocessor_change(
+    notice: SubprocessorNotice, *, before: Mapping[str, Any] | None = None
+) -> OutboxMessage:
+    """Tell one client of an added, changed or ended sub-processor: what changes, from when,
+    and how to object (Bijlage 4, clause 4.2), in his language; replies go to the practice."""
+    change = notice.change
+    practice = change.practice
+    agreements = list(notice.agreements.all())
+    with translation.override(notice.client.language):
+        message = render_message(
+            "subprocessor_change",
+            {
+                "practice": practice,
+                "client": notice.client,
+                "change": change,
+                "subprocessor": change.subprocessor,
+                "rows": subprocessor_rows(change.subprocessor, before),
+                "effective_on": change.effective_on,
+                "with_supplement": any(a.with_supplement for a in agreements),
+                "objection_address": practice.email,
+            },
+            to=[notice.sent_to],
+            reply_to=_reply_to(practice),
+            on_behalf_of=practice.name,
+        )
+    return queue(message, purpose=SUBPROCESSOR_CHANGE, subject_id=notice.pk)
+
+
+def subprocessor_rows(
+    subprocessor: Subprocessor, before: Mapping[str, Any] | None
+) -> list[tuple[str, str, str | None]]:
+    """The entry as (label, value, earlier value if it changed), in the active language."""
+    eea = {True: gettext("outside the EEA"), False: gettext("inside the EEA")}
+    now = {
+        "name": subprocessor.name,
+        "service": subprocessor.service,
+        "data": subprocessor.data,
+        "location": subprocessor.location,
+        "outside_eea": eea[subprocessor.outside_eea],
+        "transfer_safeguard": subprocessor.transfer_safeguard or "—",
+    }
+    earlier = (
+        {
+            **{name: str(before[name]) for name in ("name", "service", "data", "location")},
+            "outside_eea": eea[bool(before["outside_eea"])],
+            "transfer_safeguard": str(before["transfer_safeguard"]) or "—",
+        }
+        if before
+        else {}
+    )
+    labels = {
+        "name": gettext("Name"),
+        "service": gettext("Service"),
+        "data": gettext("Personal data"),
+        "location": gettext("Location"),
+        "outside_eea": gettext("EEA"),
+        "transfer_safeguard": gettext("Safeguard for the transfer"),
+    }
+    return [
+        (labels[name], value, earlier[name] if earlier.get(name, value) != value else None)
+        for name, value in now.items()
+    ]

@@ -20,14 +20,16 @@ import logging
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.tasks import TaskResultStatus, task, task_backends
 from django.utils import timezone
 from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.models import DBTaskResult
 
-from . import archive, notices
-from .models import SignableDocument
+from avg_portal import seal
+
+from . import archive, evidence_renewal, notices
+from .models import DocumentTimestamp, SignableDocument
 from .signing import complete_signed_document
 
 logger = logging.getLogger(__name__)
@@ -48,6 +50,8 @@ BACKOFF = (
 ALERT_AFTER = 5
 # How often the worker runs the sweep.
 SWEEP_EVERY = timedelta(minutes=5)
+# How long after sending a document's missing timestamp is asked for again.
+TIMESTAMP_RETRY_FOR = timedelta(days=30)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,6 +59,8 @@ class Recovery:
     dead_tasks: int
     queued: int
     alerted: int
+    # Sent documents whose timestamp (evidence_renewal.document_timestamp) is asked for again.
+    timestamps_queued: int = 0
 
 
 def backoff(attempts: int) -> timedelta:
@@ -71,7 +77,34 @@ def recover_unsealed(*, now: datetime.datetime | None = None) -> Recovery:
         outcome = _requeue(key, now=now)
         queued += outcome is not None
         alerted += outcome is True
-    return Recovery(dead_tasks=dead, queued=queued, alerted=alerted)
+    timestamps = _requeue_timestamps(now=now)
+    return Recovery(dead_tasks=dead, queued=queued, alerted=alerted, timestamps_queued=timestamps)
+
+
+def _requeue_timestamps(*, now: datetime.datetime) -> int:
+    """Ask again for the timestamp of documents sent while no TSA answered: those still
+    waiting for a signature or a seal, sent within TIMESTAMP_RETRY_FOR. (Once sealed, the
+    seal's own timestamp covers the signed document.)"""
+    if not seal.timestamping_configured():
+        return 0
+    documents = (
+        SignableDocument.objects.filter(
+            final_sha256="", sent_at__gt=now - TIMESTAMP_RETRY_FOR, sent_at__lt=now - GRACE
+        )
+        .exclude(document_sha256="")
+        .exclude(
+            Exists(
+                DocumentTimestamp.objects.filter(
+                    document=OuterRef("pk"), sha256=OuterRef("document_sha256")
+                )
+            )
+        )
+        .values_list("pk", flat=True)
+    )
+    keys = list(documents)
+    for key in keys:
+        evidence_renewal.timestamp_sent_document.enqueue(key)
+    return len(keys)
 
 
 def fail_dead_tasks(*, now: datetime.datetime) -> int:

@@ -14,16 +14,20 @@ import calendar
 import datetime
 from dataclasses import dataclass
 
+from django.db.models import Prefetch, Q
+
 from avg_portal.emails import Delivery
 from avg_portal.models import OutboxMessage
 
 from . import notices
+from .annexes import effective_annexes
 from .models import (
+    Addendum,
+    AddendumActivity,
     Agreement,
     AgreementEnding,
     AgreementStatus,
     Practice,
-    ProcessingActivity,
     ProcessingActivityFields,
     RetentionFrom,
     RetentionReminder,
@@ -76,13 +80,15 @@ def activity_due_date(
 
 
 def agreement_keep_until(agreement: Agreement) -> datetime.date | None:
-    """The last day any of the agreement's data must be kept: the latest due date of its
-    Bijlage 1 rows. None ("unknown, keep") if it has not ended or any row lacks a
-    structured period."""
+    """The last day any of the agreement's data must be kept: the latest due date of the
+    Bijlage 1 rows in force when it ended (the agreement's own, or those of its latest
+    signed addendum by then: agreements.annexes). None ("unknown, keep") if it has not
+    ended or any row lacks a structured period."""
     ending: AgreementEnding | None = getattr(agreement, "ending", None)
     if ending is None:
         return None
-    due_dates = [activity_due_date(activity, ending) for activity in agreement.activities.all()]
+    rows = effective_annexes(agreement, on=ending.coaching_ended_on).activities
+    due_dates = [activity_due_date(activity, ending) for activity in rows]
     known = [due_on for due_on in due_dates if due_on is not None]
     if not known or len(known) != len(due_dates):
         return None
@@ -91,32 +97,47 @@ def agreement_keep_until(agreement: Agreement) -> datetime.date | None:
 
 @dataclass(frozen=True)
 class DueRow:
-    activity: ProcessingActivity
+    agreement: Agreement
+    # The row of the Bijlage 1 in force when the agreement ended: the agreement's own, or
+    # its latest signed addendum's (agreements.annexes).
+    activity: ProcessingActivityFields
     due_on: datetime.date | None
     days_left: int | None
-
-    @property
-    def agreement(self) -> Agreement:
-        return self.activity.agreement
 
     @property
     def is_overdue(self) -> bool:
         return self.days_left is not None and self.days_left < 0
 
+    @property
+    def key(self) -> tuple[str, int]:
+        """Which row this is, across the agreement's and the addenda's rows."""
+        kind = "addendum" if isinstance(self.activity, AddendumActivity) else "agreement"
+        return kind, self.activity.pk
+
 
 def due_for_destruction(practice: Practice, *, today: datetime.date) -> list[DueRow]:
     """Every Bijlage 1 row of the practice's ended, signed agreements with its due date,
     soonest first; rows without a computable date come last (keep them until decided)."""
-    activities = ProcessingActivity.objects.filter(
-        agreement__practice=practice,
-        agreement__status=AgreementStatus.SIGNED,
-        agreement__ending__isnull=False,
-    ).select_related("agreement", "agreement__ending", "agreement__client")
+    agreements = (
+        Agreement.objects.filter(
+            practice=practice, status=AgreementStatus.SIGNED, ending__isnull=False
+        )
+        .select_related("ending", "client")
+        # The unsigned PDF, tens of kilobytes a row, is not shown here.
+        .defer("document_pdf")
+        .prefetch_related(
+            "activities",
+            Prefetch("addenda", queryset=Addendum.objects.defer("document_pdf")),
+            "addenda__activities",
+        )
+    )
     rows: list[DueRow] = []
-    for activity in activities:
-        due_on = activity_due_date(activity, activity.agreement.ending)
-        days_left = (due_on - today).days if due_on else None
-        rows.append(DueRow(activity, due_on, days_left))
+    for agreement in agreements:
+        ending = agreement.ending
+        for activity in effective_annexes(agreement, on=ending.coaching_ended_on).activities:
+            due_on = activity_due_date(activity, ending)
+            days_left = (due_on - today).days if due_on else None
+            rows.append(DueRow(agreement, activity, due_on, days_left))
     rows.sort(
         key=lambda row: (
             row.due_on is None,
@@ -135,15 +156,18 @@ REMIND_DAYS_AHEAD = 30
 def rows_to_remind(practice: Practice, *, today: datetime.date) -> list[DueRow]:
     """The practice's rows due within REMIND_DAYS_AHEAD days or overdue, not yet reminded."""
     horizon = today + datetime.timedelta(days=REMIND_DAYS_AHEAD)
-    reminded = set(
-        RetentionReminder.objects.filter(activity__agreement__practice=practice).values_list(
-            "activity_id", flat=True
-        )
-    )
+    reminders = RetentionReminder.objects.filter(
+        Q(activity__agreement__practice=practice)
+        | Q(addendum_activity__addendum__agreement__practice=practice)
+    ).values_list("activity_id", "addendum_activity_id")
+    reminded = {
+        ("agreement", activity_id) if activity_id else ("addendum", addendum_activity_id)
+        for activity_id, addendum_activity_id in reminders
+    }
     return [
         row
         for row in due_for_destruction(practice, today=today)
-        if row.due_on is not None and row.due_on <= horizon and row.activity.pk not in reminded
+        if row.due_on is not None and row.due_on <= horizon and row.key not in reminded
     ]
 
 
@@ -185,10 +209,16 @@ def record_reminder_email(message: OutboxMessage, delivery: Delivery) -> None:
     today = datetime.date.fromisoformat(day)
     RetentionReminder.objects.bulk_create(
         [
-            RetentionReminder(activity=row.activity, due_on=row.due_on, sent_on=today)
+            RetentionReminder(**_reminded_row(row), due_on=row.due_on, sent_on=today)
             for row in rows_to_remind(practice, today=today)
             if row.due_on is not None  # rows_to_remind keeps only dated rows
             and row.agreement.ending.recorded_at <= message.created_at
         ],
         ignore_conflicts=True,
     )
+
+
+def _reminded_row(row: DueRow) -> dict[str, ProcessingActivityFields]:
+    if isinstance(row.activity, AddendumActivity):
+        return {"addendum_activity": row.activity}
+    return {"activity": row.activity}

@@ -33,12 +33,15 @@ from PIL import Image, UnidentifiedImageError
 
 from avg_portal.emails import Delivery, is_pending
 from avg_portal.models import OutboxMessage
-from avg_portal.seal import SealInvalid, seal_pdf, verify_seal
 from core.exceptions import ActionRefused
 from core.origin import Origin
 
-from . import archive, documents, notices
+# avg_portal.seal (pyHanko, aiohttp: a second or more to import) and evidence_renewal,
+# which imports it, are imported where a document is sealed or checked, so that web workers
+# and management commands start without them.
+from . import archive, documents, notices, signer_codes
 from .models import (
+    Addendum,
     Agreement,
     AgreementEnding,
     AgreementEvent,
@@ -47,6 +50,7 @@ from .models import (
     Party,
     SignableDocument,
     Signature,
+    SignerCode,
     SigningLink,
 )
 
@@ -190,7 +194,13 @@ def record_document_email(message: OutboxMessage, delivery: Delivery) -> None:
     _record_delivery(document, message, delivery, _email_name(document, message.purpose))
 
 
-def _email_name(document: Agreement | Declaration, purpose: str) -> str:
+def record_code_email(message: OutboxMessage, delivery: Delivery) -> None:
+    """What the mail server said to the message with a signer code, on the evidence trail."""
+    code = SignerCode.objects.select_related("link__document").get(pk=message.subject_id)
+    _record_delivery(code.link.document.concrete(), message, delivery, "signing code")
+
+
+def _email_name(document: Agreement | Declaration | Addendum, purpose: str) -> str:
     signed = "signed PDF" if isinstance(document, Agreement) else f"signed {document.kind}"
     return {
         notices.DECLINED: "declined notice",
@@ -201,7 +211,10 @@ def _email_name(document: Agreement | Declaration, purpose: str) -> str:
 
 
 def _record_delivery(
-    document: Agreement | Declaration, message: OutboxMessage, delivery: Delivery, what: str
+    document: Agreement | Declaration | Addendum,
+    message: OutboxMessage,
+    delivery: Delivery,
+    what: str,
 ) -> None:
     """Whether the mail server took a message, on the evidence trail: a failure is shown to
     the coach, never reported as success, and says whether the outbox tries again."""
@@ -228,7 +241,7 @@ def _locked(agreement: Agreement, *statuses: str) -> Agreement:
     return locked
 
 
-def _locked_document(document: SignableDocument) -> Agreement | Declaration:
+def _locked_document(document: SignableDocument) -> Agreement | Declaration | Addendum:
     concrete = document.concrete()
     return type(concrete).objects.select_for_update().get(pk=concrete.pk)
 
@@ -289,7 +302,16 @@ def agreement_sign_and_send(
             at=origin.at,
         )
         _send_link(locked, origin)
+        _timestamp_after_commit(locked)
     return locked
+
+
+def _timestamp_after_commit(document: SignableDocument) -> None:
+    """The document the parties sign gets an RFC 3161 timestamp once it is sent."""
+    from . import evidence_renewal
+
+    key = document.key
+    transaction.on_commit(lambda: evidence_renewal.timestamp_sent_document.enqueue(key))
 
 
 def _send_link(agreement: Agreement, origin: Origin) -> None:
@@ -347,18 +369,29 @@ def link_record(*, link: SigningLink, kind: str, origin: Origin) -> None:
 
 
 def client_sign(
-    *, link: SigningLink, signature: SignatureInput, origin: Origin
+    *,
+    link: SigningLink,
+    signature: SignatureInput,
+    origin: Origin,
+    signer_code: SignerCode | None = None,
 ) -> SignableDocument:
     """The client's signature on the document of his link. Exactly one can ever be made: the
     row lock serialises concurrent requests, the status check turns the later ones away, and
-    the database's unique constraint stands behind both."""
+    the database's unique constraint stands behind both.
+
+    When the practice asks for a signer code, `signer_code` is the code this signer
+    confirmed (agreements.signer_codes); it is tied to the signature and serves no other."""
     origin = dataclasses.replace(origin, name=signature.name)
     with transaction.atomic():
         document = _locked_document(link.document)
         link = SigningLink.objects.select_for_update().get(pk=link.pk)
         if not document.awaits_client_signature or not link.is_usable(origin.at):
             raise ActionRefused(_("This link can no longer be used."))
-        _create_signature(document, Party.CLIENT, signature, origin)
+        code = signer_codes.require_confirmed(link=link, code=signer_code, now=origin.at)
+        made = _create_signature(document, Party.CLIENT, signature, origin)
+        if code is not None:
+            code.signature = made
+            code.save(update_fields=["signature"])
         document.mark_signed_by_client()
         document.signing_links.filter(used_at=None).update(used_at=origin.at)
         document.dossier.log(
@@ -431,6 +464,8 @@ def complete_signed_document(key: int) -> None:
 def _seal_and_store(document: SignableDocument, pdf: bytes) -> None:
     """Seal the final PDF and store it, once, verified, with its SHA-256; from then on
     downloads serve this file."""
+    from avg_portal.seal import seal_pdf
+
     archive.store_sealed(document, seal_pdf(pdf), at=timezone.now())
 
 
@@ -492,10 +527,12 @@ class Verification:
 
 
 def verify_document(pdf_bytes: bytes) -> Verification:
-    """Genuine when the file is, byte for byte, a final document in our archive and its seal
-    is intact and ours."""
-    if not SignableDocument.objects.filter(final_sha256=sha256_hex(pdf_bytes)).exists():
+    """Genuine when the file is, byte for byte, a final document in our archive (any version
+    of it: renewed evidence is a new version) and its seal is intact and ours."""
+    if not archive.is_sealed_sha256(sha256_hex(pdf_bytes)):
         return Verification(genuine=False)
+    from avg_portal.seal import SealInvalid, verify_seal
+
     try:
         sealed_at = verify_seal(pdf_bytes)
     except SealInvalid:
@@ -564,4 +601,5 @@ def declaration_send(
             detail=f"{locked.client.email}; SHA-256 {declaration.document_sha256}",
         )
         _email_link(link, token)
+        _timestamp_after_commit(declaration)
     return declaration

@@ -8,8 +8,10 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.core.cache import cache
 from django.db import IntegrityError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -17,13 +19,25 @@ from avg_portal.downloads import attachment
 from core.exceptions import ActionRefused
 from core.origin import Origin, client_ip
 
-from . import documents, signing
+from . import documents, signer_codes, signing
 from .forms import DeclineForm, SignatureForm
-from .models import AgreementEvent, AgreementStatus, Declaration, SigningLink
+from .models import AgreementEvent, AgreementStatus, Declaration, SignerCode, SigningLink
+from .signer_codes import SignerCodeRefused
 
 SESSION_KEY = "signing_link_id"
 VIEWED_KEY = "signing_viewed"
+# The signer code this browser session confirmed (agreements.signer_codes).
+CODE_KEY = "signing_code_id"
 GUESS_WINDOW_SECONDS = 600
+
+# Signer codes, counted in the shared cache like the link guesses: codes sent per link and
+# per address in an hour (each one an email to the client), and wrong codes per link and
+# per address in ten minutes (on top of the five tries each code allows).
+CODE_SEND_WINDOW_SECONDS = 3600
+CODE_SENDS_PER_LINK = 5
+CODE_SENDS_PER_IP = 20
+CODE_MISSES_PER_LINK = 10
+CODE_MISSES_PER_IP = 20
 
 
 def _too_many_guesses(request: HttpRequest) -> bool:
@@ -43,6 +57,28 @@ def _count_guess(request: HttpRequest) -> None:
 
 def _guess_key(request: HttpRequest) -> str:
     return f"signing-link-misses:{client_ip(request)}"
+
+
+def _count(key: str, window: int) -> None:
+    cache.add(key, 0, window)
+    try:
+        cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, window)
+
+
+def _code_keys(request: HttpRequest, link: SigningLink, what: str) -> tuple[str, str]:
+    return f"signer-code-{what}:link:{link.pk}", f"signer-code-{what}:ip:{client_ip(request)}"
+
+
+def _over(request: HttpRequest, link: SigningLink, what: str, limits: tuple[int, int]) -> bool:
+    counts = [cache.get(key, 0) for key in _code_keys(request, link, what)]
+    return any(count >= limit for count, limit in zip(counts, limits, strict=True))
+
+
+def _count_code(request: HttpRequest, link: SigningLink, what: str, window: int) -> None:
+    for key in _code_keys(request, link, what):
+        _count(key, window)
 
 
 def _unavailable(request: HttpRequest, reason: str, status: int = 200) -> HttpResponse:
@@ -94,6 +130,7 @@ def signing_open(request: HttpRequest, token: str) -> HttpResponse:
     request.session.cycle_key()
     request.session[SESSION_KEY] = link.pk
     request.session.pop(VIEWED_KEY, None)
+    request.session.pop(CODE_KEY, None)
     signing.link_open(link=link, origin=_client_origin(request, link))
     return redirect("signing_page")
 
@@ -106,6 +143,56 @@ def _current(request: HttpRequest) -> tuple[SigningLink | None, str | None]:
     return link, _link_state(link)
 
 
+def _confirmed_code(request: HttpRequest, link: SigningLink) -> SignerCode | None:
+    """The code this session confirmed for its link, while it still serves to sign."""
+    code_id = request.session.get(CODE_KEY)
+    if code_id is None:
+        return None
+    code = SignerCode.objects.filter(
+        pk=code_id, link=link, confirmed_at__isnull=False, signature=None
+    ).first()
+    if code is None or code.confirmed_at is None:
+        request.session.pop(CODE_KEY, None)
+        return None
+    if code.confirmed_at + signer_codes.CONFIRMATION_LIFETIME <= timezone.now():
+        request.session.pop(CODE_KEY, None)
+        return None
+    return code
+
+
+def _code_state(request: HttpRequest, link: SigningLink) -> dict[str, object] | None:
+    """What the page shows about the signer code; None when the practice asks for none."""
+    if not signer_codes.is_required(link):
+        return None
+    newest = link.signer_codes.order_by("-created_at", "-id").first()
+    via = signer_codes.channel()
+    return {
+        "confirmed": _confirmed_code(request, link) is not None,
+        "newest": newest,
+        "shown_to": via.shown_recipient(newest.sent_to if newest else via.recipient(link)),
+        "channel": via.name,
+    }
+
+
+def _signature_form(
+    request: HttpRequest,
+    link: SigningLink,
+    data: QueryDict | None = None,
+    *,
+    initial: dict[str, object] | None = None,
+) -> SignatureForm:
+    document = link.document.concrete()
+    code = _code_state(request, link)
+    return SignatureForm(
+        data,
+        initial={"name": document.dossier.client_name, "method": "drawn", **(initial or {})},
+        declaration=not document.DECLINABLE,
+        kind=document.kind,
+        # A code is asked for once one was sent, until this session confirmed it.
+        ask_code=bool(code and code["newest"] and not code["confirmed"]),
+    )
+
+
 def _page(
     request: HttpRequest,
     link: SigningLink,
@@ -114,6 +201,8 @@ def _page(
     *,
     status: int = 200,
     show_decline: bool = False,
+    code_notice: str = "",
+    code_error: str = "",
 ) -> HttpResponse:
     document = link.document.concrete()
     return render(
@@ -128,9 +217,34 @@ def _page(
             "decline_form": decline_form,
             "document": documents.render_html(document),
             "show_decline": show_decline,
+            "code": _code_state(request, link),
+            "code_notice": code_notice,
+            "code_error": code_error,
         },
         status=status,
     )
+
+
+def _confirm_code(request: HttpRequest, link: SigningLink, form: SignatureForm) -> None:
+    """Check the code the client typed, if the form asks for one and it has six digits; a
+    refusal goes on the form, a confirmation into the session."""
+    if "code" not in form.fields or not form.is_bound:
+        return
+    form.is_valid()  # runs the field checks; the code's own check follows
+    if "code" not in form.cleaned_data:
+        return
+    if _over(request, link, "misses", (CODE_MISSES_PER_LINK, CODE_MISSES_PER_IP)):
+        form.add_error("code", _("Too many wrong codes. Wait 10 minutes and try again."))
+        return
+    try:
+        code = signer_codes.signer_code_confirm(
+            link=link, entered=form.cleaned_data["code"], origin=_client_origin(request, link)
+        )
+    except SignerCodeRefused as refusal:
+        _count_code(request, link, "misses", GUESS_WINDOW_SECONDS)
+        form.add_error("code", str(refusal))
+        return
+    request.session[CODE_KEY] = code.pk
 
 
 @login_not_required
@@ -140,21 +254,24 @@ def signing_page(request: HttpRequest) -> HttpResponse:
     link, state = _current(request)
     if link is None or state is not None:
         return _unavailable(request, state or "no_session")
-    document = link.document.concrete()
-    form = SignatureForm(
-        request.POST or None,
-        initial={"name": document.dossier.client_name, "method": "drawn"},
-        declaration=not document.DECLINABLE,
-    )
+    form = _signature_form(request, link, request.POST if request.method == "POST" else None)
     if request.method == "POST":
+        _confirm_code(request, link, form)
         if form.is_valid():
             try:
                 signing.client_sign(
-                    link=link, signature=form.signature(), origin=_client_origin(request, link)
+                    link=link,
+                    signature=form.signature(),
+                    origin=_client_origin(request, link),
+                    signer_code=_confirmed_code(request, link),
                 )
+            except SignerCodeRefused as refusal:
+                form.add_error(None, str(refusal))
+                return _page(request, link, form, DeclineForm(), status=400)
             except (ActionRefused, IntegrityError):
                 # Another tab or device signed first; the first signature stands.
                 return _unavailable(request, "signed")
+            request.session.pop(CODE_KEY, None)
             return redirect("signing_done")
         return _page(request, link, form, DeclineForm(), status=400)
     if not request.session.get(VIEWED_KEY):
@@ -163,6 +280,45 @@ def signing_page(request: HttpRequest) -> HttpResponse:
             link=link, kind=AgreementEvent.Kind.VIEWED, origin=_client_origin(request, link)
         )
     return _page(request, link, form, DeclineForm())
+
+
+# What the client filled in before asking for a code: shown again, so nothing is lost.
+KEPT_FIELDS = ("name", "function", "place", "method", "signature_image", "typed_signature")
+
+
+@login_not_required
+@never_cache
+@require_POST
+def signing_send_code(request: HttpRequest) -> HttpResponse:
+    """Send the client a new signer code (a button in the signing form, so what he filled in
+    comes along and is shown again). POST only: a mail scanner opening URLs sends nothing."""
+    link, state = _current(request)
+    if link is None or state is not None:
+        return _unavailable(request, state or "no_session")
+    if not signer_codes.is_required(link):
+        return redirect("signing_page")
+    kept: dict[str, object] = {
+        name: request.POST[name] for name in KEPT_FIELDS if name in request.POST
+    }
+    kept["consent"] = request.POST.get("consent") == "on"
+    if _over(request, link, "sends", (CODE_SENDS_PER_LINK, CODE_SENDS_PER_IP)):
+        form = _signature_form(request, link, initial=kept)
+        refusal = _(
+            "You asked for many codes in a short time. Wait an hour, or use the last code"
+            " you received."
+        )
+        return _page(request, link, form, DeclineForm(), status=429, code_error=refusal)
+    _count_code(request, link, "sends", CODE_SEND_WINDOW_SECONDS)
+    try:
+        code = signer_codes.signer_code_send(link=link, origin=_client_origin(request, link))
+    except ActionRefused:
+        return _unavailable(request, "revoked")
+    request.session.pop(CODE_KEY, None)
+    notice = _("We sent a code to %(recipient)s. It is valid for 10 minutes.") % {
+        "recipient": signer_codes.channel().shown_recipient(code.sent_to)
+    }
+    form = _signature_form(request, link, initial=kept)
+    return _page(request, link, form, DeclineForm(), code_notice=notice)
 
 
 @login_not_required
@@ -195,7 +351,7 @@ def signing_decline(request: HttpRequest) -> HttpResponse:
         return _unavailable(request, "revoked")
     form = DeclineForm(request.POST)
     if not form.is_valid():
-        signature_form = SignatureForm(initial={"name": document.dossier.client_name})
+        signature_form = _signature_form(request, link)
         return _page(request, link, signature_form, form, status=400, show_decline=True)
     try:
         signing.agreement_client_decline(
@@ -220,5 +376,6 @@ def signing_done(request: HttpRequest) -> HttpResponse:
         {
             "agreement": document.dossier,
             "declaration": document if isinstance(document, Declaration) else None,
+            "signable": document,
         },
     )

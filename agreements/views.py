@@ -5,20 +5,23 @@ from typing import cast
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.db.models import Prefetch
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from avg_portal.confirmation import confirmation_page
-from avg_portal.downloads import attachment
+from avg_portal.downloads import attachment, stored_file_response
 from avg_portal.models import User
 from core.access import get_practice
 from core.exceptions import ActionRefused
 from core.origin import Origin
 
-from . import actions, archive, documents, notices, signing
+# evidence_renewal imports avg_portal.seal, and with it pyHanko and aiohttp (a second to
+# import, 40 MB per worker): imported in the one view that needs it.
+from . import actions, addenda, archive, art28, documents, notices, signing
 from .access import get_agreement_for_coach
 from .forms import (
     ActivityFormSet,
@@ -32,10 +35,11 @@ from .forms import (
     SignatureForm,
     VerifyForm,
 )
-from .models import Agreement, AgreementStatus, Declaration
+from .models import Addendum, Agreement, AgreementStatus, Declaration
 from .retention import agreement_keep_until
 
 PAGE_SIZE = 25
+EVENTS_PAGE_SIZE = 50
 # Added to the file name of a document that is not sealed yet (it carries no signatures).
 UNSIGNED_COPY = "ongetekende-kopie"
 
@@ -73,7 +77,11 @@ def practice_defaults(request: HttpRequest) -> HttpResponse:
 
 def agreement_list(request: HttpRequest) -> HttpResponse:
     practice = get_practice(request)
-    agreements = practice.agreements.select_related("client")
+    agreements = (
+        practice.agreements.select_related("client")
+        .defer("document_pdf")
+        .prefetch_related(Prefetch("addenda", queryset=Addendum.objects.defer("document_pdf")))
+    )
     status = request.GET.get("status")
     if status in AgreementStatus.values:
         agreements = agreements.filter(status=status)
@@ -155,7 +163,10 @@ def agreement_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse
         {
             "agreement": agreement,
             "document": documents.render_html(agreement),
-            "events": agreement.events.all(),
+            # Paged: an agreement that was reminded and resent for years has hundreds.
+            "events": Paginator(agreement.events.all(), EVENTS_PAGE_SIZE).get_page(
+                request.GET.get("page")
+            ),
             "latest_link": latest_link,
             "link_email": notices.link_email(latest_link) if latest_link else None,
             "ending": ending,
@@ -163,17 +174,22 @@ def agreement_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse
             "end_form": EndForm(),
             "declaration": getattr(agreement, "declaration", None),
             "declaration_form": DeclarationForm(),
+            "addenda": agreement.addenda.all(),
+            "open_addendum": addenda.open_addendum(agreement),
+            # Before sending: what art. 28 GDPR asks that the draft does not say yet.
+            "art28": art28.check_agreement(agreement) if agreement.is_draft else None,
         },
     )
 
 
 def agreement_pdf(request: HttpRequest, public_id: uuid.UUID) -> HttpResponseBase:
-    """A draft is rendered fresh; once sent, the version the parties sign is served (named as
-    an unsigned copy); once sealed, the stored file, checked first, never a new render."""
+    """A draft is rendered once per version and kept; once sent, the version the parties sign
+    is served (named as an unsigned copy); once sealed, the stored file, checked first, never
+    a new render."""
     agreement = get_agreement_for_coach(request, public_id)
     if agreement.document_sha256:
         return _document_pdf(request, agreement)
-    pdf = documents.render_pdf(agreement)
+    pdf = documents.agreement_draft_pdf(agreement)
     return HttpResponse(
         pdf,
         content_type="application/pdf",
@@ -181,7 +197,9 @@ def agreement_pdf(request: HttpRequest, public_id: uuid.UUID) -> HttpResponseBas
     )
 
 
-def _document_pdf(request: HttpRequest, document: Agreement | Declaration) -> HttpResponseBase:
+def _document_pdf(
+    request: HttpRequest, document: Agreement | Declaration | Addendum
+) -> HttpResponseBase:
     """The sealed file once it exists, served only after its bytes hash to the SHA-256
     recorded when it was stored. Before that, the text the parties sign, named so that it
     cannot pass for the signed document: the sealed PDF may be delayed, never replaced."""
@@ -192,14 +210,18 @@ def _document_pdf(request: HttpRequest, document: Agreement | Declaration) -> Ht
             content_type="application/pdf",
             headers={"Content-Disposition": attachment(f"{stem}-{UNSIGNED_COPY}.pdf")},
         )
+    # The newest version: the same sealed document with the freshest evidence (renewal).
+    from . import evidence_renewal
+
+    latest = evidence_renewal.latest_version(document)
     try:
-        verified = archive.open_verified(document.final_pdf, document.final_sha256)
+        archive.check_stored_once(latest.file, latest.sha256)
     except archive.ArchiveProblem as problem:
         what = f"{document.kind} {document.public_id}"
         return archive.damaged_response(request, problem, what=what)
-    response = FileResponse(verified, content_type="application/pdf")
-    response["Content-Disposition"] = attachment(document.download_name())
-    return response
+    return stored_file_response(
+        latest.file, filename=document.download_name(), content_type="application/pdf"
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -242,7 +264,12 @@ def agreement_send(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     return render(
         request,
         "agreements/agreement_send.html",
-        {"agreement": agreement, "form": form, "is_coach": True},
+        {
+            "agreement": agreement,
+            "form": form,
+            "is_coach": True,
+            "art28": art28.check_agreement(agreement),
+        },
         status=400 if request.method == "POST" else 200,
     )
 

@@ -2,11 +2,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from cryptography import x509
 from django.apps import AppConfig
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
-from .health import seal_certificate_days_left
+from .health import seal_certificate_days_left, seal_certificate_file
 
 # Warn this long before the seal certificate runs out.
 SEAL_RENEW_DAYS = 60
@@ -69,8 +70,41 @@ def check_production_services(
         warnings.append(
             Warning(
                 f"The seal certificate expires in {days} days.",
-                hint="Get a new certificate and set DJANGO_SEAL_CERT_FILE/DJANGO_SEAL_KEY_FILE.",
+                hint="Get a new certificate and set DJANGO_SEAL_CERT_FILE/DJANGO_SEAL_KEY_FILE; "
+                "list the old one in DJANGO_SEAL_PREVIOUS_CERT_FILES unless its root is in "
+                "DJANGO_SEAL_TRUST_ROOTS (README, The seal certificate).",
                 id="avg_portal.W004",
+            )
+        )
+    warnings += _seal_evidence_warnings()
+    return warnings
+
+
+def _seal_evidence_warnings() -> list[Warning]:
+    """A seal that proves nothing to anyone but us: a self-signed certificate, or no
+    trusted timestamp (the seal then dies with its certificate)."""
+    warnings = []
+    path = seal_certificate_file()
+    if path is not None and path.is_file():
+        certificate = x509.load_pem_x509_certificate(path.read_bytes())
+        if certificate.issuer == certificate.subject:
+            warnings.append(
+                Warning(
+                    "The seal certificate is self-signed: nobody outside this service can "
+                    "check the seals.",
+                    hint="Get an organisation-validated or qualified electronic seal "
+                    "certificate from a trust service provider (README, The seal certificate).",
+                    id="avg_portal.W005",
+                )
+            )
+    if not settings.TSA_URLS:
+        warnings.append(
+            Warning(
+                "No time-stamping authority: seals carry no trusted time and no long-term "
+                "validation data, and stop being verifiable when the seal certificate expires.",
+                hint="Set DJANGO_TSA_URL to one or more RFC 3161 services (a qualified one for "
+                "qualified timestamps), separated by commas.",
+                id="avg_portal.W006",
             )
         )
     return warnings

@@ -3,19 +3,31 @@
 WeasyPrint fetches whatever a document refers to: stylesheets, images, fonts. Our documents
 carry user input, so the fetcher serves only our own static files and the data: images our
 own code made (signatures), and refuses everything else: file://, the network, traversal.
+
+WeasyPrint is imported on the first render, not with this module: it takes about a third
+of a second and 40 MB, which web workers and management commands that print nothing (most
+of them) should not pay. `render_pdf_once` keeps a document's PDF in storage under the
+SHA-256 of its HTML, so a version is laid out once however often it is downloaded.
 """
 
 import base64
+import datetime
+import functools
+import hashlib
+import json
 import logging
 import mimetypes
+import ssl
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, unquote_to_bytes, urlsplit
 
-import weasyprint
 from django.conf import settings
 from django.contrib.staticfiles import finders
-from weasyprint.urls import FatalURLFetchingError, URLFetcherResponse
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 
@@ -43,55 +55,81 @@ class URLRefused(ValueError):
     """The document refers to something outside our static files."""
 
 
-class StaticFilesURLFetcher(weasyprint.URLFetcher):
-    """Serves our static files and the data: URIs the caller allows, nothing else.
+@functools.cache
+def _no_network() -> ssl.SSLContext:
+    """The SSL context WeasyPrint's base fetcher is built with. Our fetcher never opens a
+    connection, so it trusts no certificate authority at all; the default context would load
+    the system's CA bundle on every render (about 40 ms) for nothing."""
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 
-    `requested` lists every URL WeasyPrint asked for, served or refused.
-    """
 
-    def __init__(self, *, allowed_data_uris: Iterable[str] = ()) -> None:
-        # A refusal stops the rendering: a document that silently lacks a stylesheet or a
-        # signature image must never be stored as the signed agreement.
-        super().__init__(fail_on_errors=True)
-        self.allowed_data_uris = frozenset(allowed_data_uris)
-        self.requested: list[str] = []
+@functools.cache
+def _fetcher_class() -> type:
+    import weasyprint
+    from weasyprint.urls import URLFetcherResponse
 
-    def fetch(self, url: str, headers: dict[str, str] | None = None) -> URLFetcherResponse:
-        self.requested.append(url)
-        if url.startswith("data:"):
-            return self._data_uri(url)
-        return self._static_file(url)
+    class StaticFilesURLFetcher(weasyprint.URLFetcher):
+        """Serves our static files and the data: URIs the caller allows, nothing else.
 
-    def _data_uri(self, url: str) -> URLFetcherResponse:
-        if url not in self.allowed_data_uris:
-            raise self._refuse(url, "a data: URI the caller did not allow")
-        header, _comma, payload = url.removeprefix("data:").partition(",")
-        media_type, *parameters = header.split(";")
-        body = base64.b64decode(payload) if "base64" in parameters else unquote_to_bytes(payload)
-        return URLFetcherResponse(url, body, {"Content-Type": media_type or "text/plain"})
+        `requested` lists every URL WeasyPrint asked for, served or refused.
+        """
 
-    def _static_file(self, url: str) -> URLFetcherResponse:
-        try:
-            parts = urlsplit(url)
-        except ValueError:
-            raise self._refuse(url, "not a valid URL") from None
-        static_prefix = "/" + urlsplit(settings.STATIC_URL).path.strip("/") + "/"
-        if (
-            f"{parts.scheme}://{parts.netloc}/" != BASE_URL
-            or not parts.path.startswith(static_prefix)
-            or parts.query
-        ):
-            raise self._refuse(url, "not one of our static files")
-        path = find_static_file(unquote(parts.path.removeprefix(static_prefix)))
-        if path is None:
-            raise self._refuse(url, "no such static file")
-        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": content_type})
+        def __init__(self, *, allowed_data_uris: Iterable[str] = ()) -> None:
+            # A refusal stops the rendering: a document that silently lacks a stylesheet or
+            # a signature image must never be stored as the signed agreement.
+            super().__init__(fail_on_errors=True, ssl_context=_no_network())
+            self.allowed_data_uris = frozenset(allowed_data_uris)
+            self.requested: list[str] = []
 
-    def _refuse(self, url: str, reason: str) -> URLRefused:
-        shown = url if len(url) <= 120 else f"{url[:120]}…"
-        logger.warning("PDF rendering refused to fetch %s: %s", shown, reason)
-        return URLRefused(f"Refused to fetch {shown}: {reason}.")
+        def fetch(self, url: str, headers: dict[str, str] | None = None) -> URLFetcherResponse:
+            self.requested.append(url)
+            if url.startswith("data:"):
+                return self._data_uri(url)
+            return self._static_file(url)
+
+        def _data_uri(self, url: str) -> URLFetcherResponse:
+            if url not in self.allowed_data_uris:
+                raise self._refuse(url, "a data: URI the caller did not allow")
+            header, _comma, payload = url.removeprefix("data:").partition(",")
+            media_type, *parameters = header.split(";")
+            if "base64" in parameters:
+                body = base64.b64decode(payload)
+            else:
+                body = unquote_to_bytes(payload)
+            return URLFetcherResponse(url, body, {"Content-Type": media_type or "text/plain"})
+
+        def _static_file(self, url: str) -> URLFetcherResponse:
+            try:
+                parts = urlsplit(url)
+            except ValueError:
+                raise self._refuse(url, "not a valid URL") from None
+            static_prefix = "/" + urlsplit(settings.STATIC_URL).path.strip("/") + "/"
+            if (
+                f"{parts.scheme}://{parts.netloc}/" != BASE_URL
+                or not parts.path.startswith(static_prefix)
+                or parts.query
+            ):
+                raise self._refuse(url, "not one of our static files")
+            path = find_static_file(unquote(parts.path.removeprefix(static_prefix)))
+            if path is None:
+                raise self._refuse(url, "no such static file")
+            content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": content_type})
+
+        def _refuse(self, url: str, reason: str) -> URLRefused:
+            shown = url if len(url) <= 120 else f"{url[:120]}…"
+            logger.warning("PDF rendering refused to fetch %s: %s", shown, reason)
+            return URLRefused(f"Refused to fetch {shown}: {reason}.")
+
+    return StaticFilesURLFetcher
+
+
+def __getattr__(name: str) -> Any:
+    # `pdf.StaticFilesURLFetcher`, made on first use so that importing this module does not
+    # import WeasyPrint.
+    if name == "StaticFilesURLFetcher":
+        return _fetcher_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def find_static_file(relative_path: str) -> Path | None:
@@ -132,7 +170,10 @@ def render_pdf(
         raise DocumentTooLarge(
             f"The document is {size} bytes of HTML; at most {MAX_HTML_BYTES} can be printed."
         )
-    fetcher = StaticFilesURLFetcher(allowed_data_uris=allowed_data_uris)
+    import weasyprint
+    from weasyprint.urls import FatalURLFetchingError
+
+    fetcher = _fetcher_class()(allowed_data_uris=allowed_data_uris)
     try:
         document = weasyprint.HTML(string=html, base_url=BASE_URL, url_fetcher=fetcher).render(
             pdf_variant=PDF_VARIANT
@@ -145,3 +186,114 @@ def render_pdf(
     document.metadata.lang = lang
     pdf: bytes = document.write_pdf(pdf_variant=PDF_VARIANT)
     return pdf
+
+
+# Rendered documents kept in storage -------------------------------------------------------
+
+# Kept drafts not written for this long are removed by `manage.py draft_pdfs_cleanup`: they
+# hold client data, and a draft that changed since has a newer one anyway.
+KEEP_RENDERS = datetime.timedelta(days=7)
+RENDERS_FOLDER = "renders"
+# The print stylesheets whose content goes into every key (see `render_key`).
+PRINT_STYLESHEETS = ("css/agreement-print.css", "css/breach-print.css")
+
+
+@functools.cache
+def _stylesheets_sha256() -> str:
+    """Our print stylesheets' hash, read once per process: a deployment that changes how
+    documents look must not serve PDFs laid out with the old ones, and in development the
+    HTML names the stylesheets without a content hash."""
+    digest = hashlib.sha256()
+    for relative in PRINT_STYLESHEETS:
+        path = find_static_file(relative)
+        digest.update(path.read_bytes() if path else b"")
+    return digest.hexdigest()
+
+
+def render_key(
+    html: str, *, title: str, author: str, lang: str, allowed_data_uris: Iterable[str]
+) -> str:
+    """The SHA-256 of everything a render depends on: the same key, the same PDF."""
+    material = json.dumps(
+        [_stylesheets_sha256(), html, title, author, lang, sorted(allowed_data_uris)],
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+def render_pdf_once(
+    html: str,
+    *,
+    folder: str,
+    title: str,
+    author: str,
+    lang: str = "nl",
+    allowed_data_uris: Iterable[str] = (),
+) -> bytes:
+    """`render_pdf`, kept in storage as `renders/<folder>/<key>.pdf`: the first call
+    renders, later calls with the same HTML read the stored file. `folder` names one
+    document, so that keeping a new version removes the versions before it: a draft keeps
+    one PDF however often it changed."""
+    allowed = list(allowed_data_uris)
+    key = render_key(html, title=title, author=author, lang=lang, allowed_data_uris=allowed)
+    directory = f"{RENDERS_FOLDER}/{folder.strip('/')}"
+    name = f"{directory}/{key}.pdf"
+    try:
+        with default_storage.open(name, "rb") as stored:
+            content: bytes = stored.read()
+        if content:
+            return content
+    except OSError:  # not rendered yet: FileNotFoundError, or S3's "does not exist"
+        pass
+    content = render_pdf(html, title=title, author=author, lang=lang, allowed_data_uris=allowed)
+    _keep(directory, name, content)
+    return content
+
+
+def _keep(directory: str, name: str, content: bytes) -> None:
+    """Store `content` as `name` and remove the older versions beside it. Two requests that
+    render the same version at once both store it; the storage gives the second copy
+    another name, and it goes with the older versions."""
+    try:
+        stored = default_storage.save(name, ContentFile(content))
+        for other in default_storage.listdir(directory)[1]:
+            if f"{directory}/{other}" != name:
+                default_storage.delete(f"{directory}/{other}")
+        if stored != name:
+            default_storage.delete(stored)
+    except OSError:
+        # The caller has its PDF; the next call renders it again.
+        logger.exception("Could not keep the rendered PDF %s", name)
+
+
+def forget_renders(folder: str) -> None:
+    """Remove every kept PDF of one document (a deleted draft)."""
+    directory = f"{RENDERS_FOLDER}/{folder.strip('/')}"
+    try:
+        names = default_storage.listdir(directory)[1]
+    except OSError:  # nothing kept
+        return
+    for other in names:
+        default_storage.delete(f"{directory}/{other}")
+
+
+def remove_old_renders(folder: str, *, now: datetime.datetime | None = None) -> int:
+    """Remove the kept PDFs under `folder` written more than KEEP_RENDERS ago; returns how
+    many."""
+    cutoff = (now or timezone.now()) - KEEP_RENDERS
+    try:
+        names = _walk(f"{RENDERS_FOLDER}/{folder.strip('/')}")
+    except OSError:  # nothing kept yet
+        return 0
+    old = [name for name in names if default_storage.get_modified_time(name) < cutoff]
+    for name in old:
+        default_storage.delete(name)
+    return len(old)
+
+
+def _walk(directory: str) -> list[str]:
+    subfolders, files = default_storage.listdir(directory)
+    names = [f"{directory}/{name}" for name in files]
+    for sub in subfolders:
+        names += _walk(f"{directory}/{sub}")
+    return names

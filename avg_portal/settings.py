@@ -316,6 +316,24 @@ if S3_OBJECT_LOCK and not _S3_BUCKET:
     raise ImproperlyConfigured("DJANGO_S3_OBJECT_LOCK needs DJANGO_S3_BUCKET.")
 # When no Bijlage 1 row of the agreement has a structured retention period.
 S3_OBJECT_LOCK_DEFAULT_YEARS = env_int("DJANGO_S3_OBJECT_LOCK_DEFAULT_YEARS", 7, minimum=1)
+# Downloads of stored files (sealed PDFs, dossier ZIPs): once the view has checked who asks
+# and that the file is intact, the front server sends the bytes. "x-accel-redirect" (nginx;
+# Caddy's reverse_proxy handle_response, deploy/Caddyfile) answers with the internal path
+# DJANGO_SENDFILE_PREFIX + the stored name; "x-sendfile" (Apache's mod_xsendfile, lighttpd)
+# with the file's absolute path; "signed-url" (S3 only) redirects to a presigned URL valid
+# for DJANGO_SENDFILE_URL_SECONDS; "" (the default) streams the file from Django.
+SENDFILE = env_str("DJANGO_SENDFILE", "").lower()
+if SENDFILE not in ("", "x-accel-redirect", "x-sendfile", "signed-url"):
+    raise ImproperlyConfigured(
+        "DJANGO_SENDFILE must be x-accel-redirect, x-sendfile, signed-url or empty, "
+        f"not {SENDFILE!r}."
+    )
+if SENDFILE == "signed-url" and not _S3_BUCKET:
+    raise ImproperlyConfigured("DJANGO_SENDFILE=signed-url needs DJANGO_S3_BUCKET.")
+if SENDFILE in ("x-accel-redirect", "x-sendfile") and _S3_BUCKET:
+    raise ImproperlyConfigured(f"DJANGO_SENDFILE={SENDFILE} needs documents on this disk.")
+SENDFILE_PREFIX = "/" + env_str("DJANGO_SENDFILE_PREFIX", "/protected/").strip("/") + "/"
+SENDFILE_URL_SECONDS = env_int("DJANGO_SENDFILE_URL_SECONDS", 60, minimum=1)
 STORAGES = {
     "default": _default_storage,
     "staticfiles": {
@@ -347,6 +365,9 @@ SIGNING_REMINDER_AFTER_DAYS = env_int("DJANGO_SIGNING_REMINDER_AFTER_DAYS", 3, m
 SIGNING_MAX_REMINDERS = env_int("DJANGO_SIGNING_MAX_REMINDERS", 2)
 # Wrong signing links one address may try in ten minutes before it is refused for a while.
 SIGNING_LINK_GUESS_LIMIT = env_int("DJANGO_SIGNING_LINK_GUESS_LIMIT", 20, minimum=1)
+# How the one-time signer code reaches the client (agreements.signer_codes): a class with the
+# SignerCodeChannel interface. Email is the one there is; an SMS provider would be another.
+SIGNER_CODE_CHANNEL = "agreements.signer_codes.EmailChannel"
 
 # Where the Autoriteit Persoonsgegevens takes breach notifications (linked, never loaded).
 AP_BREACH_FORM_URL = env_str(
@@ -362,6 +383,22 @@ SEAL_CERT_FILE = env_str("DJANGO_SEAL_CERT_FILE") or None
 SEAL_KEY_FILE = env_str("DJANGO_SEAL_KEY_FILE") or None
 # A self-signed development certificate, made on first use; never in production.
 SEAL_ALLOW_DEV_CERTIFICATE = DEBUG
+# Root certificates (PEM files) that the seal's and the time-stamping authority's chains end
+# in; the seal certificate itself is always trusted, and so are the roots in its own file.
+SEAL_TRUST_ROOTS = env_list("DJANGO_SEAL_TRUST_ROOTS")
+# Earlier seal certificates (PEM files): seals made with them keep verifying after a rollover.
+SEAL_PREVIOUS_CERT_FILES = env_list("DJANGO_SEAL_PREVIOUS_CERT_FILES")
+# RFC 3161 time-stamping authorities, tried in order (comma or space separated). With one
+# configured, every seal carries a trusted timestamp and long-term validation data (PAdES
+# B-LTA), and a document is never sealed without them: sealing waits and is retried.
+# Credentials: DJANGO_TSA_USERNAME/PASSWORD for all, or https://user:password@host/ per URL.
+TSA_URLS = [url for item in env_list("DJANGO_TSA_URL") for url in item.split()]
+TSA_USERNAME = env_str("DJANGO_TSA_USERNAME") or None
+TSA_PASSWORD = env_str("DJANGO_TSA_PASSWORD") or None
+TSA_TIMEOUT_SECONDS = env_int("DJANGO_TSA_TIMEOUT_SECONDS", 10, minimum=1)
+# `manage.py renew_evidence` renews a sealed PDF whose last timestamp's certificate expires
+# within this many days.
+EVIDENCE_RENEW_WITHIN_DAYS = env_int("DJANGO_EVIDENCE_RENEW_WITHIN_DAYS", 180, minimum=1)
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

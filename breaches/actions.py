@@ -38,10 +38,17 @@ EARLIEST_DISCOVERY = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
 EDITABLE_FIELDS = frozenset(
     {
         "summary",
+        "incident_kinds",
+        "incident_other",
         "system_name",
+        "other_org_name",
+        "other_org_role",
+        "other_org_details",
         "discovered_at",
         "occurred_from",
+        "occurred_from_time",
         "occurred_until",
+        "occurred_until_time",
         "occurred_note",
         "ongoing",
         "nature_confidentiality",
@@ -58,8 +65,14 @@ EDITABLE_FIELDS = frozenset(
         "vulnerable_group",
         "contact_details_known",
         "root_cause",
+        "consequence_kinds",
+        "consequence_severity",
         "consequences",
         "measures",
+        "cross_border",
+        "cross_border_countries",
+        "other_authorities_notified",
+        "other_authorities",
         "triage_security_problem",
         "triage_personal_data",
         "triage_sensitive",
@@ -107,6 +120,8 @@ def shown(value: object) -> str:
         return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
     if isinstance(value, datetime.date):
         return value.isoformat()
+    if isinstance(value, datetime.time):
+        return value.strftime("%H:%M")
     if isinstance(value, list | tuple):
         return ", ".join(str(item) for item in value)
     return str(value)
@@ -204,11 +219,46 @@ def breach_update(
         return locked.log(Kind.UPDATED, origin, text=note, changes=recorded)
 
 
+def art34_missing(breach: Breach) -> list[str]:
+    """What the email to the persons still lacks of what art. 34(2) GDPR requires it to
+    describe: the nature of the breach, a contact point, the likely consequences and the
+    measures taken or proposed. Empty when it is complete."""
+    practice = breach.practice
+    missing = []
+    if not breach.summary.strip():
+        missing.append(_("what happened (the nature of the breach)"))
+    if not (
+        practice.breach_contact_email
+        or practice.email
+        or practice.breach_contact_phone
+        or practice.phone
+    ):
+        missing.append(_("an email address or phone number to contact (your practice's details)"))
+    if not breach.consequences.strip():
+        missing.append(_("the likely consequences for the persons"))
+    if not breach.measures.strip():
+        missing.append(_("the measures taken or proposed"))
+    return missing
+
+
+def check_art34_content(breach: Breach) -> None:
+    missing = art34_missing(breach)
+    if missing:
+        raise BreachActionRefused(
+            _(
+                "The email cannot be sent yet: it must tell the clients %(missing)s. Fill "
+                "this in in the report first (art. 34 GDPR)."
+            )
+            % {"missing": "; ".join(missing)}
+        )
+
+
 def breach_notify_clients(
     *, breach: Breach, origin: Origin, clients: Iterable[Client], message: str = ""
 ) -> list[ClientNotification]:
     """Email each chosen client about the breach (clause 7.1). Each email is recorded with
-    its time and whether the mail server took it."""
+    its time and whether the mail server took it. Refused while the email would lack what
+    art. 34(2) requires."""
     clients = list(clients)
     if not clients:
         raise BreachActionRefused(_("Choose the clients to inform."))
@@ -216,6 +266,7 @@ def breach_notify_clients(
         locked = _locked(breach)
         _ensure_open(locked)
         _check_clients(locked, clients)
+        check_art34_content(locked)
         linked = set(locked.clients.values_list("pk", flat=True))
         if any(client.pk not in linked for client in clients):
             raise BreachActionRefused(_("Link the client to this breach first."))
@@ -313,6 +364,12 @@ def breach_record_authority_decision(
             locked.authority_reference = ""
         locked.authority_reason = reason
         locked.authority_decided_at = now
+        # A new decision starts afresh; earlier follow-ups and a withdrawal stay on the
+        # timeline.
+        locked.authority_followup_at = None
+        locked.authority_withdrawn_at = None
+        locked.authority_withdrawal_reference = ""
+        locked.authority_withdrawal_reason = ""
         locked.updated_at = now
         locked.full_clean()
         locked.save(
@@ -322,6 +379,10 @@ def breach_record_authority_decision(
                 "authority_reference",
                 "authority_reason",
                 "authority_decided_at",
+                "authority_followup_at",
+                "authority_withdrawn_at",
+                "authority_withdrawal_reference",
+                "authority_withdrawal_reason",
                 "updated_at",
             ]
         )
@@ -332,6 +393,103 @@ def breach_record_authority_decision(
                 "authority_reference": reference,
             }
         locked.log(Kind.AUTHORITY_DECISION, origin, text=reason, changes=changes, at=now)
+    return locked
+
+
+def _check_after_notification(
+    locked: Breach, at: datetime.datetime | None, now: datetime.datetime
+) -> datetime.datetime:
+    """A follow-up or withdrawal refers to a notification that was made and still stands,
+    and happened between it and now."""
+    if locked.authority_decision != AuthorityDecision.NOTIFIED:
+        raise BreachActionRefused(_("Record first that you notified the AP."))
+    if locked.authority_withdrawn_at is not None:
+        raise BreachActionRefused(_("The notification to the AP was withdrawn."))
+    if at is None:
+        raise BreachActionRefused(_("Enter when you sent it to the AP."))
+    if at > now + CLOCK_TOLERANCE:
+        raise BreachActionRefused(_("This moment cannot be in the future."))
+    if locked.authority_notified_at and at < locked.authority_notified_at:
+        raise BreachActionRefused(_("This moment cannot be before the notification to the AP."))
+    return at
+
+
+def breach_record_authority_followup(
+    *,
+    breach: Breach,
+    origin: Origin,
+    sent_at: datetime.datetime | None,
+    text: str,
+    reference: str = "",
+) -> Breach:
+    """A follow-up (aanvulling) of the notification to the AP (art. 33(4): information may
+    follow in phases): when, under which reference, and what was added."""
+    text = text.strip()
+    reference = reference.strip()
+    if not text:
+        raise BreachActionRefused(_("Describe what you added to the notification."))
+    with transaction.atomic():
+        locked = _locked(breach)
+        _ensure_open(locked)
+        now = timezone.now()
+        sent_at = _check_after_notification(locked, sent_at, now)
+        reference = reference or locked.authority_reference
+        locked.authority_followup_at = max(sent_at, locked.authority_followup_at or sent_at)
+        locked.updated_at = now
+        locked.full_clean()
+        locked.save(update_fields=["authority_followup_at", "updated_at"])
+        locked.log(
+            Kind.AUTHORITY_FOLLOWUP,
+            origin,
+            text=text,
+            changes={"authority_followup_at": shown(sent_at), "authority_reference": reference},
+            at=now,
+        )
+    return locked
+
+
+def breach_withdraw_authority_notification(
+    *,
+    breach: Breach,
+    origin: Origin,
+    withdrawn_at: datetime.datetime | None,
+    reason: str,
+    reference: str = "",
+) -> Breach:
+    """The notification to the AP withdrawn (intrekking), e.g. when it turned out not to be
+    a breach: when, under which reference, and why. The register keeps the breach."""
+    reason = reason.strip()
+    reference = reference.strip()
+    if not reason:
+        raise BreachActionRefused(_("Give the reason for withdrawing the notification."))
+    with transaction.atomic():
+        locked = _locked(breach)
+        _ensure_open(locked)
+        now = timezone.now()
+        withdrawn_at = _check_after_notification(locked, withdrawn_at, now)
+        locked.authority_withdrawn_at = withdrawn_at
+        locked.authority_withdrawal_reference = reference or locked.authority_reference
+        locked.authority_withdrawal_reason = reason
+        locked.updated_at = now
+        locked.full_clean()
+        locked.save(
+            update_fields=[
+                "authority_withdrawn_at",
+                "authority_withdrawal_reference",
+                "authority_withdrawal_reason",
+                "updated_at",
+            ]
+        )
+        locked.log(
+            Kind.AUTHORITY_WITHDRAWN,
+            origin,
+            text=reason,
+            changes={
+                "authority_withdrawn_at": shown(withdrawn_at),
+                "authority_withdrawal_reference": locked.authority_withdrawal_reference,
+            },
+            at=now,
+        )
     return locked
 
 

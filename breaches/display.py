@@ -4,22 +4,38 @@ import datetime
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
+from django.db import models
 from django.db.models import Field
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from .models import TRIAGE_QUESTIONS, Breach, BreachUpdate, DataCategory
+from .models import (
+    TRIAGE_QUESTIONS,
+    Breach,
+    BreachUpdate,
+    ConsequenceKind,
+    DataCategory,
+    IncidentKind,
+)
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
 
 TRIAGE_LABELS = dict(TRIAGE_QUESTIONS)
 CHOICE_FIELDS = {field.name: field.choices for field in Breach._meta.fields if field.choices}
+# The ticked lists, stored as lists of codes.
+LIST_FIELDS: dict[str, type[models.TextChoices]] = {
+    "data_categories": DataCategory,
+    "incident_kinds": IncidentKind,
+    "consequence_kinds": ConsequenceKind,
+}
 EXTRA_LABELS = {
     "clients": lambda: _("affected clients"),
     "deadline": lambda: _("deadline"),
     "overdue": lambda: _("overdue"),
+    # In one follow-up's timeline entry: when that one was sent.
+    "authority_followup_at": lambda: _("sent to the AP at"),
 }
 
 
@@ -40,6 +56,10 @@ def shown_value(breach: Breach, name: str) -> str:
         return ", ".join(client.name for client in breach.clients.all())
     if name == "data_categories":
         return ", ".join(str(label) for label in breach.category_labels())
+    if name == "incident_kinds":
+        return ", ".join(str(label) for label in breach.incident_labels())
+    if name == "consequence_kinds":
+        return ", ".join(str(label) for label in breach.consequence_labels())
     # Only concrete fields get here: "clients" and "data_categories" are handled above.
     field = cast("Field[Any, Any]", Breach._meta.get_field(name))
     value = getattr(breach, name)
@@ -53,6 +73,8 @@ def shown_value(breach: Breach, name: str) -> str:
         return date_format(timezone.localtime(value), "j F Y, H:i")
     if isinstance(value, datetime.date):
         return date_format(value, "j F Y")
+    if isinstance(value, datetime.time):
+        return value.strftime("%H:%M")
     return str(value)
 
 
@@ -71,11 +93,11 @@ def change_rows(update: BreachUpdate) -> list[tuple["StrOrPromise", str]]:
     """What a timeline entry changed, as a reader sees it. Older entries stored affected
     clients as text, and are shown as they are."""
     rows: list[tuple[StrOrPromise, str]] = []
-    choices = dict(DataCategory.choices)
     for name, value in update.changes.items():
         if name == "clients" and isinstance(value, list):
             value = ", ".join(client_label(reference) for reference in value)
-        elif name == "data_categories" and value:
+        elif name in LIST_FIELDS and value:
+            choices = dict(LIST_FIELDS[name].choices)
             value = ", ".join(str(choices.get(code.strip(), code)) for code in value.split(","))
         elif name in CHOICE_FIELDS:
             value = str(dict(CHOICE_FIELDS[name]).get(value, value))

@@ -14,10 +14,13 @@ from django.utils.translation import gettext_lazy as _
 from .actions import CLOCK_TOLERANCE, EARLIEST_DISCOVERY
 from .models import (
     COMMON_CATEGORIES,
-    SENSITIVE_CATEGORIES,
+    OTHER_SENSITIVE_CATEGORIES,
+    SPECIAL_CATEGORIES,
     TRIAGE_QUESTIONS,
     Breach,
+    ConsequenceKind,
     DataCategory,
+    IncidentKind,
     SubjectsDecision,
 )
 
@@ -43,6 +46,35 @@ class DateInput(forms.DateInput):
         super().__init__(attrs, format="%Y-%m-%d")
 
 
+class TimeInput(forms.TimeInput):
+    input_type = "time"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs, format="%H:%M")
+
+
+def checkboxes(label: "StrOrPromise", choices: Any, **kwargs: Any) -> forms.MultipleChoiceField:
+    """A list of choices to tick, stored as a list of codes on the breach."""
+    return forms.MultipleChoiceField(
+        label=label,
+        choices=[(c.value, c.label) for c in choices],
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        **kwargs,
+    )
+
+
+CATALOGUES = {
+    "data_categories": DataCategory.values,
+    "incident_kinds": IncidentKind.values,
+    "consequence_kinds": ConsequenceKind.values,
+}
+
+# A group of a section's fields under a heading; a tuple in it is one row on a wide screen
+# (e.g. a date and its time).
+Fieldset = tuple["StrOrPromise | None", list[str | tuple[str, ...]]]
+
+
 def check_not_future(
     value: datetime.datetime | None, message: "StrOrPromise"
 ) -> datetime.datetime | None:
@@ -63,7 +95,14 @@ def _choices(field: forms.Field) -> "list[tuple[str, StrOrPromise]]":
 
 
 class BreachSectionForm(forms.ModelForm):
-    """A section of the report. `changes()` gives the values the action saves."""
+    """A section of the report. `changes()` gives the values the action saves.
+
+    `fieldsets` groups the fields under headings, in the order of the AP's form; the
+    ticked lists of `list_fields` (form field → breach field) are stored as lists of codes.
+    """
+
+    fieldsets: "list[Fieldset]" = []
+    list_fields: dict[str, str] = {}
 
     def __init__(self, *args: Any, practice: "Practice", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -76,6 +115,9 @@ class BreachSectionForm(forms.ModelForm):
                 field.widget = DateTimeLocalInput()
             elif name in ("occurred_from", "occurred_until"):
                 field.widget = DateInput()
+            elif name in ("occurred_from_time", "occurred_until_time"):
+                field.widget = TimeInput()
+                field.help_text = _("Dutch time, if you know it.")
         for name in ("unintelligible", "contact_details_known"):
             if name in self.fields:
                 self.fields[name].widget = forms.RadioSelect(
@@ -92,6 +134,12 @@ class BreachSectionForm(forms.ModelForm):
         for name in ("persons_min", "persons_max", "records_count"):
             if name in self.fields:
                 self.fields[name].widget.attrs.update({"min": 0, "inputmode": "numeric"})
+        # The ticked lists show what the breach holds now.
+        for form_name, breach_name in self.list_fields.items():
+            chosen = set(getattr(self.instance, breach_name) or ())
+            self.fields[form_name].initial = [
+                code for code, _label in _choices(self.fields[form_name]) if code in chosen
+            ]
 
     def clean_discovered_at(self) -> datetime.datetime:
         value = self.cleaned_data["discovered_at"]
@@ -107,11 +155,38 @@ class BreachSectionForm(forms.ModelForm):
         return value
 
     def changes(self) -> dict[str, Any]:
-        return {
+        changes = {
             name: self.cleaned_data[name]
             for name in self._meta.fields or ()
             if name in self.cleaned_data and name != "clients"
         }
+        for breach_name in dict.fromkeys(self.list_fields.values()):
+            chosen: set[str] = set()
+            for form_name, target in self.list_fields.items():
+                if target == breach_name:
+                    chosen |= set(self.cleaned_data.get(form_name) or ())
+            # Stored in catalogue order, so the list does not depend on the order of the form.
+            changes[breach_name] = [code for code in CATALOGUES[breach_name] if code in chosen]
+        return changes
+
+    def fieldset_rows(self) -> "list[tuple[StrOrPromise | None, list[list[forms.BoundField]]]]":
+        """The fields grouped for the page: (heading, rows of fields); fields that no group
+        names come last."""
+        placed: set[str] = set()
+        groups: list[tuple[StrOrPromise | None, list[list[forms.BoundField]]]] = []
+        for legend, rows in self.fieldsets:
+            bound_rows = []
+            for row in rows:
+                names = (row,) if isinstance(row, str) else row
+                names = tuple(name for name in names if name in self.fields)
+                placed.update(names)
+                if names:
+                    bound_rows.append([self[name] for name in names])
+            groups.append((legend, bound_rows))
+        rest = [[self[name]] for name in self.fields if name not in placed]
+        if rest:
+            groups.append((None, rest))
+        return groups
 
     def chosen_clients(self) -> "QuerySet[Client] | None":
         return self.cleaned_data.get("clients") if "clients" in self.fields else None
@@ -137,14 +212,20 @@ class NewBreachForm(BreachSectionForm):
 
 
 class WhatSectionForm(BreachSectionForm):
+    incident = checkboxes(_("What kind of incident is it?"), IncidentKind)
+    list_fields = {"incident": "incident_kinds"}
+
     class Meta:
         model = Breach
         fields = [
             "summary",
+            "incident_other",
             "system_name",
             "discovered_at",
             "occurred_from",
+            "occurred_from_time",
             "occurred_until",
+            "occurred_until_time",
             "occurred_note",
             "ongoing",
             "nature_confidentiality",
@@ -152,46 +233,68 @@ class WhatSectionForm(BreachSectionForm):
             "nature_availability",
         ]
 
+    fieldsets = [
+        (_("What happened"), ["summary", "incident", "incident_other", "system_name"]),
+        (
+            _("When"),
+            [
+                "discovered_at",
+                ("occurred_from", "occurred_from_time"),
+                ("occurred_until", "occurred_until_time"),
+                "occurred_note",
+                "ongoing",
+            ],
+        ),
+        (
+            _("Nature of the breach"),
+            ["nature_confidentiality", "nature_integrity", "nature_availability"],
+        ),
+    ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["incident_other"].help_text = _(
+            "Required when you tick 'other'; also for anything the list does not say."
+        )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = cast("dict[str, Any]", super().clean())
+        if (
+            IncidentKind.OTHER in (cleaned.get("incident") or ())
+            and not (cleaned.get("incident_other") or "").strip()
+        ):
+            self.add_error("incident_other", _("Describe the other kind of incident."))
+        return cleaned
+
 
 class DataSectionForm(BreachSectionForm):
-    common_categories = forms.MultipleChoiceField(
-        label=_("Personal data involved"),
-        choices=[(c.value, c.label) for c in COMMON_CATEGORIES],
-        widget=forms.CheckboxSelectMultiple,
-        required=False,
-    )
-    sensitive_categories = forms.MultipleChoiceField(
-        label=_("Sensitive personal data involved"),
+    common_categories = checkboxes(_("Personal data involved"), COMMON_CATEGORIES)
+    special_categories = checkboxes(
+        _("Special categories of personal data (art. 9 GDPR)"),
+        SPECIAL_CATEGORIES,
         help_text=_("These raise the risk for the persons: tick them with care."),
-        choices=[(c.value, c.label) for c in DataCategory if c in SENSITIVE_CATEGORIES],
-        widget=forms.CheckboxSelectMultiple,
-        required=False,
     )
+    sensitive_categories = checkboxes(
+        _("Other sensitive personal data"), OTHER_SENSITIVE_CATEGORIES
+    )
+    list_fields = {
+        "common_categories": "data_categories",
+        "special_categories": "data_categories",
+        "sensitive_categories": "data_categories",
+    }
 
     class Meta:
         model = Breach
         fields = ["data_other", "records_count", "unintelligible", "unintelligible_note"]
 
-    field_order = ["common_categories", "sensitive_categories", *Meta.fields]
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        chosen = set(self.instance.data_categories or ())
-        self.fields["common_categories"].initial = [
-            code for code, _label in _choices(self.fields["common_categories"]) if code in chosen
-        ]
-        self.fields["sensitive_categories"].initial = [
-            code for code, _label in _choices(self.fields["sensitive_categories"]) if code in chosen
-        ]
-
-    def changes(self) -> dict[str, Any]:
-        chosen = set(self.cleaned_data["common_categories"]) | set(
-            self.cleaned_data["sensitive_categories"]
-        )
-        # Stored in catalogue order, so the list does not depend on the order of the form.
-        return super().changes() | {
-            "data_categories": [code for code in DataCategory.values if code in chosen]
-        }
+    fieldsets = [
+        (
+            _("Which personal data"),
+            ["common_categories", "special_categories", "sensitive_categories", "data_other"],
+        ),
+        (_("How much"), ["records_count"]),
+        (_("Protection"), ["unintelligible", "unintelligible_note"]),
+    ]
 
 
 class PeopleSectionForm(BreachSectionForm):
@@ -206,11 +309,83 @@ class PeopleSectionForm(BreachSectionForm):
             "clients",
         ]
 
+    fieldsets = [
+        (_("How many persons"), [("persons_min", "persons_max")]),
+        (_("Who they are"), ["persons_group", "vulnerable_group", "contact_details_known"]),
+        (_("Affected clients"), ["clients"]),
+    ]
+
 
 class CauseSectionForm(BreachSectionForm):
+    consequence = checkboxes(_("What may the breach mean for the persons?"), ConsequenceKind)
+    list_fields = {"consequence": "consequence_kinds"}
+
     class Meta:
         model = Breach
-        fields = ["root_cause", "consequences", "measures"]
+        fields = ["root_cause", "consequence_severity", "consequences", "measures"]
+        widgets = {"consequence_severity": forms.RadioSelect}
+
+    fieldsets = [
+        (_("Cause"), ["root_cause"]),
+        (_("Consequences"), ["consequence", "consequence_severity", "consequences"]),
+        (_("Measures"), ["measures"]),
+    ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        severity = self.fields["consequence_severity"]
+        severity.widget = forms.RadioSelect(
+            choices=[*_choices(severity)[1:], ("", _("don't know yet"))]
+        )
+        self.fields["consequences"].help_text = _(
+            "In your own words: the clients' email quotes this (art. 34 GDPR)."
+        )
+        self.fields["measures"].help_text = _(
+            "What you did or will do to stop the breach, limit the damage and prevent it "
+            "again. The clients' email quotes this."
+        )
+
+
+class OthersSectionForm(BreachSectionForm):
+    class Meta:
+        model = Breach
+        fields = [
+            "other_org_name",
+            "other_org_role",
+            "other_org_details",
+            "cross_border",
+            "cross_border_countries",
+            "other_authorities_notified",
+            "other_authorities",
+        ]
+
+    fieldsets = [
+        (
+            _("Another organisation involved"),
+            ["other_org_name", "other_org_role", "other_org_details"],
+        ),
+        (
+            _("International aspects"),
+            [
+                "cross_border",
+                "cross_border_countries",
+                "other_authorities_notified",
+                "other_authorities",
+            ],
+        ),
+    ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        role = self.fields["other_org_role"]
+        role.widget = forms.RadioSelect(choices=[*_choices(role)[1:], ("", _("none or unknown"))])
+        self.fields["other_org_name"].help_text = _(
+            "E.g. the processor or sub-processor where it happened; leave empty if none."
+        )
+        self.fields["cross_border_countries"].help_text = _("If yes: e.g. Belgium, Germany.")
+        self.fields["other_authorities"].help_text = _(
+            "If yes: which, e.g. the Belgian Gegevensbeschermingsautoriteit."
+        )
 
 
 class TriageSectionForm(BreachSectionForm):
@@ -237,6 +412,7 @@ SECTIONS: "dict[str, tuple[StrOrPromise, type[BreachSectionForm]]]" = {
     "data": (_("Which personal data"), DataSectionForm),
     "people": (_("Whose data"), PeopleSectionForm),
     "cause": (_("Cause, consequences and measures"), CauseSectionForm),
+    "others": (_("Other organisations and countries"), OthersSectionForm),
     "triage": (_("In doubt? The questions of Bijlage 3"), TriageSectionForm),
 }
 
@@ -244,9 +420,18 @@ SECTIONS: "dict[str, tuple[StrOrPromise, type[BreachSectionForm]]]" = {
 def section_fields(form_class: type[BreachSectionForm]) -> list[str]:
     """The breach fields a section fills in, in the order of the form."""
     fields = list(form_class._meta.fields or ())
-    if form_class is DataSectionForm:
-        fields.insert(0, "data_categories")
-    return fields
+    order = [
+        name
+        for _legend, rows in form_class.fieldsets
+        for row in rows
+        for name in ((row,) if isinstance(row, str) else row)
+    ]
+    shown: list[str] = []
+    for name in order:
+        name = form_class.list_fields.get(name, name)
+        if name not in shown and (name in fields or name in form_class.list_fields.values()):
+            shown.append(name)
+    return shown + [name for name in fields if name not in shown]
 
 
 class NotifyClientsForm(forms.Form):
@@ -319,6 +504,47 @@ class AuthorityDecisionForm(forms.Form):
         elif cleaned.get("decision") == self.NOT_NOTIFIED and not cleaned.get("reason", "").strip():
             self.add_error("reason", _("Give the reason for not notifying the AP."))
         return cleaned
+
+
+class AuthorityFollowUpForm(forms.Form):
+    sent_at = forms.DateTimeField(label=_("Sent to the AP at"), widget=DateTimeLocalInput())
+    reference = forms.CharField(
+        label=_("The AP's reference number"),
+        max_length=100,
+        required=False,
+        help_text=_("Leave as it is unless the AP gave the follow-up a number of its own."),
+    )
+    text = forms.CharField(
+        label=_("What did you add or correct?"),
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def clean_sent_at(self) -> datetime.datetime | None:
+        return check_not_future(
+            self.cleaned_data["sent_at"], _("This moment cannot be in the future.")
+        )
+
+
+class AuthorityWithdrawalForm(forms.Form):
+    withdrawn_at = forms.DateTimeField(label=_("Withdrawn at"), widget=DateTimeLocalInput())
+    reference = forms.CharField(
+        label=_("The AP's reference number"),
+        max_length=100,
+        required=False,
+        help_text=_("The number in the AP's confirmation of the withdrawal, if it gave one."),
+    )
+    reason = forms.CharField(
+        label=_("Why do you withdraw the notification?"),
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("E.g. the lost laptop was found unopened: it was not a data breach."),
+    )
+
+    def clean_withdrawn_at(self) -> datetime.datetime | None:
+        return check_not_future(
+            self.cleaned_data["withdrawn_at"], _("This moment cannot be in the future.")
+        )
 
 
 class SubjectsDecisionForm(forms.Form):

@@ -47,23 +47,78 @@ class DataCategory(models.TextChoices):
     BSN = "bsn", _("citizen service number (BSN)")
     ID_DOCUMENT = "id_document", _("copy of an identity document")
     ETHNICITY = "ethnicity", _("race or ethnic origin")
-    BELIEFS = "beliefs", _("religion or beliefs")
+    BELIEFS = "beliefs", _("religious or philosophical beliefs")
     SEXUALITY = "sexuality", _("sex life or sexual orientation")
-    CRIMINAL = "criminal", _("criminal records")
+    CRIMINAL = "criminal", _("criminal data (convictions, offences)")
+    # Added for the AP's form (the values above are stored in existing reports: keep them).
+    POLITICAL = "political", _("political opinions")
+    TRADE_UNION = "trade_union", _("trade-union membership")
+    GENETIC = "genetic", _("genetic data")
+    BIOMETRIC = "biometric", _("biometric data to identify a person")
+    CHILDREN = "children", _("data of children (under 16)")
 
 
-SENSITIVE_CATEGORIES = frozenset(
-    {
-        DataCategory.HEALTH,
-        DataCategory.BSN,
-        DataCategory.ID_DOCUMENT,
-        DataCategory.ETHNICITY,
-        DataCategory.BELIEFS,
-        DataCategory.SEXUALITY,
-        DataCategory.CRIMINAL,
-    }
+# The special categories of art. 9 GDPR, in the order of the article.
+SPECIAL_CATEGORIES = (
+    DataCategory.ETHNICITY,
+    DataCategory.POLITICAL,
+    DataCategory.BELIEFS,
+    DataCategory.TRADE_UNION,
+    DataCategory.GENETIC,
+    DataCategory.BIOMETRIC,
+    DataCategory.HEALTH,
+    DataCategory.SEXUALITY,
 )
+# Data the AP asks about besides art. 9: criminal data (art. 10), data that enables identity
+# fraud, someone's financial situation, and data of children.
+OTHER_SENSITIVE_CATEGORIES = (
+    DataCategory.CRIMINAL,
+    DataCategory.BSN,
+    DataCategory.ID_DOCUMENT,
+    DataCategory.FINANCIAL,
+    DataCategory.CHILDREN,
+)
+SENSITIVE_CATEGORIES = frozenset(SPECIAL_CATEGORIES + OTHER_SENSITIVE_CATEGORIES)
 COMMON_CATEGORIES = tuple(c for c in DataCategory if c not in SENSITIVE_CATEGORIES)
+
+
+class IncidentKind(models.TextChoices):
+    """The AP's form: what kind of incident it is."""
+
+    LOST_DEVICE = "lost_device", _("device lost or stolen (e.g. laptop, phone, USB stick)")
+    LOST_PAPER = "lost_paper", _("paper lost or stolen, or left in an unsafe place")
+    MISADDRESSED = "misaddressed", _("letter or email sent to the wrong person")
+    HACKING = "hacking", _("hacking, malware or phishing")
+    INSIDER = "insider", _("unauthorised access by someone inside the organisation")
+    PUBLISHED = "published", _("personal data published by mistake")
+    OTHER = "other", _("other")
+
+
+class ConsequenceKind(models.TextChoices):
+    """The AP's form: what the breach may mean for the persons."""
+
+    STIGMA = "stigma", _("stigmatisation or exclusion")
+    HEALTH = "health", _("damage to health")
+    FRAUD = "fraud", _("(identity) fraud")
+    SPAM = "spam", _("spam or phishing")
+    FINANCIAL = "financial", _("financial loss")
+    REPUTATION = "reputation", _("damage to reputation")
+    LOSS_OF_CONTROL = "loss_of_control", _("loss of control over their data")
+    OTHER = "other", _("other")
+
+
+class Severity(models.TextChoices):
+    NEGLIGIBLE = "negligible", _("negligible")
+    LIMITED = "limited", _("limited")
+    SIGNIFICANT = "significant", _("significant")
+    SEVERE = "severe", _("severe")
+
+
+class OrganisationRole(models.TextChoices):
+    PROCESSOR = "processor", _("my processor")
+    SUB_PROCESSOR = "sub_processor", _("a sub-processor")
+    CONTROLLER = "controller", _("the controller, or a joint controller")
+    OTHER = "other", _("other")
 
 
 class YesNoPartly(models.TextChoices):
@@ -145,6 +200,10 @@ class Breach(models.Model):
         max_length=4000,
         help_text=_("Describe the breach in a few sentences."),
     )
+    incident_kinds = models.JSONField(_("kind of incident"), default=list, blank=True)
+    incident_other = models.CharField(
+        _("other kind of incident, or more about it"), max_length=500, blank=True
+    )
     system_name = models.CharField(
         _("system involved"),
         max_length=200,
@@ -156,6 +215,10 @@ class Breach(models.Model):
     # 7. When it happened: a date or a period, as specific as possible.
     occurred_from = models.DateField(_("happened on or from"), null=True, blank=True)
     occurred_until = models.DateField(_("happened until"), null=True, blank=True)
+    # The time of day, when known: wall-clock time in Europe/Amsterdam (settings.TIME_ZONE)
+    # on the date beside it. Older reports have dates only.
+    occurred_from_time = models.TimeField(_("time it started"), null=True, blank=True)
+    occurred_until_time = models.TimeField(_("time it ended"), null=True, blank=True)
     occurred_note = models.CharField(
         _("about the time it happened"),
         max_length=500,
@@ -250,6 +313,13 @@ class Breach(models.Model):
         blank=True,
         help_text=_("E.g. embarrassment, identity fraud, damage to their reputation."),
     )
+    consequence_kinds = models.JSONField(_("kind of consequences"), default=list, blank=True)
+    consequence_severity = models.CharField(
+        _("how severe are the consequences?"),
+        max_length=15,
+        choices=Severity,
+        blank=True,
+    )
     measures = models.TextField(
         _("measures taken"),
         max_length=4000,
@@ -257,6 +327,32 @@ class Breach(models.Model):
         help_text=_(
             "What you did to stop the breach and limit the damage, and to prevent it again."
         ),
+    )
+
+    # Another organisation involved, e.g. the processor or sub-processor where it happened.
+    other_org_name = models.CharField(
+        _("name of the other organisation involved"), max_length=200, blank=True
+    )
+    other_org_role = models.CharField(
+        _("role of that organisation"), max_length=15, choices=OrganisationRole, blank=True
+    )
+    other_org_details = models.TextField(
+        _("its contact details, and what happened there"),
+        max_length=2000,
+        blank=True,
+        help_text=_("Address, contact person, and what happened at their end."),
+    )
+
+    # International aspects (the AP's form).
+    cross_border = models.BooleanField(
+        _("are there persons involved in other EU countries?"), null=True, blank=True
+    )
+    cross_border_countries = models.CharField(_("which countries?"), max_length=500, blank=True)
+    other_authorities_notified = models.BooleanField(
+        _("have other supervisory authorities been notified?"), null=True, blank=True
+    )
+    other_authorities = models.CharField(
+        _("which supervisory authorities?"), max_length=500, blank=True
     )
 
     # "Wat te doen bij twijfel?": yes, no, or not answered (None).
@@ -282,6 +378,20 @@ class Breach(models.Model):
         _("reason"), max_length=4000, blank=True, help_text=_("Why not notified, or why late.")
     )
     authority_decided_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Follow-ups (aanvullingen) and a withdrawal (intrekking) of the notification: each is
+    # on the timeline too; these say where the notification stands now.
+    authority_followup_at = models.DateTimeField(
+        _("last follow-up sent to the AP at"), null=True, blank=True, editable=False
+    )
+    authority_withdrawn_at = models.DateTimeField(
+        _("notification withdrawn at"), null=True, blank=True, editable=False
+    )
+    authority_withdrawal_reference = models.CharField(
+        _("the AP's reference of the withdrawal"), max_length=100, blank=True, editable=False
+    )
+    authority_withdrawal_reason = models.TextField(
+        _("why the notification was withdrawn"), max_length=4000, blank=True, editable=False
+    )
 
     # The decision on informing the data subjects themselves (art. 34).
     subjects_decision = models.CharField(
@@ -311,7 +421,11 @@ class Breach(models.Model):
         verbose_name = _("data breach")
         verbose_name_plural = _("data breaches")
         ordering = ["-discovered_at", "-id"]
-        indexes = [models.Index(fields=["practice", "status", "-discovered_at"])]
+        indexes = [
+            models.Index(fields=["practice", "status", "-discovered_at"]),
+            # The register: a practice's breaches, newest first, a page at a time.
+            models.Index(fields=["practice", "-discovered_at", "-id"], name="breach_register_idx"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(status__in=BreachStatus.values), name="breach_status_valid"
@@ -363,6 +477,41 @@ class Breach(models.Model):
                 & models.Q(contact_details_known__in=["", *YesNoPartly.values]),
                 name="breach_yes_no_partly_valid",
             ),
+            models.CheckConstraint(
+                condition=models.Q(consequence_severity__in=["", *Severity.values])
+                & models.Q(other_org_role__in=["", *OrganisationRole.values]),
+                name="breach_severity_and_role_valid",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(occurred_from_time__isnull=True)
+                    | models.Q(occurred_from__isnull=False)
+                )
+                & (
+                    models.Q(occurred_until_time__isnull=True)
+                    | models.Q(occurred_until__isnull=False)
+                ),
+                name="breach_occurred_time_has_date",
+            ),
+            # Only a notification that was made can be followed up or withdrawn.
+            models.CheckConstraint(
+                condition=models.Q(authority_followup_at__isnull=True)
+                | models.Q(authority_decision=AuthorityDecision.NOTIFIED),
+                name="breach_followup_needs_notification",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    authority_withdrawn_at__isnull=True,
+                    authority_withdrawal_reason="",
+                    authority_withdrawal_reference="",
+                )
+                | models.Q(
+                    authority_decision=AuthorityDecision.NOTIFIED,
+                    authority_withdrawn_at__isnull=False,
+                )
+                & ~models.Q(authority_withdrawal_reason=""),
+                name="breach_withdrawal_complete",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -373,16 +522,36 @@ class Breach(models.Model):
         unknown = [code for code in self.data_categories or () if code not in DataCategory.values]
         if not isinstance(self.data_categories, list) or unknown:
             errors["data_categories"] = _("Choose kinds of personal data from the list.")
+        if not _codes_valid(self.incident_kinds, IncidentKind):
+            errors["incident_kinds"] = _("Choose kinds of incident from the list.")
+        if not _codes_valid(self.consequence_kinds, ConsequenceKind):
+            errors["consequence_kinds"] = _("Choose kinds of consequences from the list.")
+        if self.occurred_from_time and not self.occurred_from:
+            errors["occurred_from"] = _("Enter the date that goes with the time.")
+        if self.occurred_until_time and not self.occurred_until:
+            errors["occurred_until"] = _("Enter the date that goes with the time.")
         if (
             self.persons_min is not None
             and self.persons_max is not None
             and self.persons_min > self.persons_max
         ):
             errors["persons_max"] = _("The maximum cannot be lower than the minimum.")
+        start, end = self.occurred_start, self.occurred_end
         if self.occurred_from and self.occurred_until and self.occurred_from > self.occurred_until:
             errors["occurred_until"] = _("The end of the period cannot be before its start.")
+        elif start and end and start > end:
+            errors["occurred_until_time"] = _("The end of the period cannot be before its start.")
         if errors:
             raise ValidationError(errors)
+
+    @property
+    def occurred_start(self) -> datetime.datetime | None:
+        """When it started, in Europe/Amsterdam; None unless both date and time are known."""
+        return _local_moment(self.occurred_from, self.occurred_from_time)
+
+    @property
+    def occurred_end(self) -> datetime.datetime | None:
+        return _local_moment(self.occurred_until, self.occurred_until_time)
 
     @property
     def reference(self) -> str:
@@ -422,6 +591,40 @@ class Breach(models.Model):
         labels = dict(DataCategory.choices)
         return [labels[code] for code in self.data_categories if code in labels]
 
+    def incident_labels(self) -> list["StrOrPromise"]:
+        """The kinds of incident, "other" replaced by what the coach wrote, if anything."""
+        labels = dict(IncidentKind.choices)
+        shown: list[StrOrPromise] = [
+            labels[code]
+            for code in self.incident_kinds or ()
+            if code in labels and code != IncidentKind.OTHER
+        ]
+        if self.incident_other:
+            shown.append(self.incident_other)
+        elif IncidentKind.OTHER in (self.incident_kinds or ()):
+            shown.append(labels[IncidentKind.OTHER])
+        return shown
+
+    def consequence_labels(self) -> list["StrOrPromise"]:
+        labels = dict(ConsequenceKind.choices)
+        return [labels[code] for code in self.consequence_kinds or () if code in labels]
+
+    @property
+    def authority_withdrawn(self) -> bool:
+        return self.authority_withdrawn_at is not None
+
+    def authority_followups(self) -> list["BreachUpdate"]:
+        """The follow-ups sent to the AP, oldest first, from the timeline (the register
+        prefetches them as `prefetched_followups`)."""
+        prefetched = getattr(self, "prefetched_followups", None)
+        if prefetched is not None:
+            return list(prefetched)
+        return list(self.updates.filter(kind=BreachUpdate.Kind.AUTHORITY_FOLLOWUP))
+
+    def sent_notifications(self) -> list["ClientNotification"]:
+        """The emails to clients that went to the mail server (prefetch-friendly)."""
+        return [n for n in self.notifications.all() if n.sent_at]
+
     def nature_labels(self) -> list["StrOrPromise"]:
         return [
             cast("models.Field[Any, Any]", self._meta.get_field(name)).verbose_name
@@ -451,7 +654,8 @@ class Breach(models.Model):
     def clients_informed_at(self) -> datetime.datetime | None:
         """When the last linked client was informed; None while any is still to inform (or
         none is linked yet)."""
-        if not self.clients.exists() or self.clients_still_to_inform():
+        # .all(), not .exists(): the register prefetches the clients of a page of breaches.
+        if not self.clients.all() or self.clients_still_to_inform():
             return None
         delivered = [
             n.sent_at for n in self.notifications.all() if n.delivered and n.sent_at is not None
@@ -466,6 +670,18 @@ class Breach(models.Model):
 
     def deadlines(self, now: datetime.datetime | None = None) -> list[Deadline]:
         return deadlines.deadlines_for(self, now=now)
+
+
+def _codes_valid(codes: object, choices: type[models.TextChoices]) -> bool:
+    return isinstance(codes, list) and all(code in choices.values for code in codes)
+
+
+def _local_moment(
+    date: datetime.date | None, time: datetime.time | None
+) -> datetime.datetime | None:
+    if date is None or time is None:
+        return None
+    return datetime.datetime.combine(date, time, tzinfo=timezone.get_default_timezone())
 
 
 class BreachUpdateQuerySet(models.QuerySet["BreachUpdate"]):
@@ -493,6 +709,8 @@ class BreachUpdate(models.Model):
         EMAIL_FAILED = "email_failed", _("email could not be sent")
         AUTHORITY_DECISION = "authority", _("decision on notifying the AP")
         SUBJECTS_DECISION = "subjects", _("decision on informing the persons")
+        AUTHORITY_FOLLOWUP = "authority_followup", _("follow-up sent to the AP")
+        AUTHORITY_WITHDRAWN = "authority_withdrawn", _("notification to the AP withdrawn")
         REMINDER = "reminder", _("deadline reminder sent")
         CLOSED = "closed", _("breach closed")
         REOPENED = "reopened", _("breach reopened")
@@ -512,6 +730,7 @@ class BreachUpdate(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
+        indexes = [models.Index(fields=["breach", "at", "id"], name="breach_update_timeline_idx")]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(
@@ -522,6 +741,8 @@ class BreachUpdate(models.Model):
                         "email_failed",
                         "authority",
                         "subjects",
+                        "authority_followup",
+                        "authority_withdrawn",
                         "reminder",
                         "closed",
                         "reopened",
@@ -565,6 +786,9 @@ class ClientNotification(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(fields=["breach", "created_at", "id"], name="breach_notification_idx")
+        ]
 
     def __str__(self) -> str:
         return f"{self.client_name} <{self.email}>"

@@ -33,6 +33,8 @@ def render_breach_notification(notification: ClientNotification) -> EmailMultiAl
     language = notification.client.language if notification.client else settings.LANGUAGE_CODE
     reply_to = practice.breach_contact_email or practice.email
     with translation.override(language):
+        # Art. 34(2) GDPR: the nature of the breach, a contact point, the likely consequences
+        # and the measures taken or proposed (breaches.actions.art34_missing checks them).
         return render_message(
             "breach_notification",
             {
@@ -40,6 +42,10 @@ def render_breach_notification(notification: ClientNotification) -> EmailMultiAl
                 "practice": practice,
                 "notification": notification,
                 "categories": breach.category_labels(),
+                "incident": breach.incident_labels(),
+                "nature": breach.nature_labels(),
+                "contact_email": reply_to,
+                "contact_phone": practice.breach_contact_phone or practice.phone,
             },
             to=[notification.email],
             reply_to=[reply_to] if reply_to else [],

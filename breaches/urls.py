@@ -17,6 +17,16 @@ urlpatterns = [
         name="breach_authority_decision",
     ),
     path(
+        "<uuid:public_id>/authority-followup/",
+        views.breach_authority_followup,
+        name="breach_authority_followup",
+    ),
+    path(
+        "<uuid:public_id>/authority-withdrawal/",
+        views.breach_authority_withdraw,
+        name="breach_authority_withdraw",
+    ),
+    path(
         "<uuid:public_id>/subjects-decision/",
         views.breach_subjects_decision,
         name="breach_subjects_decision",

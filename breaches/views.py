@@ -3,6 +3,7 @@ from typing import cast
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -19,6 +20,8 @@ from .access import breaches_for_coach, get_breach_for_coach
 from .forms import (
     SECTIONS,
     AuthorityDecisionForm,
+    AuthorityFollowUpForm,
+    AuthorityWithdrawalForm,
     CloseForm,
     NewBreachForm,
     NotifyClientsForm,
@@ -27,7 +30,7 @@ from .forms import (
     now_for_input,
     section_fields,
 )
-from .models import Breach, ClientNotification
+from .models import Breach, BreachUpdate, ClientNotification
 
 # The browser keeps what was typed in a form under this key until the server has it
 # (static/js/breach-autosave.js); after a successful save the next page tells it to forget.
@@ -43,12 +46,19 @@ def _autosave_done(request: HttpRequest, key: str) -> None:
     request.session[AUTOSAVE_DONE] = key
 
 
+# Breaches on one page of the register.
+REGISTER_PAGE_SIZE = 25
+
+
 def breach_list(request: HttpRequest) -> HttpResponse:
-    """The breach register: every breach, open or closed, notified or not."""
-    breaches = breaches_for_coach(request)
+    """The breach register: every breach, open or closed, notified or not; a page at a
+    time, with the same number of queries whatever the number of breaches."""
+    page = Paginator(breaches_for_coach(request), REGISTER_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     now = timezone.now()
-    rows = [(breach, breach.deadlines(now=now)) for breach in breaches]
-    return render(request, "breaches/breach_list.html", {"rows": rows})
+    rows = [(breach, breach.deadlines(now=now)) for breach in page]
+    return render(request, "breaches/breach_list.html", {"rows": rows, "page": page})
 
 
 @require_http_methods(["GET", "POST"])
@@ -85,7 +95,7 @@ def _detail_context(request: HttpRequest, breach: Breach, **forms: Form) -> dict
         (slug, title, display.answers(breach, section_fields(form_class)))
         for slug, (title, form_class) in SECTIONS.items()
     ]
-    updates = breach.updates.select_related("author")
+    updates = list(breach.updates.all())
     context = {
         "breach": breach,
         "deadlines": breach.deadlines(now=now),
@@ -97,6 +107,14 @@ def _detail_context(request: HttpRequest, breach: Breach, **forms: Form) -> dict
         "authority_form": AuthorityDecisionForm(
             initial={"notified_at": now_for_input(), "decision": None}
         ),
+        "followup_form": AuthorityFollowUpForm(
+            initial={"sent_at": now_for_input(), "reference": breach.authority_reference}
+        ),
+        "withdrawal_form": AuthorityWithdrawalForm(
+            initial={"withdrawn_at": now_for_input(), "reference": breach.authority_reference}
+        ),
+        "followups": [u for u in updates if u.kind == BreachUpdate.Kind.AUTHORITY_FOLLOWUP],
+        "art34_missing": actions.art34_missing(breach),
         "subjects_form": SubjectsDecisionForm(),
         "close_form": CloseForm(initial={"measures": breach.measures}),
         "reopen_form": ReopenForm(),
@@ -173,6 +191,12 @@ def breach_notify(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     if not form.is_valid():
         return _refused(request, breach, _("Choose the clients to inform."), notify_form=form)
     if "preview" in request.POST:
+        # What art. 34(2) requires in the email comes first: no preview of an email that
+        # could not be sent.
+        try:
+            actions.check_art34_content(breach)
+        except actions.BreachActionRefused as refusal:
+            return _refused(request, breach, refusal, notify_form=form)
         clients = list(form.cleaned_data["clients"])
         example = ClientNotification(
             breach=breach,
@@ -240,6 +264,50 @@ def breach_authority_decision(request: HttpRequest, public_id: uuid.UUID) -> Htt
     except actions.BreachActionRefused as refusal:
         return _refused(request, breach, refusal, authority_form=form)
     messages.success(request, _("The decision on notifying the AP is recorded."))
+    return redirect("breach_detail", public_id=breach.public_id)
+
+
+@require_POST
+def breach_authority_followup(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    breach = get_breach_for_coach(request, public_id)
+    form = AuthorityFollowUpForm(request.POST)
+    if not form.is_valid():
+        return _refused(
+            request, breach, _("The follow-up is not recorded: see below."), followup_form=form
+        )
+    try:
+        actions.breach_record_authority_followup(
+            breach=breach,
+            origin=Origin.of_coach(request),
+            sent_at=form.cleaned_data["sent_at"],
+            reference=form.cleaned_data["reference"],
+            text=form.cleaned_data["text"],
+        )
+    except actions.BreachActionRefused as refusal:
+        return _refused(request, breach, refusal, followup_form=form)
+    messages.success(request, _("The follow-up to the AP is recorded."))
+    return redirect("breach_detail", public_id=breach.public_id)
+
+
+@require_POST
+def breach_authority_withdraw(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    breach = get_breach_for_coach(request, public_id)
+    form = AuthorityWithdrawalForm(request.POST)
+    if not form.is_valid():
+        return _refused(
+            request, breach, _("The withdrawal is not recorded: see below."), withdrawal_form=form
+        )
+    try:
+        actions.breach_withdraw_authority_notification(
+            breach=breach,
+            origin=Origin.of_coach(request),
+            withdrawn_at=form.cleaned_data["withdrawn_at"],
+            reference=form.cleaned_data["reference"],
+            reason=form.cleaned_data["reason"],
+        )
+    except actions.BreachActionRefused as refusal:
+        return _refused(request, breach, refusal, withdrawal_form=form)
+    messages.success(request, _("The withdrawal of the notification to the AP is recorded."))
     return redirect("breach_detail", public_id=breach.public_id)
 
 

@@ -118,6 +118,23 @@ class Practice(SecurityProfileFields):
         help_text=_("How long a client can use the link to sign; 14 days unless you change it."),
     )
 
+    # Whether new agreements include Bijlage 4, the supplement that completes the text
+    # against art. 28 GDPR (agreements.document_versions).
+    default_with_supplement = models.BooleanField(
+        _("add Bijlage 4 (art. 28 GDPR) to new agreements"), default=False
+    )
+
+    # Whether the client types a code, sent to him separately, before he can sign
+    # (agreements.signer_codes). On unless the coach switches it off.
+    signer_code_required = models.BooleanField(
+        _("ask the client for a code before signing"),
+        default=True,
+        help_text=_(
+            "Before signing, the client receives a 6-digit code in a separate email and types"
+            " it in. This shows that he had access to his mailbox when he signed."
+        ),
+    )
+
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     # The fields an agreement cannot be drafted without.

@@ -10,17 +10,25 @@ bytes that were hashed.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 from collections import Counter
 from collections.abc import Iterator
 
+from django.conf import settings
 from django.db.models import Prefetch
 from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 
 from agreements import archive
 from agreements.evidence import verify_chain
-from agreements.models import Agreement, AgreementEvent, SignableDocument
-from avg_portal.seal import SealInvalid, verify_seal
+from agreements.models import (
+    Addendum,
+    Agreement,
+    AgreementEvent,
+    SealedVersion,
+    SignableDocument,
+)
+from avg_portal.seal import SealInvalid, evidence_expires_at, verify_seal
 
 from .models import DossierExport
 
@@ -47,6 +55,9 @@ class ArchiveReport:
     files_ok: int = 0
     chains: int = 0
     findings: list[Finding] = dataclasses.field(default_factory=list)
+    # Sealed documents whose evidence is due for renewal (`manage.py renew_evidence`): not a
+    # problem yet, but one soon.
+    renewal_due: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def counts(self) -> Counter[str]:
@@ -57,14 +68,19 @@ class ArchiveReport:
         return not self.findings
 
 
-def verify_archive() -> ArchiveReport:
+def verify_archive(*, now: datetime.datetime | None = None) -> ArchiveReport:
     report = ArchiveReport()
+    renew_by = (now or timezone.now()) + datetime.timedelta(
+        days=settings.EVIDENCE_RENEW_WITHIN_DAYS
+    )
     for agreement in _agreements():
         _check_chain(report, agreement)
-        _check_sealed(report, agreement)
+        _check_sealed(report, agreement, renew_by)
         declaration = getattr(agreement, "declaration", None)
         if declaration is not None:
-            _check_sealed(report, declaration)
+            _check_sealed(report, declaration, renew_by)
+        for addendum in agreement.addenda.all():
+            _check_sealed(report, addendum, renew_by)
     for job in DossierExport.objects.filter(expires_at__gt=timezone.now()).iterator():
         _check_file(report, f"dossier export {job.public_id}", job.file, job.sha256)
     return report
@@ -77,7 +93,10 @@ def _agreements() -> Iterator[Agreement]:
         .select_related("declaration")
         # The unsigned documents are large and not checked here.
         .defer("document_pdf", "declaration__document_pdf")
-        .prefetch_related(Prefetch("events", queryset=events))
+        .prefetch_related(
+            Prefetch("events", queryset=events),
+            Prefetch("addenda", queryset=Addendum.objects.defer("document_pdf")),
+        )
         .iterator(chunk_size=CHUNK_ROWS)
     )
 
@@ -96,26 +115,42 @@ def _check_chain(report: ArchiveReport, agreement: Agreement) -> None:
         )
 
 
-def _check_sealed(report: ArchiveReport, document: SignableDocument) -> None:
-    """A sealed document's file: its bytes against the recorded SHA-256, then its seal."""
+def _check_sealed(
+    report: ArchiveReport, document: SignableDocument, renew_by: datetime.datetime
+) -> None:
+    """A sealed document's files, every version: its bytes against the recorded SHA-256,
+    then its seal; and whether the newest version's evidence is due for renewal."""
     if not document.is_archived:
         return
     concrete = document.concrete()
     reference = f"{concrete.kind} {concrete.public_id}"
+    newest = _check_sealed_file(report, reference, document.final_pdf, document.final_sha256)
+    for version in SealedVersion.objects.filter(document_id=document.pk).order_by("number"):
+        newest = _check_sealed_file(
+            report, f"{reference} version {version.number}", version.file, version.sha256
+        )
+    if newest is not None:
+        expires = evidence_expires_at(newest)
+        if expires is not None and expires <= renew_by:
+            report.renewal_due.append(f"{reference} (timestamp expires {expires:%Y-%m-%d})")
+
+
+def _check_sealed_file(
+    report: ArchiveReport, reference: str, field: FieldFile, sha256: str
+) -> bytes | None:
     report.files += 1
     try:
-        pdf = archive.read_verified(document.final_pdf, document.final_sha256)
+        pdf = archive.read_verified(field, sha256)
     except archive.ArchiveProblem as problem:
         report.findings.append(_finding(problem, reference))
-        return
+        return None
     try:
         verify_seal(pdf)
     except SealInvalid as invalid:
-        report.findings.append(
-            Finding(SEAL_INVALID, reference, document.final_pdf.name or "", str(invalid))
-        )
-        return
+        report.findings.append(Finding(SEAL_INVALID, reference, field.name or "", str(invalid)))
+        return None
     report.files_ok += 1
+    return pdf
 
 
 def _check_file(report: ArchiveReport, reference: str, field: FieldFile, sha256: str) -> None:

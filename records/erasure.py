@@ -16,14 +16,17 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from agreements.models import Agreement, AgreementStatus
+from agreements.documents import draft_pdf_folder
+from agreements.models import Agreement, AgreementStatus, SealedVersion
 from agreements.retention import agreement_keep_until
+from avg_portal.pdf import forget_renders
 from breaches.actions import breach_erase_client
 from core.exceptions import ActionRefused
 from core.immutability import lawful_removal
 from core.models import Client
 from core.origin import Origin
 
+from .export import RECORD_ENTRIES
 from .models import ErasureRecord
 
 
@@ -73,6 +76,23 @@ def client_erase(*, client: Client, origin: Origin) -> ErasureRecord:
             for agreement in agreements
             if hasattr(agreement, "declaration") and agreement.declaration.final_pdf
         ]
+        files += [
+            addendum.final_pdf
+            for agreement in agreements
+            for addendum in agreement.addenda.all()
+            if addendum.final_pdf
+        ]
+        # The renewed versions of those PDFs (manage.py renew_evidence).
+        files += [
+            version.file
+            for version in SealedVersion.objects.filter(document__as_agreement__in=agreements)
+        ]
+        files += [
+            version.file
+            for version in SealedVersion.objects.filter(
+                document__as_declaration__agreement__in=agreements
+            )
+        ]
         # The holds above showed that every retention period has run out.
         with lawful_removal(reason="erasure after retention (GDPR art. 17)", origin=origin):
             # The breach register keeps that a client was notified (art. 33(5)), not who.
@@ -90,10 +110,15 @@ def client_erase(*, client: Client, origin: Origin) -> ErasureRecord:
             Agreement.objects.filter(pk__in=[a.pk for a in agreements]).delete()
             locked.delete()
         stored = [(file.storage, file.name) for file in files if file.name]
+        # The PDFs kept so as not to render them again hold the client's data too.
+        renders = [f"{RECORD_ENTRIES}/{a.public_id}" for a in agreements]
+        renders += [draft_pdf_folder(a) for a in agreements]
 
         def delete_files() -> None:
             for storage, name in stored:
                 storage.delete(name)
+            for folder in renders:
+                forget_renders(folder)
 
         transaction.on_commit(delete_files)
     return record

@@ -14,35 +14,41 @@ silently broken, and never holds altered bytes.
 import csv
 import hashlib
 import io
+import itertools
 import zipfile
-from collections.abc import Buffer, Callable, Iterable, Iterator, Sequence
+from collections.abc import Buffer, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.db.models.fields.files import FieldFile
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.text import slugify
 
 from agreements import archive
-from agreements.models import Agreement, AgreementEvent, AgreementStatus, ProcessingActivity
-from agreements.retention import activity_due_date
-from avg_portal.pdf import render_pdf
+from agreements.models import Addendum, Agreement, AgreementEvent
+from avg_portal import pdf
 from breaches.documents import register_csv
 from breaches.models import Breach
 from core.models import Client, Practice
 
+from . import art30
+
 DOCUMENT_LANGUAGE = "nl"
 # The sink is emptied once it holds this much; the response sends what it yields.
 YIELD_AT = 256 * 1024
-# Rows per PDF of the processing record: one PDF of thousands of rows would take minutes
-# and hundreds of megabytes to lay out, so a large record is printed in parts.
-RECORD_ROWS_PER_PDF = 100
+# Agreements per PDF of the processing record: one PDF of thousands of entries would take
+# hundreds of megabytes to join, so a large record is printed in parts. Each agreement's
+# entries are a PDF of their own, laid out once and kept in storage (`_record_entries`).
+RECORD_AGREEMENTS_PER_PDF = 100
+# Where the entries are kept: one folder per agreement (its public id).
+RECORD_ENTRIES = "processing-record"
 MANIFEST = "manifest.csv"
 # The members' names are Dutch: the coach, and whoever she shows the dossier to, reads them.
 AGREEMENTS = "verwerkersovereenkomsten"
 EVIDENCE = "bewijs"
 DECLARATIONS = "verklaringen"
+ADDENDA = "addenda"
 RECORD = "verwerkingsregister"
 BREACH_REGISTER = "datalekkenregister.csv"
 
@@ -189,54 +195,16 @@ def _evidence_csv(agreement: Agreement) -> Iterator[bytes]:
     yield _csv_bytes(EVIDENCE_HEADER, rows)
 
 
-RECORD_COLUMNS: tuple[tuple[str, Callable[[ProcessingActivity], str]], ...] = (
-    ("Verwerkingsverantwoordelijke", lambda a: a.controller),
-    ("Cliënt", lambda a: a.agreement.client_name),
-    ("Overeenkomst van", lambda a: f"{a.agreement.agreement_date:%d-%m-%Y}"),
-    ("Verwerker", lambda a: a.processor),
-    ("Subverwerkers", lambda a: a.sub_processors),
-    ("Verwerking", lambda a: a.description),
-    ("Doeleinden", lambda a: a.purposes),
-    ("Persoonsgegevens", lambda a: a.personal_data),
-    ("Locatie", lambda a: a.location),
-    ("Bewaartermijn", lambda a: a.retention),
-    ("Overeenkomst beëindigd op", lambda a: _ended_on(a.agreement)),
-    ("Bewaren tot", lambda a: _due(a)),
-)
+# The record of processing (art. 30(2)): records.art30 builds its entries from the annexes
+# in force, addenda included.
+RECORD_HEADER = list(art30.COLUMNS)
 
 
-def _ended_on(agreement: Agreement) -> str:
-    ending = getattr(agreement, "ending", None)
-    return f"{ending.coaching_ended_on:%d-%m-%Y}" if ending else ""
-
-
-def _due(activity: ProcessingActivity) -> str:
-    due = activity_due_date(activity, getattr(activity.agreement, "ending", None))
-    return f"{due:%d-%m-%Y}" if due else ""
-
-
-def record_activities(agreements: QuerySet[Agreement]) -> QuerySet[ProcessingActivity]:
-    """Every Bijlage 1 row of the signed agreements, by controller (art. 30(2))."""
-    return (
-        ProcessingActivity.objects.filter(
-            agreement__in=agreements.filter(status=AgreementStatus.SIGNED)
-        )
-        .select_related("agreement", "agreement__ending")
-        .defer("agreement__document_pdf")
-        .order_by("controller", "agreement__client_name", "agreement__agreement_date", "position")
-    )
-
-
-def _record_row(activity: ProcessingActivity) -> list[str]:
-    return [read(activity) for _name, read in RECORD_COLUMNS]
-
-
-def _record_csv(activities: QuerySet[ProcessingActivity]) -> Iterator[bytes]:
-    header = [name for name, _read in RECORD_COLUMNS]
-    yield _csv_bytes(header, [])
+def _record_csv(agreements: QuerySet[Agreement]) -> Iterator[bytes]:
+    yield _csv_bytes(RECORD_HEADER, [])
     batch: list[list[str]] = []
-    for activity in activities.iterator(chunk_size=500):
-        batch.append(_record_row(activity))
+    for row in art30.record_rows(agreements):
+        batch.append(row)
         if len(batch) == 500:
             yield _csv_bytes(None, batch, bom=False)
             batch = []
@@ -244,38 +212,79 @@ def _record_csv(activities: QuerySet[ProcessingActivity]) -> Iterator[bytes]:
 
 
 def _record_pdf(
-    practice: Practice, rows: list[list[str]], *, part: int, parts: int, total: int
+    practice: Practice, groups: list[list[list[str]]], *, part: int, parts: int, total: int
 ) -> Iterator[bytes]:
-    header = [name for name, _read in RECORD_COLUMNS]
+    """One PDF of the record: a cover with what only this export knows (how many entries,
+    which part, when printed), rendered now, then each agreement's entries, each rendered
+    once and kept (`_record_entries`), joined with pypdf."""
+    from pypdf import PdfReader, PdfWriter  # only an export needs it
+
+    writer = PdfWriter()
+    # Page by page: a third cheaper than PdfWriter.append, which also copies outlines and
+    # forms these pieces do not have.
+    cover = _record_cover(practice, part=part, parts=parts, total=total)
+    pieces = itertools.chain([cover], (_record_entries(practice, rows) for rows in groups))
+    for piece in pieces:
+        for page in PdfReader(io.BytesIO(piece)).pages:
+            writer.add_page(page)
+    writer.add_metadata({"/Title": "Register van verwerkingen", "/Author": practice.name})
+    joined = io.BytesIO()
+    writer.write(joined)
+    yield joined.getvalue()
+
+
+def _render_record(practice: Practice, rows: list[list[str]], **context: object) -> str:
+    header = RECORD_HEADER
     with translation.override(DOCUMENT_LANGUAGE):
-        html = render_to_string(
+        return render_to_string(
             "pdf/processing_record.html",
             {
                 "practice": practice,
                 "entries": [list(zip(header, row, strict=True)) for row in rows],
-                "part": part,
-                "parts": parts,
-                "total": total,
-                "printed_at": timezone.now(),
+                **context,
             },
         )
-    yield render_pdf(html, title="Register van verwerkingen", author=practice.name)
+
+
+def _record_cover(practice: Practice, *, part: int, parts: int, total: int) -> bytes:
+    html = _render_record(
+        practice, [], cover=True, part=part, parts=parts, total=total, printed_at=timezone.now()
+    )
+    return pdf.render_pdf(html, title="Register van verwerkingen", author=practice.name)
+
+
+def _record_entries(practice: Practice, rows: list[list[str]]) -> bytes:
+    """The entries of one agreement, kept in storage under the hash of their HTML: rendered
+    once, and again only when what they print changes (an ending, a new column)."""
+    agreement_id, rows = rows[0][0], [row[1:] for row in rows]
+    return pdf.render_pdf_once(
+        _render_record(practice, rows),
+        folder=f"{RECORD_ENTRIES}/{agreement_id}",
+        title="Register van verwerkingen",
+        author=practice.name,
+    )
 
 
 def _record_pdfs(
-    practice: Practice, activities: QuerySet[ProcessingActivity]
+    practice: Practice, agreements: QuerySet[Agreement]
 ) -> Iterator[tuple[str, Iterator[bytes]]]:
-    total = activities.count()
-    parts = max(1, -(-total // RECORD_ROWS_PER_PDF))
-    iterator = activities.iterator(chunk_size=RECORD_ROWS_PER_PDF)
+    signed = art30.signed_agreements(agreements)
+    total = art30.record_count(agreements)
+    parts = max(1, -(-signed.count() // RECORD_AGREEMENTS_PER_PDF))
+    # By agreement, so that each agreement's entries are one kept PDF; each row starts with
+    # its agreement's public id.
+    groups = (
+        [[public_id, *row] for row in entries]
+        for public_id, entries in art30.record_groups(agreements)
+    )
     for part in range(1, parts + 1):
-        rows: list[list[str]] = []
-        for activity in iterator:
-            rows.append(_record_row(activity))
-            if len(rows) == RECORD_ROWS_PER_PDF:
-                break
+        chunk = list(itertools.islice(groups, RECORD_AGREEMENTS_PER_PDF))
         name = f"{RECORD}.pdf" if parts == 1 else f"{RECORD}-{part:03d}.pdf"
-        yield name, _record_pdf(practice, rows, part=part, parts=parts, total=total)
+        yield name, _record_pdf(practice, chunk, part=part, parts=parts, total=total)
+
+
+# The sealed addenda of an agreement go in beside it.
+SEALED_ADDENDA = Addendum.objects.exclude(final_sha256="").defer("document_pdf").order_by("number")
 
 
 def dossier_members(
@@ -285,6 +294,7 @@ def dossier_members(
     archived = (
         agreements.exclude(final_sha256="")
         .select_related("declaration")
+        .prefetch_related(Prefetch("addenda", queryset=SEALED_ADDENDA))
         .order_by("client_name", "agreement_date", "id")
         # The unsigned document is a few hundred kilobytes per row, and not exported.
         .defer("document_pdf", "declaration__document_pdf")
@@ -306,9 +316,15 @@ def dossier_members(
                 declaration.final_sha256,
                 what=f"declaration {declaration.public_id}",
             )
-    activities = record_activities(agreements)
-    yield f"{RECORD}.csv", _record_csv(activities)
-    yield from _record_pdfs(practice, activities)
+        for addendum in agreement.addenda.all():
+            yield _archived_file(
+                f"{ADDENDA}/{name}-addendum-{addendum.number}.pdf",
+                addendum.final_pdf,
+                addendum.final_sha256,
+                what=f"addendum {addendum.public_id}",
+            )
+    yield f"{RECORD}.csv", _record_csv(agreements)
+    yield from _record_pdfs(practice, agreements)
     registered = breaches.prefetch_related("clients", "notifications").order_by("discovered_at")
     yield BREACH_REGISTER, iter([register_csv(registered)])
 

@@ -94,8 +94,10 @@ def _breach_items(practice: Practice, now: datetime.datetime) -> list[Todo]:
 
 
 def _sealing_items(practice: Practice) -> list[Todo]:
-    stuck = practice.agreements.filter(status=AgreementStatus.SIGNED, final_sha256="").exclude(
-        seal_attempts=0
+    stuck = (
+        practice.agreements.filter(status=AgreementStatus.SIGNED, final_sha256="")
+        .exclude(seal_attempts=0)
+        .defer("document_pdf")
     )
     return [
         Todo(
@@ -122,6 +124,7 @@ def _link_items(practice: Practice, now: datetime.datetime) -> list[Todo]:
             revoked_at=None,
         )
         .select_related("document__as_agreement")
+        .defer("document__document_pdf", "document__as_agreement__document_pdf")
         .order_by("document", "-created_at", "-id")
     )
     newest: dict[int, SigningLink] = {}
@@ -169,8 +172,10 @@ def _link_items(practice: Practice, now: datetime.datetime) -> list[Todo]:
 
 
 def _declined_items(practice: Practice) -> list[Todo]:
-    declined = practice.agreements.filter(status=AgreementStatus.DECLINED).annotate(
-        declined_at=Max("events__at", filter=Q(events__kind="declined"))
+    declined = (
+        practice.agreements.filter(status=AgreementStatus.DECLINED)
+        .annotate(declined_at=Max("events__at", filter=Q(events__kind="declined")))
+        .defer("document_pdf")
     )
     return [
         Todo(
@@ -204,11 +209,17 @@ def _ending_items(practice: Practice) -> list[Todo]:
         )
         for declaration in Declaration.objects.filter(
             agreement__practice=practice, status=Declaration.Status.SENT
-        ).select_related("agreement")
+        )
+        .select_related("agreement")
+        .defer("document_pdf", "agreement__document_pdf")
     ]
-    ended = practice.agreements.filter(
-        status=AgreementStatus.SIGNED, ending__isnull=False, declaration__isnull=True
-    ).select_related("ending")
+    ended = (
+        practice.agreements.filter(
+            status=AgreementStatus.SIGNED, ending__isnull=False, declaration__isnull=True
+        )
+        .select_related("ending")
+        .defer("document_pdf")
+    )
     items += [
         Todo(
             urgency=Urgency.WAITING,

@@ -7,9 +7,9 @@ from typing import cast
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.http import (
-    FileResponse,
     Http404,
     HttpRequest,
     HttpResponse,
@@ -27,8 +27,9 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from agreements import actions as agreement_actions
 from agreements import archive, retention
-from agreements.models import AgreementEnding, AgreementStatus
+from agreements.models import Agreement, AgreementEnding, AgreementStatus
 from avg_portal.confirmation import confirmation_page
+from avg_portal.downloads import stored_file_response
 from avg_portal.models import User
 from breaches.models import BreachStatus
 from core.access import get_client_for_coach, get_practice
@@ -100,12 +101,11 @@ def export_download(request: HttpRequest, public_id: uuid.UUID) -> HttpResponseB
         raise Http404("Not ready, or expired")
     # Checked against the SHA-256 taken when it was stored, as every archived file is.
     try:
-        verified = archive.open_verified(job.file, job.sha256)
+        archive.check_stored_once(job.file, job.sha256)
     except archive.ArchiveProblem as problem:
         return archive.damaged_response(request, problem, what=f"dossier export {job.public_id}")
-    return FileResponse(
-        verified,
-        as_attachment=True,
+    return stored_file_response(
+        job.file,
         filename=f"dossier-{job.completed_at:%Y-%m-%d}.zip",
         content_type="application/zip",
     )
@@ -121,8 +121,19 @@ def export_client(request: HttpRequest, public_id: uuid.UUID) -> HttpResponseBas
 def client_list(request: HttpRequest) -> HttpResponse:
     practice = get_practice(request)
     search = ClientSearchForm(request.GET or None)
-    # annotate() drops Meta.ordering: order again, or pages could repeat or skip clients.
-    clients = practice.clients.annotate(agreement_count=Count("agreements")).order_by("name", "id")
+    # Counted by a subquery per client shown, not by grouping all of the practice's clients
+    # and agreements before the page is cut. annotate() drops Meta.ordering: order again, or
+    # pages could repeat or skip clients.
+    counts = (
+        Agreement.objects.filter(client=OuterRef("pk"))
+        .order_by()
+        .values("client")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    clients = practice.clients.annotate(agreement_count=Coalesce(Subquery(counts), 0)).order_by(
+        "name", "id"
+    )
     if search.is_valid() and search.cleaned_data["q"]:
         query = search.cleaned_data["q"]
         clients = clients.filter(
@@ -227,7 +238,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     practice = cast(User, request.user).practice
     context: dict[str, object] = {"practice": practice}
     if practice is not None:
-        agreements = practice.agreements.select_related("client")
+        agreements = practice.agreements.select_related("client").defer("document_pdf")
         context |= {
             "recent_agreements": agreements.annotate(
                 ended=Exists(AgreementEnding.objects.filter(agreement=OuterRef("pk")))

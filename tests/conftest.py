@@ -66,6 +66,15 @@ def _dutch(settings):
     settings.LANGUAGE_CODE = "nl"
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    # Rate limits count in the cache (link guesses, signer codes per link and address); every
+    # test's client comes from 127.0.0.1, so each test starts with none counted.
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 def make_practice(name="Coachpraktijk De Linde", **fields):
     defaults = {
         "statutory_seat": "Tilburg",

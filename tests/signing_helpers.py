@@ -1,4 +1,5 @@
-"""Helpers for the signing tests: a drawn signature, and an agreement sent for signing."""
+"""Helpers for the signing tests: a drawn signature, an agreement sent for signing, and the
+signer code a client types before he signs."""
 
 import base64
 import io
@@ -6,11 +7,14 @@ import re
 
 from django.core import mail
 from django.test import RequestFactory
+from django.urls import reverse
 from PIL import Image, ImageDraw
 
-from agreements import signing
+from agreements import notices, signer_codes, signing
 from agreements.signing import SignatureInput
-from core.origin import Origin
+from avg_portal.emails import send_queued
+from avg_portal.models import OutboxMessage
+from core.origin import Actor, Origin
 
 from .factories import make_agreement
 
@@ -76,3 +80,46 @@ def client_post(drawn=True, **overrides):
         "consent": "on",
     }
     return data | overrides
+
+
+CODE = re.compile(r"^\s*(\d{6})\s*$", re.MULTILINE)
+
+
+def code_from(message):
+    """The six digits in a signer-code email (an EmailMessage or its text)."""
+    return CODE.search(getattr(message, "body", message)).group(1)
+
+
+def receive_signer_code():
+    """The digits of the newest signer code, read from the email the client receives. A test
+    inside one transaction never reaches the commit after which the worker sends it, so it is
+    sent here, as the worker would."""
+    row = OutboxMessage.objects.filter(purpose=notices.SIGNER_CODE).order_by("-id").first()
+    assert row is not None, "no signer code was sent"
+    if row.status == OutboxMessage.Status.QUEUED:
+        send_queued(row.pk)
+    return code_from([m for m in mail.outbox if CODE.search(m.body)][-1])
+
+
+def request_code(client):
+    """Press "Send me a code" on the signing page; returns the digits that were sent."""
+    response = client.post(reverse("signing_send_code"))
+    assert response.status_code == 200, response.status_code
+    return receive_signer_code()
+
+
+def confirm_signer_code(client):
+    """As the client does before signing: ask for a code and type it in. The session then
+    holds the confirmation, so the next POST of the form signs."""
+    code = request_code(client)
+    response = client.post(reverse("signing_page"), {"code": code})
+    assert "Je code is bevestigd" in response.text
+    return code
+
+
+def confirmed_code(link, *, name="Zoë Ünal-Brontë", ip="203.0.113.7"):
+    """For tests that call `signing.client_sign` directly: a code sent for this link and
+    confirmed, as the signing page does it, to pass as `signer_code`."""
+    origin = Origin(actor=Actor.CLIENT, name=name, ip_address=ip)
+    signer_codes.signer_code_send(link=link, origin=origin)
+    return signer_codes.signer_code_confirm(link=link, entered=receive_signer_code(), origin=origin)

@@ -8,7 +8,7 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from breaches.actions import breach_create
+from breaches.actions import breach_create, breach_update
 from breaches.models import ClientNotification
 from core.origin import Origin
 
@@ -20,13 +20,23 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def breach(coach):
     anna = make_client(coach.practice, "Anna Jansen", email="anna@example.test")
-    return breach_create(
+    breach = breach_create(
         practice=coach.practice,
         origin=Origin.of_account(coach),
         summary="Laptop gestolen uit de auto",
         discovered_at=timezone.now() - datetime.timedelta(hours=2),
         clients=[anna],
     )
+    breach_update(
+        breach=breach,
+        origin=Origin.of_account(coach),
+        changes={
+            "consequences": "Anderen kunnen je verslagen lezen.",
+            "measures": "Laptop op afstand gewist.",
+        },
+    )
+    breach.refresh_from_db()
+    return breach
 
 
 def test_the_coach_sees_the_exact_email_before_it_goes(
@@ -47,6 +57,9 @@ def test_the_coach_sees_the_exact_email_before_it_goes(
     assert "Toelichting van Coachpraktijk De Linde" in page
     assert "Verander je wachtwoord &lt;b&gt;vandaag&lt;/b&gt;." in page  # escaped
     assert "anna@example.test" in page
+    # What art. 34(2) requires: the likely consequences and the measures too.
+    assert "Anderen kunnen je verslagen lezen." in page
+    assert "Laptop op afstand gewist." in page
     assert not ClientNotification.objects.exists()  # nothing sent by looking
     assert mail.outbox == []
 

@@ -27,13 +27,24 @@ pytestmark = pytest.mark.django_db
 HTML = '<script>alert("x")</script><b>vet</b>'
 
 
+# What art. 34(2) requires the clients' email to tell them, besides what happened.
+ART34 = {
+    "consequences": "Anderen kunnen je sessieverslagen lezen.",
+    "measures": "Laptop op afstand gewist, wachtwoorden gewijzigd.",
+}
+
+
 def log_breach(practice, user, **fields):
+    """A breach as the coach logs it; with clients, also what their email needs (art. 34)."""
+    clients = fields.pop("clients", ())
+    if clients:
+        fields = ART34 | fields
     breach = actions.breach_create(
         practice=practice,
         origin=Origin.of_account(user),
         summary=fields.pop("summary", "Laptop gestolen uit de auto"),
         discovered_at=fields.pop("discovered_at", timezone.now() - datetime.timedelta(hours=2)),
-        clients=fields.pop("clients", ()),
+        clients=clients,
     )
     if fields:
         actions.breach_update(breach=breach, origin=Origin.of_account(user), changes=fields)
@@ -94,7 +105,7 @@ def test_three_updates_make_an_ordered_unchangeable_timeline(coach_client, coach
         url("data"),
         {
             "common_categories": ["name", "session_notes"],
-            "sensitive_categories": ["health"],
+            "special_categories": ["health"],
             "records_count": "12",
             "unintelligible": "no",
         },
@@ -478,15 +489,17 @@ def test_stranger_gets_404(client, coach, stranger, name, method):
         "measures": "x",
         "clients": [c.pk for c in breach.clients.all()],
     }
+    entries = breach.updates.count()
     response = getattr(client, method)(reverse(name, args=[breach.public_id]), data)
     assert response.status_code == 404
     breach.refresh_from_db()
     assert breach.status == BreachStatus.OPEN
     assert breach.authority_decision == AuthorityDecision.PENDING
-    assert breach.updates.count() == 1
+    assert breach.updates.count() == entries
+    assert not ClientNotification.objects.exists()
 
 
-@pytest.mark.parametrize("section", ["what", "data", "people", "cause", "triage"])
+@pytest.mark.parametrize("section", ["what", "data", "people", "cause", "others", "triage"])
 def test_stranger_gets_404_on_every_section(client, coach, stranger, section):
     breach = log_breach(coach.practice, coach)
     login_verified(client, stranger)
@@ -573,7 +586,7 @@ def test_discovery_in_the_future_is_refused(coach_client, coach):
         log_breach(coach.practice, coach, discovered_at=timezone.now() + datetime.timedelta(days=1))
 
 
-@pytest.mark.parametrize("section", ["what", "data", "people", "cause"])
+@pytest.mark.parametrize("section", ["what", "data", "people", "cause", "others"])
 def test_100000_character_fields_are_refused(coach_client, coach, section):
     breach = log_breach(coach.practice, coach)
     huge = "a" * 100_000
@@ -588,6 +601,11 @@ def test_100000_character_fields_are_refused(coach_client, coach, section):
         "root_cause": huge,
         "consequences": huge,
         "measures": huge,
+        "incident_other": huge,
+        "other_org_name": huge,
+        "other_org_details": huge,
+        "cross_border_countries": huge,
+        "other_authorities": huge,
     }
     response = coach_client.post(reverse("breach_edit", args=[breach.public_id, section]), data)
     assert response.status_code == 200
@@ -628,6 +646,11 @@ def test_html_in_every_field_is_escaped_in_page_email_and_pdf(
         "root_cause",
         "consequences",
         "measures",
+        "incident_other",
+        "other_org_name",
+        "other_org_details",
+        "cross_border_countries",
+        "other_authorities",
     ]
     breach = log_breach(
         practice,

@@ -234,7 +234,7 @@ def test_declaration_signed_through_the_emailed_link(
     from avg_portal.seal import verify_seal
 
     from .conftest import stored_pdf
-    from .signing_helpers import client_post, token_from
+    from .signing_helpers import client_post, confirm_signer_code, token_from
 
     data = {
         "data_description": "Sessieverslagen en <b>intakeformulier</b>",
@@ -262,6 +262,8 @@ def test_declaration_signed_through_the_emailed_link(
     assert "Verklaring van teruggave en/of vernietiging" in page
     assert "&lt;b&gt;intakeformulier&lt;/b&gt;" in page
     assert "Niet ondertekenen" not in page  # nothing to decline in a statement of fact
+    assert "Stuur mij een code" in page  # the declaration is signed with a code too
+    confirm_signer_code(client)
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("signing_page"), client_post())

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from breaches import actions
-from breaches.models import BreachUpdate, ClientNotification
+from breaches.models import Breach, BreachUpdate, ClientNotification
 from core.models import LawfulRemoval
 from core.origin import Origin
 from records.erasure import client_erase
@@ -22,13 +22,17 @@ ERASED = "(gewiste cliënt)"
 
 
 def report(coach, summary, clients):
-    return actions.breach_create(
+    breach = actions.breach_create(
         practice=coach.practice,
         origin=Origin.of_account(coach),
         summary=summary,
         discovered_at=timezone.now() - datetime.timedelta(hours=3),
         clients=clients,
     )
+    # What the clients' email must tell them (art. 34(2)), without a timeline entry of its own.
+    Breach.objects.filter(pk=breach.pk).update(consequences="Onbekend", measures="Geen")
+    breach.refresh_from_db()
+    return breach
 
 
 def erase(coach, client):

@@ -102,9 +102,14 @@ def test_practice_export_holds_everything_and_the_manifest_matches(
     )
     # Three Bijlage 1 rows per signed agreement; the draft is no part of the record.
     assert len(record) == 6
-    assert {row["Cliënt"] for row in record} == {"Zoë Ünal-Brontë", "Bram de Vries"}
-    assert {row["Verwerkingsverantwoordelijke"] for row in record} == {coach.practice.name}
-    bram = [row for row in record if row["Cliënt"] == "Bram de Vries"]
+    # Art. 30(2): each client is a controller, the practice the processor.
+    controllers = {row["Verwerkingsverantwoordelijke"] for row in record}
+    assert controllers == {"Zoë Ünal-Brontë", "Bram de Vries"}
+    assert {row["Verwerker"] for row in record} == {coach.practice.name}
+    assert {row["Verwerkingsverantwoordelijke volgens Bijlage 1"] for row in record} == {
+        coach.practice.name
+    }
+    bram = [row for row in record if row["Verwerkingsverantwoordelijke"] == "Bram de Vries"]
     assert sorted(row["Bewaren tot"] for row in bram) == ["01-03-2028", "01-03-2028", "31-12-2033"]
     assert "Laptop gestolen" in archive.read("datalekkenregister.csv").decode("utf-8-sig")
 

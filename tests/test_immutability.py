@@ -31,7 +31,7 @@ from core.origin import Actor, Origin
 from records.erasure import client_erase
 
 from .factories import make_agreement, make_client
-from .signing_helpers import send_for_signing
+from .signing_helpers import confirmed_code, send_for_signing
 from .test_signing import archived
 
 pytestmark = pytest.mark.django_db
@@ -80,11 +80,13 @@ def sealed_declaration(sealed, coach, django_capture_on_commit_callbacks):
     signature = signing.SignatureInput(
         name="Zoë Ünal-Brontë", function="Cliënt", place="Breda", method="typed"
     )
+    link = declaration.signing_links.get()
     with django_capture_on_commit_callbacks(execute=True):
         signing.client_sign(
-            link=declaration.signing_links.get(),
+            link=link,
             signature=signature,
             origin=Origin(actor=Actor.CLIENT, name="Zoë Ünal-Brontë"),
+            signer_code=confirmed_code(link),
         )
     declaration.refresh_from_db()
     assert declaration.is_archived
@@ -324,6 +326,10 @@ def test_every_protected_table_has_its_triggers():
         "agreements_signature",
         "agreements_processingactivity",
         "agreements_agreementevent",
+        "agreements_addendum",
+        "agreements_addendumactivity",
+        "agreements_sealedversion",
+        "agreements_documenttimestamp",
         "breaches_breachupdate",
     }
     if connection.vendor == "sqlite":

@@ -26,7 +26,7 @@ from agreements.models import AgreementEvent, AgreementStatus
 from agreements.signing import complete, complete_signed_document
 from avg_portal.seal import verify_seal
 
-from .signing_helpers import client_post, send_for_signing
+from .signing_helpers import client_post, confirm_signer_code, send_for_signing
 
 DATABASE_QUEUE = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 OPERATOR = "beheer@avg-portal.test"
@@ -39,6 +39,7 @@ def _operators(settings):
 
 def client_signs(http_client, token, capture):
     http_client.get(reverse("signing_open", args=[token]))
+    confirm_signer_code(http_client)
     with capture(execute=True):
         response = http_client.post(reverse("signing_page"), client_post())
     assert response.status_code == 302

@@ -144,6 +144,9 @@ def _formset_data(agreement, **overrides):
         data[f"activities-{index}-id"] = str(row.pk)
         for field in fields:
             value = getattr(row, field)
+            if isinstance(value, list):  # ticked boxes (sub-processors): one value each
+                data[f"activities-{index}-{field}"] = [str(item) for item in value]
+                continue
             data[f"activities-{index}-{field}"] = "" if value is None else str(value)
     return data | overrides
 

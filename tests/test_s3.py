@@ -225,9 +225,12 @@ def test_a_large_dossier_is_built_into_the_bucket_and_downloaded(
     assert response.status_code == 200
     assert b"".join(response.streaming_content) == data
 
-    # After its week the dossier goes from the bucket; the sealed PDF stays.
+    # After its week the dossier goes from the bucket; the sealed PDF stays, and so do the
+    # processing record's entries kept for the next export.
     assert remove_expired(now=job.expires_at) == 1
-    assert bucket.stored() == [sealed.final_pdf.name]
+    assert [name for name in bucket.stored() if not name.startswith("renders/")] == [
+        sealed.final_pdf.name
+    ]
 
 
 def test_storing_reads_back_from_the_bucket_and_leaves_nothing_on_a_mismatch(bucket, coach):
@@ -300,7 +303,7 @@ def test_the_declaration_is_locked_from_the_recorded_end(
 
     from agreements.models import Declaration
 
-    from .signing_helpers import client_post, token_from
+    from .signing_helpers import client_post, confirm_signer_code, token_from
 
     agreement = archived(coach, Browser(), django_capture_on_commit_callbacks)
     ended_on = timezone.localdate()
@@ -321,6 +324,7 @@ def test_the_declaration_is_locked_from_the_recorded_end(
     (invitation,) = mail.outbox
     signer = Browser()
     signer.get(reverse("signing_open", args=[token_from(invitation)]))
+    confirm_signer_code(signer)
     with django_capture_on_commit_callbacks(execute=True):
         signer.post(reverse("signing_page"), client_post())
     declaration = Declaration.objects.get()

@@ -27,6 +27,7 @@ PUBLIC = {
     "signing_page",
     "signing_document",
     "signing_decline",
+    "signing_send_code",
     "signing_done",
     "verify",
     # Health checks for the load balancer and monitoring: states and numbers, no data.

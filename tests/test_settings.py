@@ -34,15 +34,16 @@ def manage(*args, env):
 
 
 @pytest.fixture
-def seal_files(tmp_path):
-    from avg_portal.seal import _development_certificate
+def issued_seal_files(tmp_path):
+    """A seal certificate issued by a CA (not self-signed), as production has."""
+    from tests.test_seal_ltv import issued_seal_certificate
 
-    cert, key = _development_certificate(tmp_path)
-    return {"DJANGO_SEAL_CERT_FILE": str(cert), "DJANGO_SEAL_KEY_FILE": str(key)}
+    return issued_seal_certificate(tmp_path)
 
 
-def test_check_deploy_is_clean_with_production_settings(seal_files):
-    result = manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION | seal_files)
+def test_check_deploy_is_clean_with_production_settings(issued_seal_files):
+    env = PRODUCTION | issued_seal_files | {"DJANGO_TSA_URL": "https://tsa.example.nl/tsr"}
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 

@@ -6,12 +6,12 @@ import datetime
 import hashlib
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from avg_portal.pdf import render_pdf
 from avg_portal.seal import seal_pdf
+
+from .migrating import latest, migrate
 
 BEFORE = [
     ("agreements", "0008_models_to_core_and_records"),
@@ -26,18 +26,11 @@ def simple_pdf(text):
     return render_pdf(f"<p>{text}</p>", title=text, author="test")
 
 
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
 @pytest.fixture
 def old_apps(transactional_db):
     apps = migrate(BEFORE)
     yield apps
-    migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+    migrate(latest())
 
 
 def test_an_existing_declaration_moves_onto_the_signing_path(old_apps, settings, tmp_path):
@@ -123,7 +116,7 @@ def test_an_existing_declaration_moves_onto_the_signing_path(old_apps, settings,
     ]:
         AgreementEvent.objects.create(agreement=agreement, kind=kind, actor="system", at=at)
 
-    migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+    migrate(latest())
 
     from agreements import signing
     from agreements.models import Agreement as NewAgreement

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 from pypdf import PdfReader
 
-from agreements import signing
+from agreements import signer_codes, signing
 from agreements.models import (
     Agreement,
     AgreementStatus,
@@ -20,7 +20,7 @@ from avg_portal.seal import SealInvalid, verify_seal
 
 from .conftest import login_verified, stored_pdf
 from .factories import make_agreement
-from .signing_helpers import client_post, data_url, send_for_signing
+from .signing_helpers import client_post, confirm_signer_code, data_url, send_for_signing
 
 pytestmark = pytest.mark.django_db
 
@@ -34,8 +34,15 @@ def sent(coach, django_capture_on_commit_callbacks):
     return send_for_signing(coach, capture=django_capture_on_commit_callbacks)
 
 
-def open_link(client, token):
-    return client.get(reverse("signing_open", args=[token]))
+def open_link(client, token, *, confirm_code=True):
+    """Open the emailed link as the client does; when the practice asks for a signer code
+    (the default), also ask for one and type it in, so that a POST of the form signs."""
+    response = client.get(reverse("signing_open", args=[token]))
+    if confirm_code and response.status_code == 302:
+        link = signing.link_for_token(token)
+        if signer_codes.is_required(link):
+            confirm_signer_code(client)
+    return response
 
 
 def test_coach_signs_and_sends(sent, coach):
@@ -67,7 +74,7 @@ def test_coach_signs_and_sends(sent, coach):
 
 def test_first_visit_trades_the_token_for_a_session(client, sent):
     agreement, token = sent
-    response = open_link(client, token)
+    response = open_link(client, token, confirm_code=False)
     assert response.status_code == 302
     assert response.url == reverse("signing_page")
     assert token not in response.url

@@ -13,7 +13,7 @@ from agreements.models import AgreementEvent, Signature
 from agreements.signing import SignatureInput
 from core.origin import Origin
 
-from .signing_helpers import send_for_signing, signature_png
+from .signing_helpers import confirmed_code, send_for_signing, signature_png
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,6 +22,8 @@ def test_simultaneous_signatures_give_one_signature_and_one_pdf(coach):
     if connection.vendor != "postgresql":
         pytest.skip("row locks are a PostgreSQL matter; CI runs this on PostgreSQL")
     agreement, token = send_for_signing(coach)
+    # One code, confirmed once, in every tab: still one signature.
+    code = confirmed_code(signing.link_for_token(token))
     attempts = 4
     barrier = threading.Barrier(attempts)
     outcomes = []
@@ -39,7 +41,10 @@ def test_simultaneous_signatures_give_one_signature_and_one_pdf(coach):
         try:
             barrier.wait(timeout=10)
             signing.client_sign(
-                link=link, signature=signature, origin=Origin.of_client(request, f"Tab {n}")
+                link=link,
+                signature=signature,
+                origin=Origin.of_client(request, f"Tab {n}"),
+                signer_code=code,
             )
             outcomes.append("signed")
         except (ActionRefused, IntegrityError):

@@ -9,6 +9,9 @@
     var drawn = form.querySelector("[data-signature-drawn]");
     var typed = form.querySelector("[data-signature-typed]");
     var pad = new window.SignaturePad(canvas, { penColor: "#0b2a5b", minWidth: 0.8, maxWidth: 2.6 });
+    // A drawing that came back from the server (a code sent, a refused submit), as a PNG
+    // data URL: the pad holds it as pixels, not strokes, so a resize must paint it again.
+    var restored = "";
 
     function resize() {
       // Match the canvas to its shown size, sharp on high-density screens.
@@ -18,7 +21,10 @@
       canvas.height = canvas.offsetHeight * ratio;
       canvas.getContext("2d").scale(ratio, ratio);
       pad.clear();
-      pad.fromData(data);
+      if (restored) {
+        pad.fromDataURL(restored);
+      }
+      pad.fromData(data, { clear: false });
     }
 
     function method() {
@@ -41,9 +47,16 @@
     form.querySelector("[data-signature-clear]").addEventListener("click", function () {
       pad.clear();
       hidden.value = "";
+      restored = "";
     });
     form.addEventListener("submit", function () {
-      hidden.value = method() === "drawn" && !pad.isEmpty() ? pad.toDataURL("image/png") : "";
+      if (method() !== "drawn") {
+        hidden.value = "";
+      } else if (pad.toData().length > 0) {
+        hidden.value = pad.toDataURL("image/png");
+      } else {
+        hidden.value = restored;
+      }
     });
     window.addEventListener("resize", function () {
       if (method() === "drawn") {
@@ -51,6 +64,12 @@
       }
     });
     showMethod();
+    // Back from the server (a code sent, a refused submit): the drawing is shown again from
+    // the hidden field, so it need not be drawn twice.
+    if (method() === "drawn" && hidden.value.indexOf("data:image/png;base64,") === 0) {
+      restored = hidden.value;
+      pad.fromDataURL(restored);
+    }
   });
 })();
 

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from ..conftest import login_verified, make_coach
 from ..factories import make_agreement, make_client
-from ..signing_helpers import send_for_signing
+from ..signing_helpers import confirmed_code, send_for_signing
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -82,10 +82,12 @@ def test_coach_pages(browser, live_server, size):
     )
     # A signed agreement that ended: its page shows the ending and the declaration form.
     signed, _token = send_for_signing(coach, make_agreement(practice, make_client(practice, "C")))
+    link = signed.signing_links.get()
     signing.client_sign(
-        link=signed.signing_links.get(),
+        link=link,
         signature=SignatureInput(name="C", function="", place="Breda", method="typed"),
         origin=Origin(actor=Actor.CLIENT, name="C"),
+        signer_code=confirmed_code(link),
     )
     signed.refresh_from_db()
     assert signed.is_archived
@@ -128,6 +130,11 @@ def test_client_pages(browser, live_server):
     page = context.new_page()
     page.goto(live_server.url + reverse("signing_open", args=[token]))
     problems = []
+    for size in SIZES:
+        _check(page, live_server.url + reverse("signing_page"), size, problems)
+    # Once a code was sent, the page has the code field.
+    page.locator("button[data-send-code]").click()
+    page.locator("#signer-code-sent").wait_for()
     for size in SIZES:
         _check(page, live_server.url + reverse("signing_page"), size, problems)
     _check(page, live_server.url + reverse("two_factor:login"), "phone", problems)

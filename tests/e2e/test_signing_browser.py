@@ -1,8 +1,10 @@
 """The whole promise, as people would do it: the coach signs and sends, the client signs on
-a phone from the emailed link (delivered by a real SMTP server), both get the sealed PDF."""
+a phone from the emailed link (delivered by a real SMTP server) with the code from a second
+email, both get the sealed PDF."""
 
 import io
 import re
+import time
 
 import pytest
 from django.urls import reverse
@@ -34,6 +36,22 @@ def draw_signature(page):
 def link_path(message):
     body = message.get_body(preferencelist=("plain",)).get_content()
     return re.search(r"https?://[^/\s]+(/sign/[A-Za-z0-9_-]+/)", body).group(1)
+
+
+def code_email(smtp_server, address, timeout=10):
+    """The signer-code email the SMTP server received for this address."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        codes = [m for m in smtp_server.to(address) if "Je code om" in m["Subject"]]
+        if codes:
+            return codes[-1]
+        time.sleep(0.1)
+    raise AssertionError(f"no code email to {address}")
+
+
+def code_in(message):
+    body = message.get_body(preferencelist=("plain",)).get_content()
+    return re.search(r"^\s*(\d{6})\s*$", body, re.MULTILINE).group(1)
 
 
 def test_coach_sends_client_signs_on_a_phone_both_get_the_sealed_pdf(
@@ -78,6 +96,20 @@ def test_coach_sends_client_signs_on_a_phone_both_get_the_sealed_pdf(
         "Ik heb de verwerkersovereenkomst gelezen en ga ermee akkoord."
     ).check()
     client_page.screenshot(path=f"{screenshot_dir}/client_sign_form.png", full_page=False)
+
+    # Before the sign button, the code: asked for here, it comes in a second email.
+    assert client_page.get_by_role("button", name="Onderteken de overeenkomst").count() == 0
+    client_page.get_by_role("button", name="Stuur mij een code").click()
+    client_page.get_by_text("We hebben een code gestuurd naar z…@example.test").wait_for()
+    message = code_email(smtp_server, "zoe@example.test")
+    assert "/sign/" not in message.get_body(preferencelist=("plain",)).get_content()
+    # What he filled in is still there, the drawing too.
+    assert client_page.get_by_label("Plaats").input_value() == "Breda"
+    assert client_page.get_by_label(
+        "Ik heb de verwerkersovereenkomst gelezen en ga ermee akkoord."
+    ).is_checked()
+    client_page.get_by_label("Code uit de e-mail").fill(code_in(message))
+    client_page.screenshot(path=f"{screenshot_dir}/client_sign_code.png", full_page=False)
     client_page.get_by_role("button", name="Onderteken de overeenkomst").click()
     client_page.get_by_role(
         "heading", name="Dank je wel, de overeenkomst is ondertekend"
@@ -87,6 +119,7 @@ def test_coach_sends_client_signs_on_a_phone_both_get_the_sealed_pdf(
 
     # The coach sees it signed and archived, and downloads the stored, sealed file.
     agreement = Agreement.objects.get()
+    assert agreement.events.filter(kind="signer_code_confirmed").exists()
     page.goto(live_server.url + reverse("agreement_detail", args=[agreement.public_id]))
     assert page.get_by_text(
         "Door beide partijen ondertekend, verzegeld en gearchiveerd"
@@ -105,6 +138,7 @@ def test_coach_sends_client_signs_on_a_phone_both_get_the_sealed_pdf(
     assert "Mado Remkes" in text
     assert "Zoë Ünal-Brontë" in text
     assert "Bewijs van ondertekening" in text
+    assert "is gecontroleerd met een eenmalige code" in " ".join(text.split())
     assert sum(len(p.images) for p in reader.pages) >= 2  # both drawn signatures
     verify_seal(pdf)
     flipped = bytearray(pdf)

@@ -1,6 +1,7 @@
 """A client who uses only the keyboard can sign: every step is reachable with Tab, the
-method is chosen with the arrow keys, the consent ticked with Space, the form sent with
-Enter. A failed attempt puts the focus on the list of what to correct."""
+method is chosen with the arrow keys, the code asked for and typed in, the consent ticked
+with Space, the form sent with Enter. A failed attempt puts the focus on the list of what to
+correct."""
 
 import pytest
 from django.urls import reverse
@@ -8,7 +9,7 @@ from django.urls import reverse
 from agreements.models import Agreement, Signature
 
 from ..conftest import make_coach
-from ..signing_helpers import send_for_signing
+from ..signing_helpers import receive_signer_code, send_for_signing
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -39,11 +40,25 @@ def test_the_client_signs_with_the_keyboard_only(browser, live_server):
     assert page.evaluate("document.activeElement.value") == "typed"
     tab_to(page, "input[name=typed_signature]")
     page.keyboard.type("Zoë Ünal-Brontë")
+
+    # First the code: no sign button yet; "Send me a code" brings the code field, with the
+    # focus on the message that it was sent.
+    assert page.locator("button[type=submit][class*=btn-primary]").count() == 1
+    tab_to(page, "button[data-send-code]")
+    page.keyboard.press("Enter")
+    page.locator("#signer-code [role=status]").wait_for()
+    focused = page.evaluate("document.activeElement.outerHTML.slice(0, 200)")
+    assert 'role="status"' in focused, focused
+    assert "We hebben een code gestuurd" in page.evaluate("document.activeElement.textContent")
+    tab_to(page, "input[name=code]")
+    page.keyboard.type(receive_signer_code())
+
     tab_to(page, "button[type=submit][class*=btn-lg]")
     page.keyboard.press("Enter")
     page.locator("#signing-errors").wait_for()
     page.wait_for_function("document.activeElement.id === 'signing-errors'", timeout=5000)
     assert "Vink aan dat je" in page.evaluate("document.activeElement.textContent")
+    assert "Je code is bevestigd" in page.inner_text("body")  # no need to type it again
 
     # The links in the error list lead to the fields; Space ticks the box, Enter sends.
     assert "Plaats" in page.evaluate("document.activeElement.textContent")
@@ -69,4 +84,5 @@ def test_the_client_signs_with_the_keyboard_only(browser, live_server):
     assert signature.name == "Zoë Ünal-Brontë"
     assert signature.place == "Breda"
     assert Agreement.objects.get().status == "signed"
+    assert Agreement.objects.get().events.filter(kind="signer_code_confirmed").exists()
     context.close()

@@ -16,6 +16,6 @@ class Command(BaseCommand):
         scheduled = schedule_sweep()
         self.stdout.write(
             f"{recovery.dead_tasks} dead tasks released, {recovery.queued} documents queued, "
-            f"{recovery.alerted} alerts sent"
+            f"{recovery.alerted} alerts sent, {recovery.timestamps_queued} timestamps asked again"
             + ("; the worker's sweep is scheduled" if scheduled else "")
         )

@@ -16,7 +16,7 @@ from django.test.utils import override_settings
 from django.utils import timezone
 from PIL import Image, ImageDraw
 
-from agreements import signing
+from agreements import signer_codes, signing
 from agreements.actions import agreement_create_draft
 from agreements.models import Agreement, Client, Declaration, SignableDocument
 from agreements.signing import SignatureInput
@@ -27,6 +27,7 @@ from core.practices import practice_create
 
 SAMPLE_DOMAIN = "drill.example.test"
 LINK = re.compile(r"/sign/([A-Za-z0-9_-]{40,})/")
+CODE = re.compile(r"^\s*(\d{6})\s*$", re.MULTILINE)
 IN_MEMORY_MAIL = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 
 
@@ -155,7 +156,20 @@ class Command(BaseCommand):
             raise CommandError(f"The link mailed to {address} is unknown.")
         origin = Origin(actor=Actor.CLIENT, name=name, ip_address="127.0.0.1")
         signing.link_open(link=link, origin=origin)
-        signing.client_sign(link=link, signature=_signature(name, "Cliënt"), origin=origin)
+        code = None
+        if signer_codes.is_required(link):
+            # He asks for a code, reads it in the second email, and types it in.
+            signer_codes.signer_code_send(link=link, origin=origin)
+            (code_message,) = [m for m in mail.outbox if address in m.to][-1:]
+            digits = CODE.search(str(code_message.body))
+            if digits is None:
+                raise CommandError(f"No signing code in the email to {address}.")
+            code = signer_codes.signer_code_confirm(
+                link=link, entered=digits.group(1), origin=origin
+            )
+        signing.client_sign(
+            link=link, signature=_signature(name, "Cliënt"), origin=origin, signer_code=code
+        )
 
 
 def _signature(name: str, function: str) -> SignatureInput:

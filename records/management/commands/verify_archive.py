@@ -18,6 +18,8 @@ class Command(BaseCommand):
             self.stderr.write(
                 f"{finding.problem.upper()}: {finding.reference}{where}: {finding.detail}"
             )
+        for due in report.renewal_due:
+            self.stdout.write(f"RENEWAL DUE: {due}: run `manage.py renew_evidence`")
         counts = ", ".join(f"{report.counts[problem]} {problem}" for problem in PROBLEMS)
         self.stdout.write(
             f"checked {report.files} files and {report.chains} evidence chains: "

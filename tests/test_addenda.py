@@ -1,0 +1,512 @@
+"""Addenda: the coach changes Bijlage 1 and/or 2 of a signed agreement, both sign it through
+the common signing path, and the annexes in force follow it (retention, art. 30 record)."""
+
+import datetime
+import hashlib
+import io
+
+import pytest
+from django.core import mail
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import IntegrityError, transaction
+from django.test import Client as Browser
+from django.urls import reverse
+from django.utils import timezone
+from pypdf import PdfReader
+
+from agreements import addenda, signing
+from agreements.annexes import annexes_before, annexes_of, compare, effective_annexes
+from agreements.models import (
+    Addendum,
+    AddendumActivity,
+    AddendumStatus,
+    Agreement,
+    AgreementEnding,
+    RetentionFrom,
+    RetentionReminder,
+    RetentionUnit,
+)
+from agreements.retention import (
+    activity_due_date,
+    agreement_keep_until,
+    due_for_destruction,
+    rows_to_remind,
+    send_reminders,
+)
+from avg_portal.seal import verify_seal
+from core.exceptions import ActionRefused
+from core.origin import Actor, Origin
+from records.archive_audit import verify_archive
+
+from .conftest import login_verified, stored_pdf
+from .signing_helpers import (
+    client_post,
+    confirm_signer_code,
+    data_url,
+    send_for_signing,
+    signature_png,
+    token_from,
+)
+from .test_signing import open_link
+
+pytestmark = pytest.mark.django_db
+
+COACH = Origin(actor=Actor.COACH, name="Mado Remkes")
+
+
+@pytest.fixture(scope="module")
+def agreement_pdfs():
+    return {}
+
+
+@pytest.fixture
+def signed(coach, django_capture_on_commit_callbacks, agreement_pdfs, monkeypatch):
+    """A signed, sealed agreement; its two PDFs are rendered once per module (as in
+    tests/test_ending.py), sealing and storing are done each time."""
+    from agreements import documents
+
+    render = documents.render_pdf
+
+    def render_once(document, *, final=False):
+        if document.kind != "agreement":
+            return render(document, final=final)
+        key = (document.kind, final)
+        if key not in agreement_pdfs:
+            agreement_pdfs[key] = render(document, final=final)
+        return agreement_pdfs[key]
+
+    with monkeypatch.context() as patched:
+        patched.setattr(documents, "render_pdf", render_once)
+        return sealed_agreement(coach, django_capture_on_commit_callbacks)
+
+
+def sealed_agreement(coach, capture):
+    """Sent by the coach, signed by the client with his signer code, sealed."""
+    agreement, token = send_for_signing(coach, capture=capture)
+    client_signs(token, capture)
+    agreement.refresh_from_db()
+    assert agreement.is_archived
+    return agreement
+
+
+def pdf_text(pdf: bytes) -> str:
+    """The PDF's text, with line breaks inside table cells undone."""
+    pages = " ".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(pdf)).pages)
+    return " ".join(pages.split())
+
+
+def management(prefix, total, initial):
+    return {
+        f"{prefix}-TOTAL_FORMS": str(total),
+        f"{prefix}-INITIAL_FORMS": str(initial),
+        f"{prefix}-MIN_NUM_FORMS": "0",
+        f"{prefix}-MAX_NUM_FORMS": "30",
+    }
+
+
+ROW_FIELDS = (
+    "description",
+    "purposes",
+    "controller",
+    "processor",
+    "sub_processors",
+    "personal_data",
+    "location",
+    "retention",
+    "retention_amount",
+    "retention_unit",
+    "retention_from",
+)
+
+
+def edit_data(addendum, *, change_first=None, add=None, measures=None, **fields):
+    """The addendum form as the browser posts it: the rows as they are, `change_first`
+    applied to the first, `add` appended; Bijlage 2 as it is unless changed."""
+    rows = list(addendum.activities.all())
+    data = {
+        "effective_on": fields.pop("effective_on", addendum.effective_on.isoformat()),
+        "reason": fields.pop("reason", "Online agenda erbij"),
+        "data_kind": addendum.data_kind,
+        "data_subjects": addendum.data_subjects,
+        "processing_purpose": addendum.processing_purpose,
+        "storage": addendum.storage,
+        "extra_measures": addendum.extra_measures,
+        "measures": measures if measures is not None else list(addendum.measures),
+        **management("activities", len(rows) + (1 if add else 0), len(rows)),
+    }
+    for index, row in enumerate(rows):
+        values = {name: getattr(row, name) or "" for name in ROW_FIELDS}
+        if index == 0 and change_first:
+            values |= change_first
+        data[f"activities-{index}-id"] = row.pk
+        data[f"activities-{index}-addendum"] = addendum.pk
+        data |= {f"activities-{index}-{name}": value for name, value in values.items()}
+    if add:
+        index = len(rows)
+        data |= {f"activities-{index}-{name}": value for name, value in add.items()}
+    return data | fields
+
+
+NEW_ROW = {
+    "description": "Afspraken plannen in een online agenda",
+    "purposes": "Sessies plannen",
+    "controller": "Zoë Ünal-Brontë",
+    "processor": "Coachpraktijk De Linde",
+    "sub_processors": "Agendadienst B.V.",
+    "personal_data": "Naam, e-mailadres <script>alert(1)</script>",
+    "location": "Nederland",
+    "retention": "2 jaar na het einde",
+    "retention_amount": "2",
+    "retention_unit": RetentionUnit.YEAR,
+    "retention_from": RetentionFrom.AGREEMENT_END,
+}
+
+
+def coach_signature(**overrides):
+    return {
+        "name": "Mado Remkes",
+        "function": "Coach",
+        "place": "Tilburg",
+        "method": "drawn",
+        "signature_image": data_url(signature_png()),
+        "typed_signature": "",
+        "consent": "on",
+    } | overrides
+
+
+def client_signs(token, capture):
+    """The client opens his link in a browser of his own and signs."""
+    browser = Browser()
+    open_link(browser, token)
+    confirm_signer_code(browser)
+    with capture(execute=True):
+        response = browser.post(reverse("signing_page"), client_post())
+    return browser, response
+
+
+def draft_changed(coach_client, signed, **changes):
+    response = coach_client.post(reverse("addendum_create", args=[signed.public_id]))
+    addendum = Addendum.objects.filter(agreement=signed).order_by("number").last()
+    assert response.url == reverse("addendum_edit", args=[addendum.public_id])
+    data = edit_data(addendum, **changes) | {"preview": "1"}
+    response = coach_client.post(reverse("addendum_edit", args=[addendum.public_id]), data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    addendum.refresh_from_db()
+    return addendum
+
+
+def test_addendum_signed_by_both_sealed_and_in_force(
+    coach_client, coach, signed, django_capture_on_commit_callbacks
+):
+    first = signed.activities.first()
+    old_retention = first.retention
+    # Drafting starts from the annexes in force: the agreement's own.
+    addendum = draft_changed(
+        coach_client,
+        signed,
+        change_first={
+            "retention": "10 jaar na het einde van het boekjaar",
+            "retention_amount": "10",
+            "retention_unit": RetentionUnit.YEAR,
+            "retention_from": RetentionFrom.FINANCIAL_YEAR_END,
+        },
+        add=NEW_ROW,
+        measures=[*signed.measures, "privacy_screens"]
+        if "privacy_screens" not in signed.measures
+        else [m for m in signed.measures if m != "privacy_screens"],
+    )
+    assert addendum.status == AddendumStatus.DRAFT
+    assert addendum.number == 1
+    assert addendum.activities.count() == signed.activities.count() + 1
+
+    # The preview sets old and new side by side, escaped.
+    page = coach_client.get(reverse("addendum_detail", args=[addendum.public_id])).text
+    assert "Was" in page and "Wordt" in page
+    assert old_retention in page
+    assert "10 jaar na het einde van het boekjaar" in page
+    assert "Afspraken plannen in een online agenda (nieuw)" in page
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;" in page
+
+    # The coach signs and sends; the client gets the invitation with his link.
+    mail.outbox.clear()
+    send_url = reverse("addendum_send", args=[addendum.public_id])
+    assert coach_client.get(send_url).status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        response = coach_client.post(send_url, coach_signature())
+    assert response.status_code == 302
+    addendum.refresh_from_db()
+    assert addendum.status == AddendumStatus.SENT
+    assert addendum.document_sha256 == hashlib.sha256(bytes(addendum.document_pdf)).hexdigest()
+    (invitation,) = [m for m in mail.outbox if "zoe@example.test" in m.to]
+    assert "addendum 1" in invitation.subject
+    assert "naast elkaar" in invitation.body
+    token = token_from(invitation)
+    # Until the client signs, the agreement's own annexes apply.
+    assert effective_annexes(signed).source == signed
+
+    browser, response = client_signs(token, django_capture_on_commit_callbacks)
+    assert response.status_code == 302
+    assert "het addendum is ondertekend" in browser.get(response.url).text
+    addendum.refresh_from_db()
+    assert addendum.status == AddendumStatus.SIGNED
+    assert addendum.is_archived
+    assert addendum.signatures.count() == 2
+    assert signed.events.filter(kind="addendum_signed", document=addendum).exists()
+    assert signed.events.filter(kind="addendum_completed", document=addendum).exists()
+
+    # Sealed, stored with its SHA-256, mailed to both, genuine at /verify/.
+    pdf = stored_pdf(addendum)
+    assert hashlib.sha256(pdf).hexdigest() == addendum.final_sha256
+    verify_seal(pdf)
+    sealed_mails = [m for m in mail.outbox if "ondertekende addendum" in m.subject]
+    assert {tuple(m.to) for m in sealed_mails} == {
+        ("zoe@example.test",),
+        tuple(coach.practice.notice_recipients()),
+    }
+    for message in sealed_mails:
+        assert message.attachments[0][1] == pdf
+    upload = SimpleUploadedFile("addendum.pdf", pdf, content_type="application/pdf")
+    assert "Echt en onveranderd" in Browser().post(reverse("verify"), {"document": upload}).text
+
+    text = pdf_text(pdf)
+    assert "Addendum 1 bij de Verwerkersovereenkomst" in text
+    assert "Was" in text and "Wordt" in text
+    assert old_retention in text
+    assert "10 jaar na het einde van het boekjaar" in text
+    assert "Bewijs van ondertekening" in text
+    assert "Mado Remkes" in text and "Zoë Ünal-Brontë" in text
+
+    # From its date the addendum's annexes are in force, and drive retention.
+    in_force = effective_annexes(Agreement.objects.get(pk=signed.pk))
+    assert in_force.addendum == addendum
+    assert any(row.description == NEW_ROW["description"] for row in in_force.activities)
+
+    # The agreement's page lists it; the download serves the stored file.
+    page = coach_client.get(reverse("agreement_detail", args=[signed.public_id])).text
+    assert "Addendum 1" in page
+    download = coach_client.get(reverse("addendum_pdf", args=[addendum.public_id]))
+    assert b"".join(download.streaming_content) == pdf
+    listed = coach_client.get(reverse("agreement_list")).text
+    assert reverse("addendum_detail", args=[addendum.public_id]) in listed
+
+    # The nightly archive check covers the sealed addendum: a changed byte is found.
+    assert verify_archive().ok
+    with default_storage.open(addendum.final_pdf.name, "wb") as damaged:
+        damaged.write(pdf[:-10] + b"0123456789")
+    (finding,) = verify_archive().findings
+    assert f"addendum {addendum.public_id}" in finding.reference
+
+
+def test_retention_follows_the_addendum(coach, signed, django_capture_on_commit_callbacks):
+    """The keep-until date is computed from the Bijlage 1 in force when the agreement ended."""
+    agreement = Agreement.objects.get(pk=signed.pk)
+    ended_on = timezone.localdate()
+    as_signed = AgreementEnding(agreement=agreement, coaching_ended_on=ended_on)
+    before = max(activity_due_date(row, as_signed) for row in agreement.activities.all())
+
+    addendum = addenda.addendum_create_draft(agreement=agreement, origin=COACH)
+    row = addendum.activities.first()
+    AddendumActivity.objects.filter(pk=row.pk).update(
+        retention="25 jaar na het einde van het boekjaar",
+        retention_amount=25,
+        retention_unit=RetentionUnit.YEAR,
+        retention_from=RetentionFrom.FINANCIAL_YEAR_END,
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        addenda.addendum_sign_and_send(
+            addendum=addendum,
+            signature=signing.SignatureInput(
+                name="Mado Remkes",
+                function="Coach",
+                place="Tilburg",
+                method="drawn",
+                image=signature_png(),
+            ),
+            origin=COACH,
+        )
+    token = token_from([m for m in mail.outbox if "addendum" in m.subject][-1])
+    client_signs(token, django_capture_on_commit_callbacks)
+    assert Addendum.objects.get(pk=addendum.pk).is_archived
+
+    AgreementEnding.objects.create(agreement=agreement, coaching_ended_on=ended_on)
+    after = agreement_keep_until(Agreement.objects.get(pk=signed.pk))
+    assert after == datetime.date(ended_on.year + 25, 12, 31)
+    assert after != before
+
+    # The retention list and its reminders go by the same rows: the addendum's.
+    later = after + datetime.timedelta(days=1)
+    rows = due_for_destruction(coach.practice, today=later)
+    assert {type(row.activity) for row in rows} == {AddendumActivity}
+    assert max(row.due_on for row in rows) == after
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send_reminders(today=later) == 1
+    (reminder,) = mail.outbox
+    assert "25 jaar na het einde van het boekjaar" in reminder.body
+    reminded = RetentionReminder.objects.filter(addendum_activity__addendum=addendum)
+    assert reminded.count() == len(rows)
+    assert rows_to_remind(coach.practice, today=later) == []
+
+
+def test_an_addendum_that_changes_nothing_is_not_sent(coach_client, signed):
+    coach_client.post(reverse("addendum_create", args=[signed.public_id]))
+    addendum = Addendum.objects.get()
+    page = coach_client.get(reverse("addendum_detail", args=[addendum.public_id])).text
+    assert "verandert nog niets" in page
+    response = coach_client.post(
+        reverse("addendum_send", args=[addendum.public_id]), coach_signature()
+    )
+    assert response.status_code == 302
+    addendum.refresh_from_db()
+    assert addendum.status == AddendumStatus.DRAFT
+    assert not addendum.signatures.exists()
+    assert "verandert nog niets" in coach_client.get(response.url).text
+
+
+def test_one_open_addendum_at_a_time_and_not_before_sealing(coach_client, coach, signed):
+    url = reverse("addendum_create", args=[signed.public_id])
+    coach_client.post(url)
+    response = coach_client.post(url)
+    assert Addendum.objects.count() == 1
+    assert "al een addendum in behandeling" in coach_client.get(response.url).text
+
+    from .factories import make_agreement
+
+    draft = make_agreement(coach.practice)
+    with pytest.raises(ActionRefused):
+        addenda.addendum_create_draft(agreement=draft, origin=COACH)
+
+
+def test_effective_date_cannot_precede_the_agreement(coach_client, signed):
+    addendum = draft_changed(coach_client, signed, add=NEW_ROW)
+    data = edit_data(addendum, effective_on="2001-01-01")
+    response = coach_client.post(reverse("addendum_edit", args=[addendum.public_id]), data)
+    assert response.status_code == 400
+    assert "kan niet ingaan vóór" in response.text
+    addendum.refresh_from_db()
+    assert addendum.effective_on != datetime.date(2001, 1, 1)
+
+
+def test_withdraw_and_delete(coach_client, signed, django_capture_on_commit_callbacks):
+    addendum = draft_changed(coach_client, signed, add=NEW_ROW)
+    with django_capture_on_commit_callbacks(execute=True):
+        coach_client.post(reverse("addendum_send", args=[addendum.public_id]), coach_signature())
+    addendum.refresh_from_db()
+    assert addendum.status == AddendumStatus.SENT
+    coach_client.post(reverse("addendum_withdraw", args=[addendum.public_id]))
+    addendum.refresh_from_db()
+    assert addendum.status == AddendumStatus.WITHDRAWN
+    assert not addendum.signing_links.filter(revoked_at=None).exists()
+    assert effective_annexes(signed).source == signed
+
+    # A new one can now be drafted, and a draft deleted.
+    second = draft_changed(coach_client, signed, add=NEW_ROW)
+    assert second.number == 2
+    response = coach_client.post(reverse("addendum_delete", args=[second.public_id]))
+    assert response.url == reverse("agreement_detail", args=[signed.public_id])
+    assert not Addendum.objects.filter(pk=second.pk).exists()
+
+
+NEW_VIEWS = [
+    ("addendum_detail", "get"),
+    ("addendum_edit", "get"),
+    ("addendum_pdf", "get"),
+    ("addendum_send", "get"),
+    ("addendum_withdraw", "post"),
+    ("addendum_delete", "post"),
+]
+
+
+def test_a_stranger_gets_404_everywhere(client, coach_client, signed, stranger):
+    addendum = draft_changed(coach_client, signed, add=NEW_ROW)
+    login_verified(client, stranger)
+    assert client.post(reverse("addendum_create", args=[signed.public_id])).status_code == 404
+    for name, method in NEW_VIEWS:
+        response = getattr(client, method)(reverse(name, args=[addendum.public_id]))
+        assert response.status_code == 404, name
+    response = client.post(
+        reverse("addendum_edit", args=[addendum.public_id]), edit_data(addendum, reason="x")
+    )
+    assert response.status_code == 404
+    addendum.refresh_from_db()
+    assert addendum.status == AddendumStatus.DRAFT
+    assert addendum.reason == "Online agenda erbij"
+    assert Addendum.objects.count() == 1
+
+
+def test_mutating_views_refuse_get(coach_client, signed):
+    assert coach_client.get(reverse("addendum_create", args=[signed.public_id])).status_code == (
+        405
+    )
+    assert not Addendum.objects.exists()
+    addendum = draft_changed(coach_client, signed, add=NEW_ROW)
+    for name in ("addendum_withdraw", "addendum_delete"):
+        assert coach_client.get(reverse(name, args=[addendum.public_id])).status_code == 405
+    assert Addendum.objects.get(pk=addendum.pk).status == AddendumStatus.DRAFT
+    for name in ("addendum_detail", "addendum_pdf"):
+        assert coach_client.post(reverse(name, args=[addendum.public_id])).status_code == 405
+
+
+def test_a_sealed_addendum_is_immutable(coach_client, signed, django_capture_on_commit_callbacks):
+    addendum = draft_changed(coach_client, signed, add=NEW_ROW)
+    with django_capture_on_commit_callbacks(execute=True):
+        coach_client.post(reverse("addendum_send", args=[addendum.public_id]), coach_signature())
+    token = token_from([m for m in mail.outbox if "addendum" in m.subject][-1])
+    client_signs(token, django_capture_on_commit_callbacks)
+    addendum = Addendum.objects.get(pk=addendum.pk)
+    assert addendum.is_archived
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Addendum.objects.filter(pk=addendum.pk).update(reason="vervalst")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        AddendumActivity.objects.filter(addendum=addendum).update(retention="vervalst")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        AddendumActivity.objects.filter(addendum=addendum).delete()
+    assert Addendum.objects.get(pk=addendum.pk).reason == "Online agenda erbij"
+    # The edit page sends a signed addendum back to its page.
+    response = coach_client.get(reverse("addendum_edit", args=[addendum.public_id]))
+    assert response.status_code == 302
+
+
+def test_comparison_marks_added_removed_and_changed(signed):
+    addendum = addenda.addendum_create_draft(agreement=signed, origin=COACH)
+    rows = list(addendum.activities.all())
+    assert not compare(annexes_before(addendum), annexes_of(addendum)).changed
+    rows[0].delete()
+    AddendumActivity.objects.create(addendum=addendum, **(NEW_ROW | {"retention_amount": 2}))
+    comparison = compare(annexes_before(addendum), annexes_of(addendum))
+    states = [row.state for row in comparison.rows]
+    assert states.count("added") == 1
+    assert states.count("removed") == 1
+    assert comparison.bijlage1_changed and not comparison.bijlage2_changed
+    Addendum.objects.filter(pk=addendum.pk).update(data_subjects="2: de cliënt en partner")
+    addendum.refresh_from_db()
+    comparison = compare(annexes_before(addendum), annexes_of(addendum))
+    (changed,) = [field for field in comparison.security if field.changed]
+    assert changed.label == "Hoeveelheid betrokkenen"
+    assert changed.new == "2: de cliënt en partner"
+
+
+def test_the_object_lock_never_outlasts_an_addendum_that_shortens_retention(coach):
+    """A sealed PDF is locked in the bucket until the earliest day its data could be erased;
+    an addendum with a shorter retention period makes that day earlier."""
+    from agreements import archive
+    from agreements.retention import add_period
+
+    from .test_art30 import signed_addendum
+    from .test_export import fake_archived
+
+    agreement = fake_archived(coach.practice)
+    today = agreement.agreement_date
+    as_signed = archive.lock_until(agreement, today=today)
+    short = agreement.activities.first().copy_values() | {
+        "retention": "1 maand na het einde",
+        "retention_amount": 1,
+        "retention_unit": RetentionUnit.MONTH,
+        "retention_from": RetentionFrom.AGREEMENT_END,
+    }
+    signed_addendum(agreement, effective_on=today, rows=[short])
+    until = archive.lock_until(Agreement.objects.get(pk=agreement.pk), today=today)
+    assert until == add_period(today, 1, RetentionUnit.MONTH)
+    assert until < as_signed

@@ -1,0 +1,258 @@
+"""Each document version is rendered once, and every list page costs the same number of
+queries whatever the number of rows (issue 15). Behaviour only: no timings here; those are
+`make bench`'s."""
+
+import io
+import zipfile
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from pypdf import PdfReader
+
+from agreements.models import AgreementEnding
+from avg_portal import pdf
+from core.origin import Origin
+from records import export
+
+from .factories import make_agreement, make_client
+from .test_export import fake_archived
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def renders(monkeypatch):
+    """Every HTML document WeasyPrint lays out, in order; the renders themselves are real."""
+    rendered: list[str] = []
+    real = pdf.render_pdf
+
+    def counting(html, **options):
+        rendered.append(html)
+        return real(html, **options)
+
+    monkeypatch.setattr(pdf, "render_pdf", counting)
+    return rendered
+
+
+def draft_pdf(http_client, agreement):
+    response = http_client.get(reverse("agreement_pdf", args=[agreement.public_id]))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    return response.content
+
+
+# The draft's PDF --------------------------------------------------------------------------
+
+
+def test_a_second_draft_download_is_not_rendered_again(coach, coach_client, renders):
+    agreement = make_agreement(coach.practice)
+
+    first = draft_pdf(coach_client, agreement)
+    second = draft_pdf(coach_client, agreement)
+
+    assert len(renders) == 1
+    assert second == first
+    assert first.startswith(b"%PDF")
+
+
+def test_a_changed_draft_is_rendered_again_and_only_its_latest_version_is_kept(
+    coach, coach_client, renders, settings
+):
+    agreement = make_agreement(coach.practice)
+    before = draft_pdf(coach_client, agreement)
+
+    agreement.client_name = "Bram de Vries"
+    agreement.save(update_fields=["client_name"])
+    after = draft_pdf(coach_client, agreement)
+
+    assert len(renders) == 2
+    assert after != before
+    assert "Bram de Vries" in PdfReader(io.BytesIO(after)).pages[0].extract_text()
+    kept = settings.MEDIA_ROOT / pdf.RENDERS_FOLDER / "agreement-drafts" / str(agreement.public_id)
+    assert [path.read_bytes() for path in kept.iterdir()] == [after]
+    # Served from storage again until the next change.
+    assert draft_pdf(coach_client, agreement) == after
+    assert len(renders) == 2
+
+
+def test_a_kept_draft_is_only_served_to_its_practice(coach_client, coach, stranger, client):
+    from .conftest import login_verified
+
+    agreement = make_agreement(coach.practice)
+    draft_pdf(coach_client, agreement)
+
+    login_verified(client, stranger)
+    response = client.get(reverse("agreement_pdf", args=[agreement.public_id]))
+
+    assert response.status_code == 404
+
+
+def test_old_kept_drafts_are_cleaned_up(coach, coach_client, settings):
+    import datetime
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    agreement = make_agreement(coach.practice)
+    draft_pdf(coach_client, agreement)
+    kept = settings.MEDIA_ROOT / pdf.RENDERS_FOLDER / "agreement-drafts" / str(agreement.public_id)
+    assert len(list(kept.iterdir())) == 1
+
+    assert pdf.remove_old_renders("agreement-drafts") == 0
+    later = timezone.now() + pdf.KEEP_RENDERS + datetime.timedelta(minutes=1)
+    assert pdf.remove_old_renders("agreement-drafts", now=later) == 1
+    assert list(kept.iterdir()) == []
+    call_command("draft_pdfs_cleanup", stdout=io.StringIO())
+
+
+# The processing record in the dossier export ------------------------------------------------
+
+
+def record_pdf(practice):
+    dossier = zipfile.ZipFile(io.BytesIO(b"".join(export.practice_dossier(practice))))
+    return dossier.read("verwerkingsregister.pdf")
+
+
+def entries_text(content):
+    """The record's text after its cover page."""
+    return [page.extract_text() for page in PdfReader(io.BytesIO(content)).pages[1:]]
+
+
+def record_text(content):
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
+
+
+def test_each_agreement_of_the_record_is_rendered_once(coach, renders):
+    names = ["Anna Jansen", "Bram de Vries", "Cas Peeters"]
+    for name in names:
+        fake_archived(coach.practice, make_client(coach.practice, name))
+
+    first = record_pdf(coach.practice)
+    # Each agreement's entries once, and the cover with the date printed.
+    assert len(renders) == len(names) + 1
+    text = record_text(first)
+    assert all(name in text for name in names)
+    assert "Aantal verwerkingen: 9" in text
+
+    second = record_pdf(coach.practice)
+    # Only the cover again: the entries come from storage.
+    assert len(renders) == len(names) + 2
+    assert len(PdfReader(io.BytesIO(second)).pages) == len(PdfReader(io.BytesIO(first)).pages)
+    # The same entries (the cover has the time printed on it, which may differ).
+    assert entries_text(second) == entries_text(first)
+
+
+def test_an_ending_renders_only_that_agreements_entries_again(coach, renders):
+    anna = fake_archived(coach.practice, make_client(coach.practice, "Anna Jansen"))
+    fake_archived(coach.practice, make_client(coach.practice, "Bram de Vries"))
+    record_pdf(coach.practice)
+    renders.clear()
+
+    import datetime
+
+    AgreementEnding.objects.create(agreement=anna, coaching_ended_on=datetime.date(2027, 1, 31))
+    text = record_text(record_pdf(coach.practice))
+
+    assert len(renders) == 2  # the cover, and Anna's entries
+    assert "Anna Jansen" in renders[1] and "Bram de Vries" not in renders[1]
+    assert "31-01-2027" in text
+
+
+def test_a_large_record_is_joined_in_parts(coach, renders, monkeypatch):
+    monkeypatch.setattr(export, "RECORD_AGREEMENTS_PER_PDF", 2)
+    for name in ["Anna Jansen", "Bram de Vries", "Cas Peeters"]:
+        fake_archived(coach.practice, make_client(coach.practice, name))
+
+    dossier = zipfile.ZipFile(io.BytesIO(b"".join(export.practice_dossier(coach.practice))))
+
+    parts = sorted(n for n in dossier.namelist() if n.startswith("verwerkingsregister-"))
+    assert parts == ["verwerkingsregister-001.pdf", "verwerkingsregister-002.pdf"]
+    first, second = (record_text(dossier.read(name)) for name in parts)
+    assert "deel 1 van 2" in first and "Anna Jansen" in first and "Bram de Vries" in first
+    assert "deel 2 van 2" in second and "Cas Peeters" in second and "Anna" not in second
+    assert len(renders) == 3 + 2
+
+
+def test_an_erased_client_leaves_no_kept_record_entries(coach, settings):
+    import datetime
+
+    from records.erasure import client_erase
+
+    client = make_client(coach.practice, "Anna Jansen")
+    agreement = fake_archived(coach.practice, client)
+    AgreementEnding.objects.create(agreement=agreement, coaching_ended_on=datetime.date(2000, 1, 1))
+    record_pdf(coach.practice)
+    kept = settings.MEDIA_ROOT / pdf.RENDERS_FOLDER / export.RECORD_ENTRIES
+    assert (kept / str(agreement.public_id)).exists()
+
+    from django.test import TestCase
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        client_erase(client=client, origin=Origin.system())
+
+    assert list((kept / str(agreement.public_id)).iterdir()) == []
+
+
+# Queries per page ---------------------------------------------------------------------------
+
+
+def queries(http_client, url):
+    with CaptureQueriesContext(connection) as captured:
+        response = http_client.get(url)
+    assert response.status_code == 200
+    return len(captured), response
+
+
+def more_agreements(practice, count):
+    client = make_client(practice, "Cliënt Veel")
+    for _ in range(count):
+        make_agreement(practice, client)
+
+
+@pytest.mark.parametrize("url_name", ["agreement_list", "dashboard", "client_list"])
+def test_list_pages_make_the_same_queries_for_10_and_60_rows(
+    coach, coach_client, url_name, django_assert_num_queries
+):
+    practice = coach.practice
+    for index in range(10):
+        make_agreement(practice, make_client(practice, f"Cliënt {index:02d}"))
+    url = reverse(url_name)
+    at_ten, _response = queries(coach_client, url)
+
+    for index in range(10, 60):
+        make_agreement(practice, make_client(practice, f"Cliënt {index:02d}"))
+    more_agreements(practice, 5)
+
+    with django_assert_num_queries(at_ten):
+        coach_client.get(url)
+
+
+def test_the_event_list_is_paged_with_the_same_queries_for_10_and_60_events(
+    coach, coach_client, django_assert_num_queries
+):
+    agreement = make_agreement(coach.practice)
+    for index in range(9):
+        agreement.log("reminded", Origin.system(), detail=f"herinnering {index}")
+    url = reverse("agreement_detail", args=[agreement.public_id])
+    at_ten, response = queries(coach_client, url)
+    assert "herinnering 8" in response.text
+
+    for index in range(9, 59):
+        agreement.log("reminded", Origin.system(), detail=f"herinnering {index}")
+    with django_assert_num_queries(at_ten):
+        response = coach_client.get(url)
+    assert "herinnering 0<" in response.text and "herinnering 58<" not in response.text
+    second = coach_client.get(url + "?page=2").text
+    assert "herinnering 58<" in second and "herinnering 0<" not in second
+
+
+def test_the_agreement_list_does_not_load_the_stored_pdfs(coach, coach_client):
+    make_agreement(coach.practice)
+    with CaptureQueriesContext(connection) as captured:
+        coach_client.get(reverse("agreement_list"))
+        coach_client.get(reverse("dashboard"))
+    loading = [q["sql"] for q in captured if "agreements_signabledocument" in q["sql"]]
+    assert loading
+    assert [sql for sql in loading if '"document_pdf"' in sql] == []
