@@ -12,6 +12,7 @@ The PNGs land in docs/screenshots/.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shutil
@@ -28,6 +29,7 @@ from pathlib import Path
 
 from aiosmtpd.controller import Controller
 from playwright.sync_api import Page, sync_playwright
+from pypdf import PdfReader
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "screenshots"
@@ -107,12 +109,12 @@ def draw_signature(page: Page) -> None:
 
 
 def pdf_pages_as_png(pdf: bytes, workdir: Path) -> None:
-    """The sealed PDF's first page and its evidence page (the last one)."""
+    """The sealed PDF's first page and the first page of its evidence."""
     path = workdir / "sealed.pdf"
     path.write_bytes(pdf)
-    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True)
-    pages = int(re.search(r"^Pages:\s+(\d+)", info.stdout, re.MULTILINE).group(1))  # type: ignore[union-attr]
-    for number, name in ((1, "sealed-pdf-first-page"), (pages, "sealed-pdf-evidence-page")):
+    texts = [page.extract_text() or "" for page in PdfReader(io.BytesIO(pdf)).pages]
+    evidence = next(n for n, text in enumerate(texts, 1) if "Bewijs van ondertekening" in text)
+    for number, name in ((1, "sealed-pdf-first-page"), (evidence, "sealed-pdf-evidence-page")):
         subprocess.run(
             ["pdftoppm", "-png", "-r", "70", "-f", str(number), "-l", str(number), "-singlefile"]
             + [str(path), str(OUT / name)],
@@ -121,9 +123,8 @@ def pdf_pages_as_png(pdf: bytes, workdir: Path) -> None:
 
 
 def main() -> None:
-    for tool in ("pdftoppm", "pdfinfo"):
-        if shutil.which(tool) is None:
-            raise SystemExit(f"{tool} is missing: sudo apt-get install poppler-utils")
+    if shutil.which("pdftoppm") is None:
+        raise SystemExit("pdftoppm is missing: sudo apt-get install poppler-utils")
     OUT.mkdir(parents=True, exist_ok=True)
     inbox = Inbox()
     smtp = Controller(inbox, hostname="127.0.0.1", port=free_port())

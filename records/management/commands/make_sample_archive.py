@@ -121,7 +121,7 @@ class Command(BaseCommand):
         )
         agreement = signing.agreement_sign_and_send(
             agreement=agreement,
-            signature=_signature("Oefen Coach", "Coach"),
+            signature=_signature(coach.get_full_name(), "Coach"),
             origin=Origin.of_account(coach),
         )
         self._client_signs(client.email, client.name)
@@ -154,21 +154,25 @@ class Command(BaseCommand):
         link = signing.link_for_token(found.group(1))
         if link is None:
             raise CommandError(f"The link mailed to {address} is unknown.")
-        origin = Origin(actor=Actor.CLIENT, name=name, ip_address="127.0.0.1")
-        signing.link_open(link=link, origin=origin)
+
+        def origin() -> Origin:
+            """Each step is a request of its own, with its own moment."""
+            return Origin(actor=Actor.CLIENT, name=name, ip_address="127.0.0.1")
+
+        signing.link_open(link=link, origin=origin())
         code = None
         if signer_codes.is_required(link):
             # He asks for a code, reads it in the second email, and types it in.
-            signer_codes.signer_code_send(link=link, origin=origin)
+            signer_codes.signer_code_send(link=link, origin=origin())
             (code_message,) = [m for m in mail.outbox if address in m.to][-1:]
             digits = CODE.search(str(code_message.body))
             if digits is None:
                 raise CommandError(f"No signing code in the email to {address}.")
             code = signer_codes.signer_code_confirm(
-                link=link, entered=digits.group(1), origin=origin
+                link=link, entered=digits.group(1), origin=origin()
             )
         signing.client_sign(
-            link=link, signature=_signature(name, "Cliënt"), origin=origin, signer_code=code
+            link=link, signature=_signature(name, "Cliënt"), origin=origin(), signer_code=code
         )
 
 
