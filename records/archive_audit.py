@@ -125,7 +125,7 @@ def _check_sealed(
     concrete = document.concrete()
     reference = f"{concrete.kind} {concrete.public_id}"
     newest = _check_sealed_file(report, reference, document.final_pdf, document.final_sha256)
-    for version in SealedVersion.objects.filter(document_id=document.pk).order_by("number"):
+    for version in SealedVersion.objects.filter(document_id=document.key).order_by("number"):
         newest = _check_sealed_file(
             report, f"{reference} version {version.number}", version.file, version.sha256
         )

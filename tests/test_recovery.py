@@ -244,8 +244,9 @@ def test_a_db_worker_killed_mid_seal_loses_nothing(client, coach, settings, smtp
     email_url = f"smtp://127.0.0.1:{settings.MAILERS['default']['OPTIONS']['port']}"
     settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
     agreement, token = send_for_signing(coach)
-    settings.TASKS = DATABASE_QUEUE
     client.get(reverse("signing_open", args=[token]))
+    confirm_signer_code(client)
+    settings.TASKS = DATABASE_QUEUE
     client.post(reverse("signing_page"), client_post())
     (task,) = completion_tasks(TaskResultStatus.READY)
 

@@ -313,7 +313,7 @@ def test_renew_evidence_adds_a_document_timestamp_and_every_version_verifies(
     call_command("renew_evidence", stdout=out)
     assert "1 due, 1 renewed" in out.getvalue()
 
-    version = SealedVersion.objects.get(document_id=agreement.pk)
+    version = SealedVersion.objects.get(document_id=agreement.key)
     assert version.number == 2 and version.evidence_expires_at.year >= with_pki.now.year + 9
     renewed = archive.read_verified(version.file, version.sha256)
     # A new revision on top of the old bytes; the original stays as it was.
@@ -352,7 +352,7 @@ def test_renew_evidence_adds_a_document_timestamp_and_every_version_verifies(
 
     # On demand, a third version on top of the second.
     call_command("renew_evidence", "--document", str(agreement.public_id), stdout=io.StringIO())
-    third = SealedVersion.objects.get(document_id=agreement.pk, number=3)
+    third = SealedVersion.objects.get(document_id=agreement.key, number=3)
     assert archive.read_verified(third.file, third.sha256).startswith(renewed)
 
 
@@ -362,7 +362,7 @@ def test_a_damaged_version_is_reported_and_not_served(
 ):
     agreement = sealed_agreement(client, coach, django_capture_on_commit_callbacks)
     call_command("renew_evidence", "--document", str(agreement.public_id), stdout=io.StringIO())
-    version = SealedVersion.objects.get(document_id=agreement.pk)
+    version = SealedVersion.objects.get(document_id=agreement.key)
     path = Path(version.file.path)
     data = bytearray(path.read_bytes())
     data[100] ^= 0x01
