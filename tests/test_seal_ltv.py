@@ -10,6 +10,7 @@ import hashlib
 import io
 import shutil
 import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -161,6 +162,18 @@ def test_a_sealed_agreement_is_pades_b_lta_valid_offline_and_after_the_seal_expi
         assert "AVGPortalSeal" in listing and "Simulated TSA" in listing
         assert "Signature is Valid" in listing
 
+    # pyHanko's own command line, as anyone checking the file would run it. With the PKI's
+    # responders reachable, `sign validate` fetches fresh revocation data and trusts the
+    # seal and its timestamp. `sign adesverify` at a given moment is offline by design
+    # (point-in-time validation uses only what the file holds): no request reaches the PKI.
+    path = with_pki.folder / f"{agreement.public_id}-cli.pdf"
+    path.write_bytes(pdf)
+    assert pyhanko_cli("validate", path, root) == (0, LTA_TRUSTED)
+    requests_before = sum(with_pki.requests.values())
+    for moment in (timezone.now() + timedelta(minutes=1), later):
+        assert pyhanko_cli("adesverify", path, root, at=moment) == (0, LTA_TRUSTED)
+    assert sum(with_pki.requests.values()) == requests_before
+
     # The document both parties signed got its own RFC 3161 timestamp when it was sent.
     (stamp,) = agreement.timestamps.all()
     assert stamp.sha256 == agreement.document_sha256
@@ -180,6 +193,29 @@ def test_a_sealed_agreement_is_pades_b_lta_valid_offline_and_after_the_seal_expi
     except Exception:  # pyHanko may refuse to read it at all
         result = None
     assert result is None or result.ades_subindic != AdESPassed.OK
+    path.write_bytes(bytes(damaged))
+    returncode, _summary = pyhanko_cli("adesverify", path, root, at=later)
+    assert returncode != 0
+
+
+LTA_TRUSTED = "INTACT:TRUSTED,TIMESTAMP_TOKEN<INTACT:TRUSTED>,EXTENDED_WITH_LTA_UPDATES"
+
+
+def pyhanko_cli(command, path, root, *, at=None):
+    """`pyhanko sign validate|adesverify` (pyhanko-cli, a dev dependency) with the simulated
+    root as the only trust anchor: its exit code and the seal's status words."""
+    moment = ["--validation-time", at.isoformat()] if at else []
+    result = subprocess.run(
+        [Path(sys.executable).with_name("pyhanko"), "sign", command, *moment]
+        + ["--trust", root, "--trust-replace", str(path)],
+        capture_output=True,
+        check=False,
+        timeout=120,
+        text=True,
+    )
+    lines = [line for line in result.stdout.splitlines() if line.startswith("AVGPortalSeal:")]
+    summary = lines[0].split(":", 2)[2].rsplit(",", 1)[0] if lines else result.stderr[-500:]
+    return result.returncode, summary
 
 
 def _upload(pdf):
