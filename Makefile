@@ -54,10 +54,11 @@ run: messages
 	@echo "Serving AVG Portal on http://$(HOST):$(PORT)/  (stop with Ctrl+C)"
 	@$(DEV_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-# One pytest worker per core (pytest-xdist); PYTEST_WORKERS=0 runs in one process.
+# One pytest worker per core (pytest-xdist); PYTEST_WORKERS=0 runs in one process. The 15
+# slowest tests are listed at the end, to keep the suite's time in view.
 PYTEST_WORKERS ?= auto
 test: messages browser-deps
-	$(DEV_ENV) $(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	$(DEV_ENV) $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --durations=15 $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -21,12 +21,15 @@ from django.db.models.fields.files import FieldFile
 from django.tasks import task
 from django.utils import timezone
 
-from avg_portal import seal
 from core.exceptions import ActionRefused
 from core.origin import Origin
 
 from . import archive
 from .models import AgreementEvent, DocumentTimestamp, SealedVersion, SignableDocument
+
+# avg_portal.seal (pyHanko and aiohttp: some 35 MB and a second to import) is imported in the
+# functions below that make or read a seal, not here: every download of a sealed PDF asks
+# this module for the latest version, and no web worker should load pyHanko for that.
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +49,8 @@ def document_timestamp(key: int) -> DocumentTimestamp | None:
     keep the token, so that its existence at that moment is provable. Nothing when no TSA
     is configured or the token is already there; TimestampUnavailable when none answers
     (the sending stands; the seal will carry its own timestamp)."""
+    from avg_portal import seal
+
     document = SignableDocument.objects.get(pk=key)
     sha256 = document.document_sha256
     if not sha256 or document.timestamps.filter(sha256=sha256).exists():
@@ -98,6 +103,8 @@ def evidence_expiry(document: SignableDocument) -> datetime.datetime | None:
     latest = latest_version(document)
     if latest.number > 1:
         return latest.evidence_expires_at
+    from avg_portal import seal
+
     return seal.evidence_expires_at(archive.read_verified(latest.file, latest.sha256))
 
 
@@ -118,6 +125,8 @@ def due_for_renewal(
 def document_renew(*, document: SignableDocument, reason: str) -> SealedVersion:
     """Add fresh validation data and a new document timestamp to the newest version of the
     sealed PDF, and store the result as the next version. What is stored verifies first."""
+    from avg_portal import seal
+
     with transaction.atomic():
         locked = SignableDocument.objects.select_for_update().get(pk=document.pk)
         if not locked.is_archived:

@@ -29,7 +29,6 @@ from django.tasks import task
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
-from PIL import Image, UnidentifiedImageError
 
 from avg_portal.emails import Delivery, is_pending
 from avg_portal.models import OutboxMessage
@@ -53,6 +52,7 @@ from .models import (
     SignerCode,
     SigningLink,
 )
+from .signals import announce_terms_changed
 
 Kind = AgreementEvent.Kind
 
@@ -105,6 +105,9 @@ def png_from_data_url(data_url: str) -> bytes:
         raise SignatureRejected(_(UNREADABLE)) from None
     if not png.startswith(b"\x89PNG\r\n\x1a\n"):
         raise SignatureRejected(_(UNREADABLE))
+    # Pillow only here, where a signature is posted: not in every web worker from the start.
+    from PIL import Image, UnidentifiedImageError
+
     try:
         with Image.open(io.BytesIO(png)) as image:
             if image.format != "PNG":
@@ -450,6 +453,9 @@ def complete(key: int) -> SignableDocument | None:
             _seal_and_store(document, documents.render_pdf(document, final=True))
             # Queued in the same transaction as the seal: sealed means the copies will go.
             notices.send_sealed_copies(document)
+            if isinstance(document, (Agreement, Addendum)):
+                # Its entries in the processing record change (records lays them out).
+                announce_terms_changed(document.dossier.pk)
     except Exception as error:
         archive.note_failure(key, error)
         raise
@@ -558,6 +564,7 @@ def agreement_record_end(
             agreement=locked, coaching_ended_on=ended_on, recorded_by=origin.account
         )
         locked.log(Kind.ENDED, origin, detail=f"{ended_on:%Y-%m-%d}")
+        announce_terms_changed(locked.pk)
     return ending
 
 

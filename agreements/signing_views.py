@@ -21,7 +21,14 @@ from core.origin import Origin, client_ip
 
 from . import documents, signer_codes, signing
 from .forms import DeclineForm, SignatureForm
-from .models import AgreementEvent, AgreementStatus, Declaration, SignerCode, SigningLink
+from .models import (
+    AgreementEvent,
+    AgreementStatus,
+    Declaration,
+    SignableDocument,
+    SignerCode,
+    SigningLink,
+)
 from .signer_codes import SignerCodeRefused
 
 SESSION_KEY = "signing_link_id"
@@ -90,7 +97,13 @@ def _session_link(request: HttpRequest) -> SigningLink | None:
     link_id = request.session.get(SESSION_KEY)
     if link_id is None:
         return None
-    return SigningLink.objects.select_related("document").filter(pk=link_id).first()
+    # Without the stored PDF of the document (tens of KB): the page shows its text.
+    return (
+        SigningLink.objects.select_related("document")
+        .defer("document__document_pdf")
+        .filter(pk=link_id)
+        .first()
+    )
 
 
 def _link_state(link: SigningLink) -> str | None:
@@ -160,7 +173,10 @@ def _confirmed_code(request: HttpRequest, link: SigningLink) -> SignerCode | Non
     return code
 
 
-def _code_state(request: HttpRequest, link: SigningLink) -> dict[str, object] | None:
+type CodeState = dict[str, object] | None
+
+
+def _code_state(request: HttpRequest, link: SigningLink) -> CodeState:
     """What the page shows about the signer code; None when the practice asks for none."""
     if not signer_codes.is_required(link):
         return None
@@ -175,14 +191,13 @@ def _code_state(request: HttpRequest, link: SigningLink) -> dict[str, object] | 
 
 
 def _signature_form(
-    request: HttpRequest,
     link: SigningLink,
+    code: CodeState,
     data: QueryDict | None = None,
     *,
     initial: dict[str, object] | None = None,
 ) -> SignatureForm:
     document = link.document.concrete()
-    code = _code_state(request, link)
     return SignatureForm(
         data,
         initial={"name": document.dossier.client_name, "method": "drawn", **(initial or {})},
@@ -199,6 +214,7 @@ def _page(
     form: SignatureForm,
     decline_form: DeclineForm,
     *,
+    code: CodeState,
     status: int = 200,
     show_decline: bool = False,
     code_notice: str = "",
@@ -215,14 +231,33 @@ def _page(
             "link": link,
             "form": form,
             "decline_form": decline_form,
-            "document": documents.render_html(document),
+            "document": _document_text(document),
             "show_decline": show_decline,
-            "code": _code_state(request, link),
+            "code": code,
             "code_notice": code_notice,
             "code_error": code_error,
         },
         status=status,
     )
+
+
+# How long the shared cache keeps a document's text for the signing page.
+TEXT_CACHE_SECONDS = 24 * 3600
+
+
+def _document_text(document: SignableDocument) -> str:
+    """The text the client reads and signs. Once sent it cannot change (the hash of its PDF
+    names the version), so it is laid out once per version and kept in the shared cache,
+    not rendered again on every visit of the page."""
+    if not document.document_sha256:
+        return documents.render_html(document)
+    key = f"signing-text:{document.key}:{document.document_sha256}"
+    # render_html's SafeString comes back from the cache as one (the cache pickles it).
+    text: str | None = cache.get(key)
+    if text is None:
+        text = documents.render_html(document)
+        cache.set(key, text, TEXT_CACHE_SECONDS)
+    return text
 
 
 def _confirm_code(request: HttpRequest, link: SigningLink, form: SignatureForm) -> None:
@@ -254,7 +289,8 @@ def signing_page(request: HttpRequest) -> HttpResponse:
     link, state = _current(request)
     if link is None or state is not None:
         return _unavailable(request, state or "no_session")
-    form = _signature_form(request, link, request.POST if request.method == "POST" else None)
+    code = _code_state(request, link)
+    form = _signature_form(link, code, request.POST if request.method == "POST" else None)
     if request.method == "POST":
         _confirm_code(request, link, form)
         if form.is_valid():
@@ -267,19 +303,24 @@ def signing_page(request: HttpRequest) -> HttpResponse:
                 )
             except SignerCodeRefused as refusal:
                 form.add_error(None, str(refusal))
-                return _page(request, link, form, DeclineForm(), status=400)
+                return _page(
+                    request, link, form, DeclineForm(), code=_code_state(request, link), status=400
+                )
             except (ActionRefused, IntegrityError):
                 # Another tab or device signed first; the first signature stands.
                 return _unavailable(request, "signed")
             request.session.pop(CODE_KEY, None)
             return redirect("signing_done")
-        return _page(request, link, form, DeclineForm(), status=400)
+        # _confirm_code may have confirmed the code since: its state is read again.
+        return _page(
+            request, link, form, DeclineForm(), code=_code_state(request, link), status=400
+        )
     if not request.session.get(VIEWED_KEY):
         request.session[VIEWED_KEY] = True
         signing.link_record(
             link=link, kind=AgreementEvent.Kind.VIEWED, origin=_client_origin(request, link)
         )
-    return _page(request, link, form, DeclineForm())
+    return _page(request, link, form, DeclineForm(), code=code)
 
 
 # What the client filled in before asking for a code: shown again, so nothing is lost.
@@ -302,12 +343,15 @@ def signing_send_code(request: HttpRequest) -> HttpResponse:
     }
     kept["consent"] = request.POST.get("consent") == "on"
     if _over(request, link, "sends", (CODE_SENDS_PER_LINK, CODE_SENDS_PER_IP)):
-        form = _signature_form(request, link, initial=kept)
+        state_now = _code_state(request, link)
+        form = _signature_form(link, state_now, initial=kept)
         refusal = _(
             "You asked for many codes in a short time. Wait an hour, or use the last code"
             " you received."
         )
-        return _page(request, link, form, DeclineForm(), status=429, code_error=refusal)
+        return _page(
+            request, link, form, DeclineForm(), code=state_now, status=429, code_error=refusal
+        )
     _count_code(request, link, "sends", CODE_SEND_WINDOW_SECONDS)
     try:
         code = signer_codes.signer_code_send(link=link, origin=_client_origin(request, link))
@@ -317,8 +361,9 @@ def signing_send_code(request: HttpRequest) -> HttpResponse:
     notice = _("We sent a code to %(recipient)s. It is valid for 10 minutes.") % {
         "recipient": signer_codes.channel().shown_recipient(code.sent_to)
     }
-    form = _signature_form(request, link, initial=kept)
-    return _page(request, link, form, DeclineForm(), code_notice=notice)
+    code_state = _code_state(request, link)
+    form = _signature_form(link, code_state, initial=kept)
+    return _page(request, link, form, DeclineForm(), code=code_state, code_notice=notice)
 
 
 @login_not_required
@@ -351,8 +396,9 @@ def signing_decline(request: HttpRequest) -> HttpResponse:
         return _unavailable(request, "revoked")
     form = DeclineForm(request.POST)
     if not form.is_valid():
-        signature_form = _signature_form(request, link)
-        return _page(request, link, signature_form, form, status=400, show_decline=True)
+        code = _code_state(request, link)
+        signature_form = _signature_form(link, code)
+        return _page(request, link, signature_form, form, code=code, status=400, show_decline=True)
     try:
         signing.agreement_client_decline(
             link=link, reason=form.cleaned_data["reason"], origin=_client_origin(request, link)

@@ -2,7 +2,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from cryptography import x509
 from django.apps import AppConfig
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
@@ -86,6 +85,10 @@ def _seal_evidence_warnings() -> list[Warning]:
     warnings = []
     path = seal_certificate_file()
     if path is not None and path.is_file():
+        # cryptography's x509 adds some 15 MB to every process that imports it; web workers
+        # never read a certificate, so it is imported here, not with the module.
+        from cryptography import x509
+
         certificate = x509.load_pem_x509_certificate(path.read_bytes())
         if certificate.issuer == certificate.subject:
             warnings.append(

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography import x509
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.core.cache import cache
@@ -109,6 +108,8 @@ def seal_certificate_days_left(now: datetime.datetime | None = None) -> int | No
     path = seal_certificate_file()
     if path is None or not path.is_file():
         return None
+    from cryptography import x509  # 15 MB: only where a certificate is read (avg_portal.checks)
+
     certificate = x509.load_pem_x509_certificate(path.read_bytes())
     now = now or datetime.datetime.now(datetime.UTC)
     return (certificate.not_valid_after_utc - now).days

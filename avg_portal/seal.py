@@ -29,7 +29,8 @@ from asn1crypto import cms
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.x509.oid import NameOID
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -53,6 +54,7 @@ from pyhanko_certvalidator.context import CertValidationPolicySpec
 from pyhanko_certvalidator.ltv.types import ValidationTimingInfo
 from pyhanko_certvalidator.policy_decl import CertRevTrustPolicy, RevocationCheckingPolicy
 from pyhanko_certvalidator.registry import SimpleCertificateStore, SimpleTrustManager
+from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +138,28 @@ def _development_certificate(folder: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
+class _SealSigner(signers.SimpleSigner):
+    """pyHanko's SimpleSigner with the key loaded once. SimpleSigner loads it from DER for
+    every signature, and OpenSSL checks an RSA key on every load (about 50 ms); a seal signs
+    twice (once to size the signature's place in the file), so that was a tenth of a second
+    of every seal. Other kinds of keys and paddings go through pyHanko unchanged."""
+
+    @functools.cached_property
+    def _loaded_key(self) -> PrivateKeyTypes:
+        return serialization.load_der_private_key(self.signing_key.dump(), password=None)
+
+    def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
+        key = self._loaded_key
+        try:
+            mechanism = self.get_signature_mechanism_for_digest(digest_algorithm).signature_algo
+        except ValueError:
+            mechanism = ""
+        if mechanism == "rsassa_pkcs1v15" and isinstance(key, rsa.RSAPrivateKey):
+            return key.sign(data, padding.PKCS1v15(), get_pyca_cryptography_hash(digest_algorithm))
+        signature: bytes = super().sign_raw(data, digest_algorithm)
+        return signature
+
+
 def _signer() -> signers.SimpleSigner:
     return _load_signer(*_seal_files())
 
@@ -153,7 +177,7 @@ def _load_signer(cert_path: Path, key_path: Path) -> signers.SimpleSigner:
         ) from None
     registry = SimpleCertificateStore()  # type: ignore[no-untyped-call]  # (untyped __init__)
     registry.register_multiple(chain)
-    return signers.SimpleSigner(signing_cert=chain[0], signing_key=key, cert_registry=registry)
+    return _SealSigner(signing_cert=chain[0], signing_key=key, cert_registry=registry)
 
 
 def _certificates(paths: Sequence[str | Path]) -> list[asn1_x509.Certificate]:

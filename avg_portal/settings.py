@@ -199,6 +199,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "avg_portal.context_processors.navigation",
             ],
         },
     },
@@ -270,6 +271,10 @@ SESSION_COOKIE_AGE = 60 * 60 * 8
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# Read from the shared cache (Redis in production), written through to the database: a
+# logged-in page does not query the session table, and nobody is logged out when the cache
+# is emptied.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # Internationalisation: Dutch first, English second.
 LANGUAGE_CODE = "nl"

@@ -18,9 +18,16 @@ same round: absolute figures drift, ratios hold.
 Also measured, interleaved the same way: `manage.py check` CPU time against a minimal Django
 project's, and a web worker's resident memory against a minimal project's gunicorn worker.
 
-No front server runs here (nginx and Caddy are not installed on the benchmark machines): the
-hand-off variant measures the app's share of a download, the static file that of sending the
-bytes, which with the hand-off is the front server's work.
+With nginx installed (`apt-get install nginx-light`), nginx runs on loopback in front of the
+hand-off gunicorn, as deploy/nginx.conf does in production: the signed PDF is downloaded
+through it (the app checks, answers X-Accel-Redirect, nginx sends the file from the media
+folder) and compared with nginx sending the same bytes as a static file. Without nginx that
+line is skipped, with a note on how to get it; the app's share of the hand-off is measured
+either way, straight from gunicorn.
+
+The database is vacuumed and analysed after it is filled, as autovacuum does within a minute
+of a bulk load in production: without statistics PostgreSQL plans the lists of 10,000 rows
+for 5 and sorts them all.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ import http.client
 import os
 import resource
 import secrets
+import shutil
 import statistics
 import subprocess
 import sys
@@ -54,6 +62,8 @@ BURST_S = 1.0
 MIN_ROUNDS = 3
 TARGET_SPREAD = 0.10
 TICKS = os.sysconf("SC_CLK_TCK")
+# The front server's internal location of the media folder (deploy/nginx.conf).
+SENDFILE_PREFIX = "/protected/"
 
 
 # Setup ----------------------------------------------------------------------------------
@@ -82,6 +92,7 @@ def environment(media: Path, seal: tuple[Path, Path], *, sendfile: str = "") -> 
         "DJANGO_SEAL_KEY_FILE": str(seal[1]),
         "DJANGO_LOG_LEVEL": "ERROR",
         "DJANGO_SENDFILE": sendfile,
+        "DJANGO_SENDFILE_PREFIX": SENDFILE_PREFIX,
         # Signing-link guesses: the benchmark opens one link once; no limit is reached.
     }
 
@@ -137,6 +148,15 @@ def clone_agreements(template, count: int, clients: list) -> None:
             statement,
             [count, template.document_id, ids, len(ids), names, len(names), template.pk],
         )
+
+
+def vacuum_analyze() -> None:
+    """Statistics and a visibility map for the freshly filled tables, as autovacuum makes
+    them soon after a bulk load: without them the planner expects a handful of rows."""
+    import psycopg
+
+    with psycopg.connect(DATABASE_URL, autocommit=True) as connection:
+        connection.execute("VACUUM ANALYZE")
 
 
 def coach_session(user) -> str:
@@ -273,11 +293,23 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def private_mb(pid: int) -> float:
+    """The memory only this process uses (its private pages): what one more worker costs.
+    RSS also counts the shared libraries' pages, which every worker shares."""
+    total = 0
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith(("Private_Clean:", "Private_Dirty:")):
+            total += int(line.split()[1])
+    return total / 1024
+
+
 @dataclass
 class Variant:
     name: str
     port: int
-    master: int
+    # The server processes whose children do the work: gunicorn's master, and nginx's
+    # in front of it where it runs. Their children's CPU time is the request's cost.
+    masters: list[int]
     path: str
     cookie: str = ""
     expect: Callable[[http.client.HTTPResponse, bytes], bool] | None = None
@@ -311,7 +343,7 @@ def burst(variant: Variant) -> tuple[float, float]:
                 return
             done[slot] += 1
 
-    pids = worker_pids(variant.master)
+    pids = [pid for master in variant.masters for pid in worker_pids(master)]
     cpu_before, started = cpu_seconds(pids), time.perf_counter()
     threads = [threading.Thread(target=client, args=(slot,)) for slot in range(CONNECTIONS)]
     for thread in threads:
@@ -370,20 +402,172 @@ def report(results: dict[str, dict[str, list[float]]], baseline: str) -> None:
     print("   interquartile range of the per-round ratio, relative to its median)")
 
 
+def pair_ratio(results: dict[str, dict[str, list[float]]], name: str, over: str) -> None:
+    """`name`'s requests per second over `over`'s, round by round."""
+    ratios = [a / b for a, b in zip(results[name]["rps"], results[over]["rps"], strict=True)]
+    print(
+        f"  {name} / {over}: {statistics.median(ratios):.3f}x ±{spread(ratios) / 2:.0%}"
+        f" requests per second"
+    )
+
+
+# nginx in front, as in production (deploy/nginx.conf) -------------------------------------
+
+NGINX_HINT = (
+    "nginx is not installed: the download through the front server is not measured "
+    "(install it with: sudo apt-get install nginx-light)"
+)
+
+
+def nginx_binary() -> str | None:
+    return shutil.which("nginx") or next(
+        (path for path in ("/usr/sbin/nginx",) if Path(path).is_file()), None
+    )
+
+
+def nginx_config(directory: Path, port: int, upstream: int, media: Path, static: Path) -> str:
+    """deploy/nginx.conf's locations, on loopback without TLS; logs and temporary files in
+    `directory`."""
+    temp = directory / "nginx-temp"
+    temp.mkdir(exist_ok=True)
+    # As root, nginx's workers would run as nobody, who cannot read the bench's private
+    # temporary folder; production runs them as www-data, which can read the media folder.
+    user = "user root;" if os.geteuid() == 0 else ""
+    return f"""
+{user}
+daemon off;
+worker_processes 1;
+pid {directory}/nginx.pid;
+error_log {directory}/nginx-error.log warn;
+events {{ worker_connections 256; }}
+http {{
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    client_body_temp_path {temp}/body;
+    proxy_temp_path {temp}/proxy;
+    fastcgi_temp_path {temp}/fastcgi;
+    uwsgi_temp_path {temp}/uwsgi;
+    scgi_temp_path {temp}/scgi;
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_pass http://127.0.0.1:{upstream};
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $remote_addr;
+            # TLS ends here in production ($scheme); the bench's clients say https.
+            proxy_set_header X-Forwarded-Proto $http_x_forwarded_proto;
+        }}
+        # DJANGO_SENDFILE=x-accel-redirect, DJANGO_SENDFILE_PREFIX={SENDFILE_PREFIX}
+        location {SENDFILE_PREFIX} {{
+            internal;
+            alias {media}/;
+            add_header Cache-Control "private, no-store" always;
+        }}
+        # Only here: the same bytes as a plain static file, to compare with.
+        location /static/ {{
+            alias {static}/;
+        }}
+    }}
+}}
+"""
+
+
+def start_nginx(
+    children: Children, directory: Path, upstream: int, media: Path, static: Path
+) -> tuple[int, int] | None:
+    """nginx in front of the gunicorn on `upstream`: its port and master's pid, or None
+    when nginx is not installed."""
+    binary = nginx_binary()
+    if binary is None:
+        return None
+    port = free_port()
+    config = directory / "nginx.conf"
+    config.write_text(nginx_config(directory, port, upstream, media, static))
+    argv = [
+        binary,
+        "-p",
+        str(directory),
+        "-e",
+        str(directory / "nginx-error.log"),
+        "-c",
+        str(config),
+    ]
+    process = children.start("nginx", argv, dict(os.environ))
+    wait_for_port(port, process, "nginx", children.log("nginx"))
+    return port, process.pid
+
+
+def loaded_weasyprint(pid: int) -> bool:
+    """Whether the process has WeasyPrint's libraries (Pango) loaded: it rendered a PDF."""
+    with contextlib.suppress(OSError):
+        return "libpango" in Path(f"/proc/{pid}/maps").read_text()
+    return False
+
+
 # Start-up and memory against a minimal Django project ------------------------------------
 
+# The minimal project is what `django-admin startproject` makes, pointed at the same
+# PostgreSQL server, with one view that asks the database one thing: a Django site that does
+# nothing of its own. (An earlier baseline ran two apps on an in-memory SQLite database,
+# which never loads a database driver; psycopg with libpq is 20 MB of any real site.)
 MINIMAL_SETTINGS = """
+import os
+import dj_database_url
 SECRET_KEY = "minimal-" + "k" * 60
 DEBUG = False
 ALLOWED_HOSTS = ["127.0.0.1"]
 ROOT_URLCONF = "minimal_urls"
-INSTALLED_APPS = ["django.contrib.contenttypes", "django.contrib.auth"]
-DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+]
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"])}
+STATIC_URL = "static/"
 """
 MINIMAL_URLS = """
+from django.contrib import admin
+from django.db import connection
 from django.http import HttpResponse
 from django.urls import path
-urlpatterns = [path("", lambda request: HttpResponse("hello"))]
+
+
+def hello(request):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        return HttpResponse(str(cursor.fetchone()[0]))
+
+
+urlpatterns = [path("admin/", admin.site.urls), path("", hello)]
 """
 MINIMAL_WSGI = """
 import os
@@ -494,15 +678,16 @@ def main() -> None:
         call_command("collectstatic", "--noinput", verbosity=0)
         started = time.perf_counter()
         fixture = fill()
-        print(f"  filled in {time.perf_counter() - started:.0f} s", flush=True)
-        static_copy = Path(settings.STATIC_ROOT) / "bench-sealed.pdf"
-        static_copy.write_bytes(fixture.sealed_bytes)
         from django.db import connections
 
         connections.close_all()
+        vacuum_analyze()
+        print(f"  filled and analysed in {time.perf_counter() - started:.0f} s", flush=True)
+        static_copy = Path(settings.STATIC_ROOT) / "bench-sealed.pdf"
+        static_copy.write_bytes(fixture.sealed_bytes)
         try:
             with Children(directory) as children:
-                measure(children, directory, env, media, seal, fixture)
+                measure(children, directory, env, media, seal, fixture, static_copy.parent)
         except Exception:
             for log in sorted(directory.glob("*.log")):
                 print(f"--- {log.name} (last lines)\n{tail(log)}", file=sys.stderr)
@@ -518,6 +703,7 @@ def measure(
     media: Path,
     seal: tuple[Path, Path],
     fixture: Fixture,
+    static: Path,
 ) -> None:
     stream_port, handoff_port, minimal_port = free_port(), free_port(), free_port()
     stream = gunicorn(children, "web", "avg_portal.wsgi", stream_port, env, ROOT)
@@ -532,6 +718,7 @@ def measure(
     minimal = minimal_project(directory)
     bare_env = env | {"DJANGO_SETTINGS_MODULE": "minimal_settings"}
     bare = gunicorn(children, "minimal", "minimal_wsgi", minimal_port, bare_env, minimal)
+    front = start_nginx(children, directory, handoff_port, media, static)
 
     def pdf(expected: bytes) -> Callable[[http.client.HTTPResponse, bytes], bool]:
         return lambda response, body: response.status == 200 and body == expected
@@ -543,33 +730,33 @@ def measure(
     draft_response, draft = get(stream_port, fixture.draft_url, fixture.small_cookie)
     assert draft_response.status == 200, draft_response.status
     variants = [
-        Variant("trivial view (/verify/ GET)", stream_port, stream, "/verify/"),
+        Variant("trivial view (/verify/ GET)", stream_port, [stream], "/verify/"),
         Variant(
             f"archive page, {BIG} agreements",
             stream_port,
-            stream,
+            [stream],
             "/agreements/",
             fixture.big_cookie,
         ),
         Variant(
             f"archive page, {SMALL} agreements",
             stream_port,
-            stream,
+            [stream],
             "/agreements/",
             fixture.small_cookie,
         ),
-        Variant(f"dashboard, {BIG} agreements", stream_port, stream, "/", fixture.big_cookie),
+        Variant(f"dashboard, {BIG} agreements", stream_port, [stream], "/", fixture.big_cookie),
         Variant(
             f"client list, {BIG // 10} clients",
             stream_port,
-            stream,
+            [stream],
             "/clients/",
             fixture.big_cookie,
         ),
         Variant(
             "draft PDF download, again",
             stream_port,
-            stream,
+            [stream],
             fixture.draft_url,
             fixture.small_cookie,
             pdf(draft),
@@ -577,7 +764,7 @@ def measure(
         Variant(
             "signed PDF download, streamed",
             stream_port,
-            stream,
+            [stream],
             fixture.sealed_url,
             fixture.small_cookie,
             pdf(fixture.sealed_bytes),
@@ -585,7 +772,7 @@ def measure(
         Variant(
             "signed PDF download, X-Accel-Redirect",
             handoff_port,
-            handoff,
+            [handoff],
             fixture.sealed_url,
             fixture.small_cookie,
             handed_off,
@@ -593,16 +780,40 @@ def measure(
         Variant(
             "the same bytes as a static file",
             stream_port,
-            stream,
+            [stream],
             "/static/bench-sealed.pdf",
             "",
             pdf(fixture.sealed_bytes),
         ),
     ]
+    through_nginx = "signed PDF download via nginx, X-Accel-Redirect"
+    static_nginx = "the same bytes as a static file from nginx"
+    if front is None:
+        print(f"  ({NGINX_HINT})")
+    else:
+        nginx_port, nginx = front
+        variants += [
+            Variant(
+                through_nginx,
+                nginx_port,
+                [nginx, handoff],
+                fixture.sealed_url,
+                fixture.small_cookie,
+                pdf(fixture.sealed_bytes),
+            ),
+            Variant(
+                static_nginx,
+                nginx_port,
+                [nginx],
+                "/static/bench-sealed.pdf",
+                "",
+                pdf(fixture.sealed_bytes),
+            ),
+        ]
     if fixture.signing_token:
         response, _body = get(stream_port, f"/sign/{fixture.signing_token}/")
         cookie = (response.getheader("Set-Cookie") or "").split(";", 1)[0]
-        variants.insert(4, Variant("client signing page", stream_port, stream, "/sign/", cookie))
+        variants.insert(4, Variant("client signing page", stream_port, [stream], "/sign/", cookie))
     for variant in variants:  # warm every worker and check every answer once
         for _ in range(WORKERS * 2):
             response, body = get(variant.port, variant.path, variant.cookie)
@@ -615,16 +826,31 @@ def measure(
         flush=True,
     )
     baseline = variants[0].name
-    report(run_rounds(variants, baseline), baseline)
+    results = run_rounds(variants, baseline)
+    report(results, baseline)
+    print()
+    pair_ratio(results, "signed PDF download, streamed", "the same bytes as a static file")
+    if front is not None:
+        pair_ratio(results, through_nginx, static_nginx)
+    else:
+        print(f"  ({NGINX_HINT})")
 
     for _ in range(20):
         get(minimal_port, "/")
     app_rss = statistics.median(rss_mb(pid) for pid in worker_pids(stream))
     bare_rss = statistics.median(rss_mb(pid) for pid in worker_pids(bare))
     print()
+    app_private = statistics.median(private_mb(pid) for pid in worker_pids(stream))
+    bare_private = statistics.median(private_mb(pid) for pid in worker_pids(bare))
     print(
         f"  web worker memory (RSS after the run): {app_rss:.0f} MB, minimal Django project"
-        f" {bare_rss:.0f} MB: {app_rss / bare_rss:.2f}x"
+        f" {bare_rss:.0f} MB: {app_rss / bare_rss:.2f}x; private memory {app_private:.0f} MB,"
+        f" minimal {bare_private:.0f} MB: {app_private / bare_private:.2f}x"
+    )
+    rendered = [pid for pid in worker_pids(stream) + worker_pids(handoff) if loaded_weasyprint(pid)]
+    print(
+        "  measured workers with WeasyPrint loaded (a PDF rendered in a request): "
+        f"{len(rendered)} of {WORKERS * 2}"
     )
     startup(minimal, env, bare_env)
 

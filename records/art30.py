@@ -30,6 +30,8 @@ from agreements.models import (
 from agreements.retention import activity_due_date
 from core.models import Client, Practice
 
+from .batches import release
+
 # The columns, in Dutch (the coach shows the record to the AP). The PDF prints the first
 # three as the entry's heading.
 CONTROLLER = "Verwerkingsverantwoordelijke"
@@ -192,6 +194,8 @@ def record_groups(
         if agreement.practice_id not in registers:
             registers[agreement.practice_id] = _register(agreement.practice_id)
         entries = agreement_entries(agreement, registers[agreement.practice_id])
+        # The entries are plain text: the rows they came from can go at once.
+        release(agreement)
         if entries:
             yield str(agreement.public_id), entries
 
@@ -199,11 +203,3 @@ def record_groups(
 def record_rows(agreements: QuerySet[Agreement]) -> Iterator[list[str]]:
     for _public_id, entries in record_groups(agreements):
         yield from entries
-
-
-def record_count(agreements: QuerySet[Agreement]) -> int:
-    """How many entries the record has (the cover says so)."""
-    return sum(
-        len(effective_annexes(agreement, on=in_force_on(agreement)).activities)
-        for agreement in signed_agreements(agreements).iterator(chunk_size=200)
-    )

@@ -26,8 +26,8 @@ from core.immutability import lawful_removal
 from core.models import Client
 from core.origin import Origin
 
-from .export import RECORD_ENTRIES
 from .models import ErasureRecord
+from .record_entries import RECORD_ENTRIES
 
 
 @dataclass(frozen=True)

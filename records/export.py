@@ -12,6 +12,7 @@ silently broken, and never holds altered bytes.
 """
 
 import csv
+import dataclasses
 import hashlib
 import io
 import itertools
@@ -21,28 +22,25 @@ from dataclasses import dataclass
 
 from django.db.models import Prefetch, QuerySet
 from django.db.models.fields.files import FieldFile
-from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.text import slugify
 
 from agreements import archive
-from agreements.models import Addendum, Agreement, AgreementEvent
+from agreements.models import Addendum, Agreement, AgreementEvent, SignableDocument
 from avg_portal import pdf
 from breaches.documents import register_csv
 from breaches.models import Breach
 from core.models import Client, Practice
 
-from . import art30
+from . import art30, batches, pdfjoin, record_entries
 
 DOCUMENT_LANGUAGE = "nl"
 # The sink is emptied once it holds this much; the response sends what it yields.
 YIELD_AT = 256 * 1024
-# Agreements per PDF of the processing record: one PDF of thousands of entries would take
-# hundreds of megabytes to join, so a large record is printed in parts. Each agreement's
-# entries are a PDF of their own, laid out once and kept in storage (`_record_entries`).
+# Agreements per PDF of the processing record: a PDF of thousands of pages is hard to open
+# and to read, so a large record comes in parts. Each agreement's entries are laid out once
+# and kept (records.record_entries).
 RECORD_AGREEMENTS_PER_PDF = 100
-# Where the entries are kept: one folder per agreement (its public id).
-RECORD_ENTRIES = "processing-record"
 MANIFEST = "manifest.csv"
 # The members' names are Dutch: the coach, and whoever she shows the dossier to, reads them.
 AGREEMENTS = "verwerkersovereenkomsten"
@@ -87,7 +85,17 @@ class Omitted:
     reason: str
 
 
-Member = tuple[str, Iterable[bytes]] | Omitted
+@dataclass(frozen=True)
+class Archived:
+    """A stored file whose bytes were checked against the SHA-256 recorded when it was
+    archived as they were read: the manifest lists that hash, computed once."""
+
+    name: str
+    chunks: Iterable[bytes]
+    sha256: str
+
+
+Member = tuple[str, Iterable[bytes]] | Archived | Omitted
 
 OMITTED_HEADER = ["Niet opgenomen", "SHA-256 volgens archief", "Reden"]
 
@@ -96,7 +104,8 @@ def stream_zip(members: Iterable[Member]) -> Iterator[bytes]:
     """Yield the bytes of a ZIP of `members`, (name, iterable of bytes) pairs, followed by
     manifest.csv listing each member's SHA-256 and size and then, under a header of their
     own, the files that were left out and why. A stored file is checked against its recorded
-    SHA-256 before it becomes a member, so for those the manifest lists the recorded hash."""
+    SHA-256 before it becomes a member (`Archived`), so for those the manifest lists the
+    recorded hash, not one computed again."""
     sink = _Sink()
     moment = timezone.localtime().timetuple()[:6]
     manifest: list[tuple[str, str, int]] = []
@@ -106,7 +115,10 @@ def stream_zip(members: Iterable[Member]) -> Iterator[bytes]:
             if isinstance(member, Omitted):
                 omitted.append(member)
                 continue
-            name, chunks = member
+            if isinstance(member, Archived):
+                name, chunks, known = member.name, member.chunks, member.sha256
+            else:
+                (name, chunks), known = member, None
             info = zipfile.ZipInfo(name, date_time=moment)
             # PDFs are compressed already; deflating them again only costs time.
             info.compress_type = (
@@ -116,11 +128,12 @@ def stream_zip(members: Iterable[Member]) -> Iterator[bytes]:
             with zip_file.open(info, "w", force_zip64=True) as written:
                 for chunk in chunks:
                     written.write(chunk)
-                    digest.update(chunk)
+                    if known is None:
+                        digest.update(chunk)
                     size += len(chunk)
                     if sink.size >= YIELD_AT:
                         yield sink.take()
-            manifest.append((name, digest.hexdigest(), size))
+            manifest.append((name, known or digest.hexdigest(), size))
             yield sink.take()
         info = zipfile.ZipInfo(MANIFEST, date_time=moment)
         info.compress_type = zipfile.ZIP_DEFLATED
@@ -166,7 +179,18 @@ def _archived_file(name: str, field: FieldFile, sha256: str, *, what: str) -> Me
     except archive.ArchiveMismatch as problem:
         archive.report(problem, what=what)
         return Omitted(name, sha256, "komt niet overeen met de SHA-256 in het archief")
-    return name, archive.chunks(verified)
+    return Archived(name, archive.chunks(verified), sha256)
+
+
+def _newest(document: SignableDocument) -> tuple[FieldFile, str]:
+    """A sealed document's newest file and its hash: the last version `renew_evidence`
+    stored (read from the prefetched `sealed_versions`), else the sealed file itself. Each
+    version holds the ones before it, so the newest carries the most evidence."""
+    versions = list(document.sealed_versions.all())
+    if versions:
+        newest = max(versions, key=lambda version: version.number)
+        return newest.file, newest.sha256
+    return document.final_pdf, document.final_sha256
 
 
 def base_name(agreement: Agreement) -> str:
@@ -177,21 +201,36 @@ def base_name(agreement: Agreement) -> str:
 EVIDENCE_HEADER = ["Tijdstip", "Gebeurtenis", "Door", "Naam", "IP-adres", "Browser", "Toelichting"]
 
 
-def _evidence_csv(agreement: Agreement) -> Iterator[bytes]:
-    events = AgreementEvent.objects.filter(agreement=agreement).order_by("at", "id")
-    with translation.override(DOCUMENT_LANGUAGE):
-        rows = [
-            [
-                timezone.localtime(event.at).isoformat(),
-                event.get_kind_display(),
-                event.get_actor_display(),
-                event.actor_name,
-                event.ip_address or "",
-                event.user_agent,
-                event.detail,
-            ]
-            for event in events
+@dataclass(frozen=True)
+class _EventLabels:
+    """The events' and actors' names in the document language, looked up once an export."""
+
+    kinds: dict[str, str]
+    actors: dict[str, str]
+
+    @classmethod
+    def load(cls) -> "_EventLabels":
+        with translation.override(DOCUMENT_LANGUAGE):
+            return cls(
+                kinds={value: str(label) for value, label in AgreementEvent.Kind.choices},
+                actors={value: str(label) for value, label in AgreementEvent.Actor.choices},
+            )
+
+
+def _evidence_csv(agreement: Agreement, labels: _EventLabels) -> Iterator[bytes]:
+    # The events come with the agreement (EVENTS), in order.
+    rows = [
+        [
+            timezone.localtime(event.at).isoformat(),
+            labels.kinds.get(event.kind, event.kind),
+            labels.actors.get(event.actor, event.actor),
+            event.actor_name,
+            event.ip_address or "",
+            event.user_agent,
+            event.detail,
         ]
+        for event in agreement.events.all()
+    ]
     yield _csv_bytes(EVIDENCE_HEADER, rows)
 
 
@@ -200,91 +239,87 @@ def _evidence_csv(agreement: Agreement) -> Iterator[bytes]:
 RECORD_HEADER = list(art30.COLUMNS)
 
 
-def _record_csv(agreements: QuerySet[Agreement]) -> Iterator[bytes]:
+@dataclass
+class _RecordIndex:
+    """What the record's PDFs need of its entries: each agreement's public id and the key
+    of what its entries print (records.record_entries), and how many entries there are (the
+    cover says so). Gathered while the CSV streams past, so that the entries are built from
+    the annexes once an export; the entries themselves are read from storage as they are
+    joined, so memory holds only the keys."""
+
+    practice: Practice
+    keys: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+    total: int = 0
+    complete: bool = False
+
+    def add(self, public_id: str, rows: list[list[str]]) -> None:
+        self.keys.append((public_id, record_entries.entry_key(self.practice, rows)))
+        self.total += len(rows)
+
+
+def _record_csv(agreements: QuerySet[Agreement], index: _RecordIndex) -> Iterator[bytes]:
     yield _csv_bytes(RECORD_HEADER, [])
     batch: list[list[str]] = []
-    for row in art30.record_rows(agreements):
-        batch.append(row)
-        if len(batch) == 500:
+    for public_id, rows in art30.record_groups(agreements):
+        index.add(public_id, rows)
+        batch += rows
+        if len(batch) >= 500:
             yield _csv_bytes(None, batch, bom=False)
             batch = []
     yield _csv_bytes(None, batch, bom=False)
+    index.complete = True
 
 
 def _record_pdf(
-    practice: Practice, groups: list[list[list[str]]], *, part: int, parts: int, total: int
+    practice: Practice,
+    agreements: QuerySet[Agreement],
+    keys: list[tuple[str, str]],
+    *,
+    part: int,
+    parts: int,
+    total: int,
 ) -> Iterator[bytes]:
     """One PDF of the record: a cover with what only this export knows (how many entries,
-    which part, when printed), rendered now, then each agreement's entries, each rendered
-    once and kept (`_record_entries`), joined with pypdf."""
-    from pypdf import PdfReader, PdfWriter  # only an export needs it
-
-    writer = PdfWriter()
-    # Page by page: a third cheaper than PdfWriter.append, which also copies outlines and
-    # forms these pieces do not have.
+    which part, when printed), rendered now, then each agreement's entries (`keys`: its
+    public id and the key of what they print), kept since it was sealed or laid out now,
+    joined as they stream past (records.pdfjoin)."""
     cover = _record_cover(practice, part=part, parts=parts, total=total)
-    pieces = itertools.chain([cover], (_record_entries(practice, rows) for rows in groups))
-    for piece in pieces:
-        for page in PdfReader(io.BytesIO(piece)).pages:
-            writer.add_page(page)
-    writer.add_metadata({"/Title": "Register van verwerkingen", "/Author": practice.name})
-    joined = io.BytesIO()
-    writer.write(joined)
-    yield joined.getvalue()
-
-
-def _render_record(practice: Practice, rows: list[list[str]], **context: object) -> str:
-    header = RECORD_HEADER
-    with translation.override(DOCUMENT_LANGUAGE):
-        return render_to_string(
-            "pdf/processing_record.html",
-            {
-                "practice": practice,
-                "entries": [list(zip(header, row, strict=True)) for row in rows],
-                **context,
-            },
-        )
+    entries = (
+        record_entries.entry_part(practice, public_id, key, agreements) for public_id, key in keys
+    )
+    pieces = itertools.chain([pdfjoin.part_of(cover)], (p for p in entries if p is not None))
+    yield from pdfjoin.join(pieces, title=record_entries.TITLE, author=practice.name)
 
 
 def _record_cover(practice: Practice, *, part: int, parts: int, total: int) -> bytes:
-    html = _render_record(
+    html = record_entries.render_html(
         practice, [], cover=True, part=part, parts=parts, total=total, printed_at=timezone.now()
     )
-    return pdf.render_pdf(html, title="Register van verwerkingen", author=practice.name)
-
-
-def _record_entries(practice: Practice, rows: list[list[str]]) -> bytes:
-    """The entries of one agreement, kept in storage under the hash of their HTML: rendered
-    once, and again only when what they print changes (an ending, a new column)."""
-    agreement_id, rows = rows[0][0], [row[1:] for row in rows]
-    return pdf.render_pdf_once(
-        _render_record(practice, rows),
-        folder=f"{RECORD_ENTRIES}/{agreement_id}",
-        title="Register van verwerkingen",
-        author=practice.name,
-    )
+    return pdf.render_pdf(html, title=record_entries.TITLE, author=practice.name)
 
 
 def _record_pdfs(
-    practice: Practice, agreements: QuerySet[Agreement]
+    practice: Practice, agreements: QuerySet[Agreement], index: _RecordIndex
 ) -> Iterator[tuple[str, Iterator[bytes]]]:
-    signed = art30.signed_agreements(agreements)
-    total = art30.record_count(agreements)
-    parts = max(1, -(-signed.count() // RECORD_AGREEMENTS_PER_PDF))
-    # By agreement, so that each agreement's entries are one kept PDF; each row starts with
-    # its agreement's public id.
-    groups = (
-        [[public_id, *row] for row in entries]
-        for public_id, entries in art30.record_groups(agreements)
-    )
+    if not index.complete:  # the CSV was not written first
+        for _chunk in _record_csv(agreements, index):
+            pass
+    keys, total = index.keys, index.total
+    per_pdf = RECORD_AGREEMENTS_PER_PDF
+    parts = max(1, -(-len(keys) // per_pdf))
     for part in range(1, parts + 1):
-        chunk = list(itertools.islice(groups, RECORD_AGREEMENTS_PER_PDF))
+        chunk = keys[(part - 1) * per_pdf : part * per_pdf]
         name = f"{RECORD}.pdf" if parts == 1 else f"{RECORD}-{part:03d}.pdf"
-        yield name, _record_pdf(practice, chunk, part=part, parts=parts, total=total)
+        yield (
+            name,
+            _record_pdf(practice, agreements, chunk, part=part, parts=parts, total=total),
+        )
 
 
 # The sealed addenda of an agreement go in beside it.
 SEALED_ADDENDA = Addendum.objects.exclude(final_sha256="").defer("document_pdf").order_by("number")
+# Its evidence, in order, fetched a few hundred agreements at a time.
+EVENTS = AgreementEvent.objects.order_by("at", "id")
 
 
 def dossier_members(
@@ -294,37 +329,43 @@ def dossier_members(
     archived = (
         agreements.exclude(final_sha256="")
         .select_related("declaration")
-        .prefetch_related(Prefetch("addenda", queryset=SEALED_ADDENDA))
+        .prefetch_related(
+            "sealed_versions",
+            "declaration__sealed_versions",
+            Prefetch("addenda", queryset=SEALED_ADDENDA),
+            "addenda__sealed_versions",
+            Prefetch("events", queryset=EVENTS),
+        )
         .order_by("client_name", "agreement_date", "id")
         # The unsigned document is a few hundred kilobytes per row, and not exported.
         .defer("document_pdf", "declaration__document_pdf")
     )
+    labels = _EventLabels.load()
     for agreement in archived.iterator(chunk_size=200):
         name = base_name(agreement)
         yield _archived_file(
-            f"{AGREEMENTS}/{name}.pdf",
-            agreement.final_pdf,
-            agreement.final_sha256,
-            what=f"agreement {agreement.public_id}",
+            f"{AGREEMENTS}/{name}.pdf", *_newest(agreement), what=f"agreement {agreement.public_id}"
         )
-        yield f"{EVIDENCE}/{name}.csv", _evidence_csv(agreement)
+        yield f"{EVIDENCE}/{name}.csv", _evidence_csv(agreement, labels)
         declaration = getattr(agreement, "declaration", None)
         if declaration is not None and declaration.is_archived:
             yield _archived_file(
                 f"{DECLARATIONS}/{name}.pdf",
-                declaration.final_pdf,
-                declaration.final_sha256,
+                *_newest(declaration),
                 what=f"declaration {declaration.public_id}",
             )
         for addendum in agreement.addenda.all():
             yield _archived_file(
                 f"{ADDENDA}/{name}-addendum-{addendum.number}.pdf",
-                addendum.final_pdf,
-                addendum.final_sha256,
+                *_newest(addendum),
                 what=f"addendum {addendum.public_id}",
             )
-    yield f"{RECORD}.csv", _record_csv(agreements)
-    yield from _record_pdfs(practice, agreements)
+        # Its members are written: memory stays flat however many agreements follow.
+        batches.release(agreement)
+    # The CSV is streamed before the PDFs are started: the index is complete by then.
+    index = _RecordIndex(practice)
+    yield f"{RECORD}.csv", _record_csv(agreements, index)
+    yield from _record_pdfs(practice, agreements, index)
     registered = breaches.prefetch_related("clients", "notifications").order_by("discovered_at")
     yield BREACH_REGISTER, iter([register_csv(registered)])
 

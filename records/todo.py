@@ -9,6 +9,7 @@ arrive, a refusal), then what merely waits for the client or the calendar.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -21,8 +22,11 @@ from django.utils.translation import ngettext, ngettext_lazy
 
 from agreements.models import Agreement, AgreementStatus, Declaration, SigningLink
 from agreements.retention import REMIND_DAYS_AHEAD, due_for_destruction
-from breaches.models import BreachStatus
+from breaches.models import Breach, BreachStatus
 from core.models import Practice
+
+# In `todo_list(present=...)`: the practice has ended agreements.
+ENDED = "ended"
 
 # Links that run out within this many days are announced.
 EXPIRING_WITHIN = datetime.timedelta(days=3)
@@ -65,11 +69,17 @@ def _agreement_url(agreement: Agreement) -> str:
     return reverse("agreement_detail", kwargs={"public_id": agreement.public_id})
 
 
-def _breach_items(practice: Practice, now: datetime.datetime) -> list[Todo]:
-    items = []
-    breaches = practice.breaches.filter(status=BreachStatus.OPEN).prefetch_related(
-        "clients", "notifications"
+def open_breaches(practice: Practice) -> list[Breach]:
+    """The practice's open breaches, newest first, with what their deadlines need."""
+    return list(
+        practice.breaches.filter(status=BreachStatus.OPEN).prefetch_related(
+            "clients", "notifications"
+        )
     )
+
+
+def _breach_items(breaches: list[Breach], now: datetime.datetime) -> list[Todo]:
+    items = []
     for breach in breaches:
         url = reverse("breach_detail", kwargs={"public_id": breach.public_id})
         for deadline in breach.deadlines(now=now):
@@ -192,8 +202,9 @@ def _declined_items(practice: Practice) -> list[Todo]:
     ]
 
 
-def _ending_items(practice: Practice) -> list[Todo]:
-    """Declarations the client has not signed, and ended agreements without one."""
+def _ending_items(practice: Practice, *, ended: bool = True) -> list[Todo]:
+    """Declarations the client has not signed, and ended agreements without one (only looked
+    for when `ended`: the practice may have ended agreements)."""
     items = [
         Todo(
             urgency=Urgency.WAITING,
@@ -213,7 +224,9 @@ def _ending_items(practice: Practice) -> list[Todo]:
         .select_related("agreement")
         .defer("document_pdf", "agreement__document_pdf")
     ]
-    ended = (
+    if not ended:
+        return items
+    without_declaration = (
         practice.agreements.filter(
             status=AgreementStatus.SIGNED, ending__isnull=False, declaration__isnull=True
         )
@@ -230,7 +243,7 @@ def _ending_items(practice: Practice) -> list[Todo]:
             url=_agreement_url(agreement),
             action=_("Send the declaration"),
         )
-        for agreement in ended
+        for agreement in without_declaration
     ]
     return items
 
@@ -269,16 +282,29 @@ def _retention_items(practice: Practice, today: datetime.date) -> list[Todo]:
     ]
 
 
-def todo_list(practice: Practice, *, now: datetime.datetime | None = None) -> list[Todo]:
+def todo_list(
+    practice: Practice,
+    *,
+    now: datetime.datetime | None = None,
+    breaches: list[Breach] | None = None,
+    present: Collection[str] | None = None,
+) -> list[Todo]:
+    """`breaches`: the practice's `open_breaches`, and `present`: the agreement statuses it
+    has (with ENDED when it has ended agreements), when the caller has them already. A list
+    that these say must be empty is not asked of the database."""
     now = now or timezone.now()
     today = timezone.localdate(now)
+
+    def has(status: str) -> bool:
+        return present is None or status in present
+
     items = [
-        *_breach_items(practice, now),
-        *_sealing_items(practice),
-        *_link_items(practice, now),
-        *_declined_items(practice),
-        *_ending_items(practice),
-        *_retention_items(practice, today),
+        *_breach_items(open_breaches(practice) if breaches is None else breaches, now),
+        *(_sealing_items(practice) if has(AgreementStatus.SIGNED) else []),
+        *(_link_items(practice, now) if has(AgreementStatus.SENT) else []),
+        *(_declined_items(practice) if has(AgreementStatus.DECLINED) else []),
+        *_ending_items(practice, ended=has(ENDED)),
+        *(_retention_items(practice, today) if has(ENDED) else []),
     ]
     return sorted(items, key=lambda item: item.sort_key)
 

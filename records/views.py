@@ -31,7 +31,6 @@ from agreements.models import Agreement, AgreementEnding, AgreementStatus
 from avg_portal.confirmation import confirmation_page
 from avg_portal.downloads import stored_file_response
 from avg_portal.models import User
-from breaches.models import BreachStatus
 from core.access import get_client_for_coach, get_practice
 from core.exceptions import ActionRefused
 from core.origin import Origin
@@ -39,7 +38,7 @@ from core.origin import Origin
 from . import dossier_exports, erasure, export
 from .forms import ClientForm, ClientSearchForm, EraseForm
 from .models import DossierExport
-from .todo import agreement_counts, todo_list
+from .todo import ENDED, agreement_counts, open_breaches, todo_list
 
 PAGE_SIZE = 25
 
@@ -239,23 +238,28 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     context: dict[str, object] = {"practice": practice}
     if practice is not None:
         agreements = practice.agreements.select_related("client").defer("document_pdf")
+        # Per status: how many, and how many of them have ended (only signed ones can).
+        by_status = {
+            status: (count, ended)
+            for status, count, ended in agreements.order_by()
+            .values_list("status")
+            .annotate(n=Count("id"), ended=Count("ending"))
+        }
+        # Read once for the card and the to-do list, which skips what these say is empty.
+        breaches = open_breaches(practice)
+        present = {status for status, (count, _ended) in by_status.items() if count}
+        if by_status.get(AgreementStatus.SIGNED, (0, 0))[1]:
+            present.add(ENDED)
         context |= {
             "recent_agreements": agreements.annotate(
                 ended=Exists(AgreementEnding.objects.filter(agreement=OuterRef("pk")))
             )[:5],
             "agreement_counts": agreement_counts(
-                dict(agreements.order_by().values_list("status").annotate(n=Count("id"))),
-                ended=practice.agreements.filter(
-                    status=AgreementStatus.SIGNED, ending__isnull=False
-                ).count(),
+                {status: count for status, (count, _ended) in by_status.items()},
+                ended=by_status.get(AgreementStatus.SIGNED, (0, 0))[1],
             ),
             "client_count": practice.clients.count(),
-            "open_breaches": [
-                (breach, breach.deadlines())
-                for breach in practice.breaches.filter(status=BreachStatus.OPEN).prefetch_related(
-                    "clients", "notifications"
-                )[:10]
-            ],
-            "todos": todo_list(practice),
+            "open_breaches": [(breach, breach.deadlines()) for breach in breaches[:10]],
+            "todos": todo_list(practice, breaches=breaches, present=present),
         }
     return render(request, "records/dashboard.html", context)

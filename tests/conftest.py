@@ -75,6 +75,59 @@ def _empty_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _record_entries_only_where_asked(request):
+    """Laying out a sealed agreement's entries in the processing record (records.
+    record_entries, on `terms_changed`) is a full PDF render that the immediate task backend
+    runs inside every test that seals. Tests marked `record_entries` (the record's and the
+    export's) keep it; the others, about other things, do without."""
+    if request.node.get_closest_marker("record_entries"):
+        yield
+        return
+    from agreements.signals import terms_changed
+    from records.record_entries import on_terms_changed
+
+    terms_changed.disconnect(dispatch_uid="records.record_entries")
+    yield
+    terms_changed.connect(on_terms_changed, dispatch_uid="records.record_entries")
+
+
+@pytest.fixture(scope="module")
+def module_pdfs():
+    """PDFs rendered once for a whole test module (see `rendered_once`)."""
+    return {}
+
+
+@contextlib.contextmanager
+def rendered_once(cache, kinds=("agreement", "declaration", "addendum")):
+    """For tests about what happens to a document (storing, sealing, retrying, locking,
+    serving), not about what it says: each kind of signable PDF (the one the parties sign,
+    the final one) is rendered once per module and its bytes reused. Sealing, hashing and
+    storing still run each time. Tests that read a PDF's text render it for real."""
+    from agreements import documents
+
+    render = documents.render_pdf
+
+    def once(document, *, final=False):
+        if document.kind not in kinds:
+            return render(document, final=final)
+        key = (document.kind, final)
+        if key not in cache:
+            cache[key] = render(document, final=final)
+        return cache[key]
+
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(documents, "render_pdf", once)
+        yield
+
+
+@pytest.fixture
+def render_once(module_pdfs):
+    """`rendered_once` for the whole test."""
+    with rendered_once(module_pdfs):
+        yield
+
+
 def make_practice(name="Coachpraktijk De Linde", **fields):
     defaults = {
         "statutory_seat": "Tilburg",

@@ -39,7 +39,7 @@ from core.exceptions import ActionRefused
 from core.origin import Actor, Origin
 from records.archive_audit import verify_archive
 
-from .conftest import login_verified, stored_pdf
+from .conftest import login_verified, rendered_once, stored_pdf
 from .signing_helpers import (
     client_post,
     confirm_signer_code,
@@ -55,29 +55,11 @@ pytestmark = pytest.mark.django_db
 COACH = Origin(actor=Actor.COACH, name="Mado Remkes")
 
 
-@pytest.fixture(scope="module")
-def agreement_pdfs():
-    return {}
-
-
 @pytest.fixture
-def signed(coach, django_capture_on_commit_callbacks, agreement_pdfs, monkeypatch):
-    """A signed, sealed agreement; its two PDFs are rendered once per module (as in
-    tests/test_ending.py), sealing and storing are done each time."""
-    from agreements import documents
-
-    render = documents.render_pdf
-
-    def render_once(document, *, final=False):
-        if document.kind != "agreement":
-            return render(document, final=final)
-        key = (document.kind, final)
-        if key not in agreement_pdfs:
-            agreement_pdfs[key] = render(document, final=final)
-        return agreement_pdfs[key]
-
-    with monkeypatch.context() as patched:
-        patched.setattr(documents, "render_pdf", render_once)
+def signed(coach, django_capture_on_commit_callbacks, module_pdfs):
+    """A signed, sealed agreement; its two PDFs are rendered once per module
+    (`rendered_once`), sealing and storing are done each time."""
+    with rendered_once(module_pdfs, kinds=("agreement",)):
         return sealed_agreement(coach, django_capture_on_commit_callbacks)
 
 

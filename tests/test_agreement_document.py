@@ -406,6 +406,16 @@ def test_a_draft_says_so_on_every_page(agreement):
     assert all("CONCEPT · nog niet ondertekend" in page for page in pages)
 
 
+def test_the_header_and_footer_are_printed_once_on_every_page(agreement):
+    # Their texts come from hidden elements at the start (string-set), never printed there.
+    pages = pdf_pages(documents.render_agreement_pdf(agreement))
+
+    assert len(pages) > 1
+    for page in pages:
+        assert page.count("CONCEPT · nog niet ondertekend") == 1
+        assert page.count(f"tekstversie {agreement.template_version}") == 1
+
+
 def test_a_signed_agreement_prints_without_the_draft_mark(agreement, fetched_urls):
     Agreement.objects.filter(pk=agreement.pk).update(status=Agreement.Status.SIGNED)
     agreement.refresh_from_db()

@@ -29,7 +29,8 @@ from records.models import DossierExport
 from .conftest import stored_pdf
 from .test_signing import archived
 
-pytestmark = pytest.mark.django_db
+# Storing, sealing and serving documents, not what they say: see conftest.rendered_once.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("render_once")]
 
 OPERATOR = "beheer@avg-portal.test"
 REFUSAL = "Dit bestand komt niet meer overeen met het archief; de beheerder is ingelicht."

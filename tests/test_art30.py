@@ -1,6 +1,7 @@
 """The record of processing activities (art. 30(2) GDPR) in the export: its columns, an
 entry per controller and processing activity built from the annexes in force (an addendum's
-included), transfers with their safeguards, and the PDF."""
+included), transfers with their safeguards, and the PDF, whose entries are laid out when an
+agreement is sealed or ends and joined at the export."""
 
 import csv
 import datetime
@@ -14,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from pypdf import PdfReader
 
+from agreements import signing
 from agreements.models import (
     Addendum,
     AddendumActivity,
@@ -21,12 +23,15 @@ from agreements.models import (
     AgreementEnding,
     Subprocessor,
 )
+from avg_portal import pdf
+from core.origin import Origin
 from records import art30
 
 from .factories import make_client
 from .test_export import download, fake_archived
+from .test_signing import archived
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.record_entries]
 
 EXPECTED_COLUMNS = [
     "Verwerkingsverantwoordelijke",
@@ -195,7 +200,6 @@ def test_an_ended_agreement_shows_the_annexes_in_force_when_it_ended(changed):
     rows = list(art30.record_rows(type(agreement).objects.filter(pk=agreement.pk)))
     assert len(rows) == agreement.activities.count()
     assert {row[9] for row in rows} == {"De verwerkersovereenkomst zoals ondertekend"}
-    assert art30.record_count(type(agreement).objects.filter(pk=agreement.pk)) == len(rows)
 
 
 def test_a_stranger_cannot_export_it(client, stranger, changed):
@@ -205,3 +209,225 @@ def test_a_stranger_cannot_export_it(client, stranger, changed):
     archive = download(client, reverse("export_practice"))
     assert len(record_csv(archive)) == 1  # the header only: no entry of another practice
     assert not [name for name in archive.namelist() if name.startswith("addenda/")]
+
+
+# Each agreement's entries, laid out when it is sealed -----------------------------------------
+
+
+def kept_entries(agreement):
+    """The kept files of an agreement's entries: {key: the entries' PDF text}."""
+    from records import pdfjoin, record_entries
+
+    folder = f"{pdf.RENDERS_FOLDER}/{record_entries.RECORD_ENTRIES}/{agreement.public_id}"
+    if not default_storage.exists(folder):
+        return {}
+    kept = {}
+    for name in default_storage.listdir(folder)[1]:
+        with default_storage.open(f"{folder}/{name}", "rb") as stored:
+            part = pdfjoin.Part.loads(stored.read())
+        joined = b"".join(pdfjoin.join([part], title="t", author="a"))
+        kept[name.removesuffix(record_entries.SUFFIX)] = pdf_text(joined)
+    return kept
+
+
+def current_key(agreement):
+    from records import record_entries
+
+    practice = agreement.practice
+    ((_public_id, rows),) = art30.record_groups(type(agreement).objects.filter(pk=agreement.pk))
+    return record_entries.entry_key(practice, rows)
+
+
+@pytest.fixture
+def renders(monkeypatch):
+    """Every HTML document WeasyPrint lays out, in order; the renders themselves are real."""
+    rendered: list[str] = []
+    real = pdf.render_pdf
+
+    def counting(html, **options):
+        rendered.append(html)
+        return real(html, **options)
+
+    monkeypatch.setattr(pdf, "render_pdf", counting)
+    return rendered
+
+
+def test_sealing_lays_out_the_entries_and_an_export_only_joins_them(
+    coach, client, coach_client, django_capture_on_commit_callbacks, renders
+):
+    sealed = archived(coach, client, django_capture_on_commit_callbacks)
+
+    # Kept once sealed, before any export: the text of what its rows are now.
+    kept = kept_entries(sealed)
+    assert list(kept) == [current_key(sealed)]
+    (text,) = kept.values()
+    assert "Zoë Ünal-Brontë ·" in text
+    assert f"kenmerk{sealed.public_id}" in text.replace(" ", "")
+    assert "Aantal verwerkingen" not in text  # the cover is no part of them
+
+    renders.clear()
+    archive = download(coach_client, reverse("export_practice"))
+    # The export lays out only its cover, and joins the kept entries after it.
+    assert len(renders) == 1 and "Aantal verwerkingen: 3" in renders[0]
+    record = pdf_text(archive.read("verwerkingsregister.pdf"))
+    assert record.index("Aantal verwerkingen: 3") < record.index(text)
+    assert kept_entries(sealed) == kept
+
+
+def test_an_ending_lays_out_the_entries_again(
+    coach, client, django_capture_on_commit_callbacks, renders
+):
+    sealed = archived(coach, client, django_capture_on_commit_callbacks)
+    (before,) = kept_entries(sealed)
+
+    renders.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        signing.agreement_record_end(
+            agreement=sealed, ended_on=datetime.date(2027, 1, 31), origin=Origin.of_account(coach)
+        )
+
+    assert len(renders) == 1
+    kept = kept_entries(sealed)
+    # The new version only: the one it replaces is removed.
+    assert list(kept) == [current_key(sealed)] and before not in kept
+    assert "31-01-2027" in next(iter(kept.values()))
+
+
+def test_a_failed_layout_neither_stops_the_seal_nor_the_export(
+    coach, client, coach_client, django_capture_on_commit_callbacks, monkeypatch, caplog
+):
+    from records import record_entries
+
+    real = record_entries.render_part
+
+    def failing(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(record_entries, "render_part", failing)
+    sealed = archived(coach, client, django_capture_on_commit_callbacks)
+
+    assert sealed.is_archived
+    assert sealed.events.filter(kind="completed").exists()
+    assert "Could not lay out the record entries" in caplog.text
+    assert kept_entries(sealed) == {}
+
+    # The export lays out what is missing, and keeps it.
+    monkeypatch.setattr(record_entries, "render_part", real)
+    archive = download(coach_client, reverse("export_practice"))
+    record = pdf_text(archive.read("verwerkingsregister.pdf"))
+    assert f"kenmerk{sealed.public_id}" in record.replace(" ", "")
+    assert list(kept_entries(sealed)) == [current_key(sealed)]
+
+
+def test_a_changed_entry_is_laid_out_again_at_the_export(coach, coach_client, renders):
+    agreement = fake_archived(coach.practice, make_client(coach.practice, "Anna Jansen"))
+    download(coach_client, reverse("export_practice"))
+    (before,) = kept_entries(agreement)
+
+    # Nothing announces a new address of the client: the key shows it changed.
+    agreement.client.residence = "Zwolle"
+    agreement.client.save(update_fields=["residence"])
+    renders.clear()
+    archive = download(coach_client, reverse("export_practice"))
+
+    assert len(renders) == 2  # the cover, and Anna's entries
+    assert "Woonplaats: Zwolle" in pdf_text(archive.read("verwerkingsregister.pdf"))
+    assert list(kept_entries(agreement)) == [current_key(agreement)] != [before]
+
+
+def test_a_damaged_kept_entry_is_laid_out_again(coach, coach_client, renders):
+    from records import record_entries
+
+    agreement = fake_archived(coach.practice, make_client(coach.practice, "Anna Jansen"))
+    download(coach_client, reverse("export_practice"))
+    key = current_key(agreement)
+    name = (
+        f"{pdf.RENDERS_FOLDER}/{record_entries.RECORD_ENTRIES}/{agreement.public_id}/"
+        f"{key}{record_entries.SUFFIX}"
+    )
+    default_storage.delete(name)
+    default_storage.save(name, ContentFile(b"%PDF-1.7 not a part"))
+    renders.clear()
+
+    archive = download(coach_client, reverse("export_practice"))
+
+    assert len(renders) == 2
+    assert "Anna Jansen ·" in pdf_text(archive.read("verwerkingsregister.pdf"))
+    assert list(kept_entries(agreement)) == [key]
+
+
+def test_joined_pdfs_keep_every_page_in_order():
+    from records import pdfjoin
+
+    documents = [
+        pdf.render_pdf(
+            f'<html lang="nl"><body><p>Stuk {n} één</p>'
+            f'<p style="break-before: page">Stuk {n} twee</p></body></html>',
+            title="Stuk",
+            author="Praktijk",
+        )
+        for n in (1, 2)
+    ]
+    parts = [pdfjoin.Part.loads(pdfjoin.part_of(d).dumps()) for d in documents]
+
+    joined = b"".join(pdfjoin.join(parts, title="Register van verwerkingen", author="Zoë"))
+
+    reader = PdfReader(io.BytesIO(joined), strict=True)
+    texts = [" ".join(page.extract_text().split()) for page in reader.pages]
+    assert texts == ["Stuk 1 één", "Stuk 1 twee", "Stuk 2 één", "Stuk 2 twee"]
+    assert reader.metadata.title == "Register van verwerkingen"
+    assert reader.metadata.author == "Zoë"
+    with pytest.raises(pdfjoin.PartError):
+        pdfjoin.Part.loads(documents[0])
+
+
+def test_a_sealed_addendum_lays_out_the_entries_again(
+    coach, coach_client, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    from .signing_helpers import token_from
+    from .test_addenda import (
+        NEW_ROW,
+        client_signs,
+        coach_signature,
+        draft_changed,
+        sealed_agreement,
+    )
+
+    sealed = sealed_agreement(coach, django_capture_on_commit_callbacks)
+    (before,) = kept_entries(sealed)
+    # In force from today: the record shows the addendum's Bijlage 1 once it is sealed.
+    addendum = draft_changed(coach_client, sealed, add=NEW_ROW)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        coach_client.post(reverse("addendum_send", args=[addendum.public_id]), coach_signature())
+    (invitation,) = [m for m in mail.outbox if "addendum 1" in m.subject]
+    client_signs(token_from(invitation), django_capture_on_commit_callbacks)
+    addendum.refresh_from_db()
+    assert addendum.is_archived
+
+    kept = kept_entries(sealed)
+    assert list(kept) == [current_key(sealed)] and before not in kept
+    text = next(iter(kept.values()))
+    assert "Afspraken plannen in een online agenda" in text
+    assert "Addendum 1, ondertekend" in text
+
+
+def test_the_entries_of_agreements_sealed_before_can_be_laid_out_at_once(coach, renders):
+    from django.core.management import call_command
+
+    agreements = [
+        fake_archived(coach.practice, make_client(coach.practice, name))
+        for name in ("Anna Jansen", "Bram de Vries")
+    ]
+    assert all(kept_entries(agreement) == {} for agreement in agreements)
+
+    output = io.StringIO()
+    call_command("record_entries", stdout=output)
+
+    assert "2 agreement(s) laid out" in output.getvalue()
+    assert [list(kept_entries(a)) for a in agreements] == [[current_key(a)] for a in agreements]
+    renders.clear()
+    call_command("record_entries", stdout=output)
+    assert renders == []

@@ -19,6 +19,9 @@ from django.db import connection
 
 from . import test_s3
 
+# Storing, sealing and serving documents, not what they say: see conftest.rendered_once.
+pytestmark = pytest.mark.usefixtures("render_once")
+
 s3_endpoint = test_s3.s3_endpoint  # the S3 server fixture
 
 ROOT = Path(__file__).resolve().parent.parent

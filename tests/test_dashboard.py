@@ -3,6 +3,7 @@
 import datetime
 
 import pytest
+from django.test.utils import override_script_prefix
 from django.urls import reverse
 from django.utils import timezone
 
@@ -98,3 +99,16 @@ def test_a_stranger_sees_none_of_it(coach, stranger, client, django_capture_on_c
     login_verified(client, stranger)
     page = client.get(reverse("dashboard")).text
     assert "Er vraagt nu niets om je aandacht." in page
+
+
+def test_the_menu_links_follow_the_script_prefix(coach_client):
+    """The menu's links are reversed once per process (avg_portal.context_processors), for
+    each script prefix the site is served under."""
+    plain = coach_client.get(reverse("dashboard")).text
+    with override_script_prefix("/avg/"):
+        prefixed = coach_client.get(reverse("dashboard")).text
+
+    assert f'href="{reverse("agreement_list")}"' in plain
+    assert 'href="/avg/agreements/"' in prefixed
+    assert 'href="/avg/account/security/"' in prefixed
+    assert 'href="/agreements/"' not in prefixed

@@ -19,7 +19,8 @@ from .conftest import login_verified
 from .factories import make_agreement
 from .test_s3 import s3_endpoint  # noqa: F401 (the moto server fixture)
 
-pytestmark = pytest.mark.django_db
+# Storing, sealing and serving documents, not what they say: see conftest.rendered_once.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("render_once")]
 
 SEALED = b"%PDF-1.7\n" + bytes(range(256)) * 400 + b"\n%%EOF\n"
 

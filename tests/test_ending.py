@@ -19,36 +19,20 @@ from core.immutability import lawful_removal
 from core.origin import Origin
 from records.models import ErasureRecord
 
-from .conftest import login_verified
+from .conftest import login_verified, rendered_once
 from .test_signing import archived
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(scope="module")
-def agreement_pdfs():
-    return {}
-
-
 @pytest.fixture
-def signed(coach, django_capture_on_commit_callbacks, agreement_pdfs, monkeypatch):
+def signed(coach, django_capture_on_commit_callbacks, module_pdfs):
     """A signed, sealed agreement. The tests here are about what follows the signing, so the
     agreement's two PDFs (the one both sign, the final one) are rendered once per module
-    and their bytes reused; sealing, storing and everything after are done each time."""
+    (`rendered_once`); sealing, storing and everything after are done each time."""
     from django.test import Client as Browser
 
-    from agreements import documents
-
-    render = documents.render_pdf
-
-    def render_once(document, *, final=False):
-        key = (document.kind, final)
-        if key not in agreement_pdfs:
-            agreement_pdfs[key] = render(document, final=final)
-        return agreement_pdfs[key]
-
-    with monkeypatch.context() as patched:
-        patched.setattr(documents, "render_pdf", render_once)
+    with rendered_once(module_pdfs, kinds=("agreement",)):
         # The client signs in a browser of his own.
         return archived(coach, Browser(), django_capture_on_commit_callbacks)
 

@@ -12,7 +12,7 @@ from django.db.models.signals import pre_migrate
 from django.test import Client as Browser
 from django.utils import timezone
 
-from agreements import actions, documents, signing
+from agreements import actions, signing
 from agreements.models import (
     Agreement,
     AgreementEnding,
@@ -35,26 +35,6 @@ from .signing_helpers import confirmed_code, send_for_signing
 from .test_signing import archived
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(scope="module")
-def rendered():
-    return {}
-
-
-@pytest.fixture
-def render_once(rendered, monkeypatch):
-    """The tests here are about the stored rows, not the documents: each kind of PDF is
-    rendered once per module and its bytes reused; sealing and storing run each time."""
-    render = documents.render_pdf
-
-    def cached(document, *, final=False):
-        key = (document.kind, final)
-        if key not in rendered:
-            rendered[key] = render(document, final=final)
-        return rendered[key]
-
-    monkeypatch.setattr(documents, "render_pdf", cached)
 
 
 @pytest.fixture

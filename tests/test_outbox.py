@@ -29,6 +29,9 @@ from .factories import make_agreement
 from .signing_helpers import client_post, signature_png
 from .test_breaches import log_breach
 
+# Storing, sealing and serving documents, not what they say: see conftest.rendered_once.
+pytestmark = pytest.mark.usefixtures("render_once")
+
 Status = OutboxMessage.Status
 Kind = AgreementEvent.Kind
 

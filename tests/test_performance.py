@@ -14,12 +14,12 @@ from pypdf import PdfReader
 from agreements.models import AgreementEnding
 from avg_portal import pdf
 from core.origin import Origin
-from records import export
+from records import export, record_entries
 
 from .factories import make_agreement, make_client
 from .test_export import fake_archived
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.record_entries]
 
 
 @pytest.fixture
@@ -184,7 +184,7 @@ def test_an_erased_client_leaves_no_kept_record_entries(coach, settings):
     agreement = fake_archived(coach.practice, client)
     AgreementEnding.objects.create(agreement=agreement, coaching_ended_on=datetime.date(2000, 1, 1))
     record_pdf(coach.practice)
-    kept = settings.MEDIA_ROOT / pdf.RENDERS_FOLDER / export.RECORD_ENTRIES
+    kept = settings.MEDIA_ROOT / pdf.RENDERS_FOLDER / record_entries.RECORD_ENTRIES
     assert (kept / str(agreement.public_id)).exists()
 
     from django.test import TestCase

@@ -28,6 +28,9 @@ from avg_portal.seal import verify_seal
 
 from .signing_helpers import client_post, confirm_signer_code, send_for_signing
 
+# Storing, sealing and serving documents, not what they say: see conftest.rendered_once.
+pytestmark = pytest.mark.usefixtures("render_once")
+
 DATABASE_QUEUE = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 OPERATOR = "beheer@avg-portal.test"
 

@@ -33,7 +33,8 @@ from .test_archive import (
 )
 from .test_signing import archived
 
-pytestmark = pytest.mark.django_db
+# Storing, sealing and serving documents, not what they say: see conftest.rendered_once.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("render_once")]
 
 ACCESS_KEY = SECRET_KEY = "testing"  # moto accepts any credentials
 REGION = "eu-central-1"

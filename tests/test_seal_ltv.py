@@ -11,6 +11,7 @@ import io
 import shutil
 import subprocess
 import sys
+import zipfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -46,6 +47,9 @@ from records.archive_audit import verify_archive
 from .conftest import login_verified
 from .pki import SEAL_DAYS, SimulatedPKI, closed_url
 from .signing_helpers import client_post, send_for_signing
+
+# Storing, sealing and serving documents, not what they say: see conftest.rendered_once.
+pytestmark = pytest.mark.usefixtures("render_once")
 
 
 @pytest.fixture(scope="module")
@@ -369,6 +373,15 @@ def test_renew_evidence_adds_a_document_timestamp_and_every_version_verifies(
     response = coach_http(coach).get(reverse("agreement_pdf", args=[agreement.public_id]))
     assert response.status_code == 200
     assert b"".join(response.streaming_content) == renewed
+
+    # The dossier export holds the newest version too, checked against its hash.
+    from records.export import practice_dossier
+
+    with zipfile.ZipFile(io.BytesIO(b"".join(practice_dossier(coach.practice)))) as dossier:
+        (member,) = [
+            name for name in dossier.namelist() if name.startswith("verwerkersovereenkomsten/")
+        ]
+        assert dossier.read(member) == renewed
 
     # The evidence trail records it, with both hashes, and still holds.
     (event,) = agreement.events.filter(kind=AgreementEvent.Kind.EVIDENCE_RENEWED)

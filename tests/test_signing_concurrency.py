@@ -15,7 +15,8 @@ from core.origin import Origin
 
 from .signing_helpers import confirmed_code, send_for_signing, signature_png
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Storing, sealing and serving documents, not what they say: see conftest.rendered_once.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("render_once")]
 
 
 def test_simultaneous_signatures_give_one_signature_and_one_pdf(coach):

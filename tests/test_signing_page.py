@@ -2,7 +2,10 @@
 submit what to correct, at the top of the page."""
 
 import pytest
+from django.core.cache import cache
 from django.urls import reverse
+
+from agreements import documents
 
 from .signing_helpers import client_post, send_for_signing
 from .test_signing import open_link
@@ -64,3 +67,23 @@ def test_a_private_client_signs_without_a_function(
     text = " ".join(pdf_text(stored_pdf(Agreement.objects.get(pk=signing_session.pk))).split())
     assert "Zoë Ünal-Brontë, Breda" in text
     assert ", ," not in text
+
+
+def test_the_text_is_laid_out_once_for_every_visit(client, signing_session, monkeypatch):
+    """The sent version cannot change: its text is rendered once and kept in the cache."""
+    rendered = []
+    real = documents.render_html
+
+    def counting(document):
+        rendered.append(document.pk)
+        return real(document)
+
+    monkeypatch.setattr(documents, "render_html", counting)
+    cache.clear()  # opening the link showed the page once already
+    first = client.get(reverse("signing_page")).text
+    second = client.get(reverse("signing_page")).text
+
+    assert rendered == [signing_session.pk]
+    text = first[first.index('class="agreement-document') : first.index("</article>")]
+    assert signing_session.client_name in text
+    assert text == second[second.index('class="agreement-document') : second.index("</article>")]

@@ -57,8 +57,8 @@ def _check(page, url, size, problems):
         problems.append(f"phone {url}: page is {width} px wide")
 
 
-@pytest.mark.parametrize("size", list(SIZES))
-def test_coach_pages(browser, live_server, size):
+@pytest.mark.usefixtures("render_once")  # the pages, not the PDFs, are walked here
+def test_coach_pages(browser, live_server):
     from agreements import signing
     from agreements.signing import SignatureInput
     from breaches.actions import breach_create
@@ -118,11 +118,14 @@ def test_coach_pages(browser, live_server, size):
         reverse("verify"),
     ]
     problems = []
-    for url in urls:
-        _check(page, live_server.url + url, size, problems)
+    # Both sizes over the same pages: the data above is made once.
+    for size in SIZES:
+        for url in urls:
+            _check(page, live_server.url + url, size, problems)
     assert not problems, "\n".join(problems)
 
 
+@pytest.mark.usefixtures("render_once")
 def test_client_pages(browser, live_server):
     coach = make_coach()
     _agreement, token = send_for_signing(coach)
