@@ -2,8 +2,8 @@
 preview what changes, sign and send, withdraw, download. The client signs on the common
 signing pages (agreements.signing_views)."""
 
+import functools
 import uuid
-from typing import cast
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
@@ -12,15 +12,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from avg_portal.downloads import attachment
-from avg_portal.models import User
 from core.exceptions import ActionRefused
 from core.origin import Origin
 
 from . import addenda, documents
 from .access import get_addendum_for_coach, get_agreement_for_coach
 from .annexes import annexes_before, annexes_of, compare
-from .forms import AddendumActivityFormSet, AddendumForm, SignatureForm
-from .views import _document_pdf
+from .forms import AddendumActivityFormSet, AddendumForm
+from .views import SendPage, _document_pdf, sign_and_send_page
 
 
 @require_POST
@@ -103,45 +102,22 @@ def addendum_pdf(request: HttpRequest, public_id: uuid.UUID) -> HttpResponseBase
 def addendum_send(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """The coach signs the addendum and sends it to the client."""
     addendum = get_addendum_for_coach(request, public_id)
-    agreement = addendum.agreement
-    if not addendum.is_draft:
-        messages.info(request, _("This addendum is no longer a draft."))
-        return redirect("addendum_detail", public_id=addendum.public_id)
-    initial = {
-        "name": cast(User, request.user).full_name or agreement.practice_name,
-        "function": _("Coach"),
-        "place": agreement.practice_seat,
-    }
-    form = SignatureForm(request.POST or None, initial=initial, kind=addendum.kind)
-    if request.method == "POST" and form.is_valid():
-        try:
-            addenda.addendum_sign_and_send(
-                addendum=addendum, signature=form.signature(), origin=Origin.of_coach(request)
-            )
-        except ActionRefused as refusal:
-            messages.error(request, str(refusal))
-            return redirect("addendum_detail", public_id=addendum.public_id)
-        link = addendum.signing_links.first()
-        if link and link.email_failed_at:
-            messages.error(
-                request,
-                _(
-                    "The addendum is signed by you, but the email to %(email)s could not be "
-                    "sent: %(error)s."
-                )
-                % {"email": agreement.client.email, "error": link.email_error},
-            )
-        else:
-            messages.success(
-                request,
-                _("Addendum signed and sent to %(email)s.") % {"email": agreement.client.email},
-            )
-        return redirect("addendum_detail", public_id=addendum.public_id)
-    return render(
+    page = SendPage(
+        template="agreements/addendum_send.html",
+        detail="addendum_detail",
+        no_longer_draft=_("This addendum is no longer a draft."),
+        sent=_("Addendum signed and sent to %(email)s."),
+        not_emailed=_(
+            "The addendum is signed by you, but the email to %(email)s could not be "
+            "sent: %(error)s."
+        ),
+    )
+    return sign_and_send_page(
         request,
-        "agreements/addendum_send.html",
-        {"addendum": addendum, "agreement": agreement, "form": form, "is_coach": True},
-        status=400 if request.method == "POST" else 200,
+        addendum,
+        page,
+        functools.partial(addenda.addendum_sign_and_send, addendum=addendum),
+        {"addendum": addendum, "agreement": addendum.agreement},
     )
 
 

@@ -1,3 +1,4 @@
+import functools
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -273,53 +274,79 @@ def _document_pdf(
     )
 
 
-@require_http_methods(["GET", "POST"])
-def agreement_send(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
-    """The coach signs the draft and sends it to the client."""
-    agreement = get_agreement_for_coach(request, public_id)
-    if not agreement.is_draft:
-        messages.info(request, _("This agreement is no longer a draft."))
-        return redirect("agreement_detail", public_id=agreement.public_id)
+@dataclass(frozen=True)
+class SendPage:
+    """What the coach's sign-and-send page says for one kind of signable document. The
+    messages are filled in with the client's `email` and the mail server's `error`."""
+
+    template: str
+    detail: str  # the URL name of the document's own page
+    no_longer_draft: str
+    sent: str
+    not_emailed: str
+
+
+def sign_and_send_page(
+    request: HttpRequest,
+    document: Agreement | Addendum,
+    page: SendPage,
+    send: Callable[..., object],
+    context: dict[str, object],
+) -> HttpResponse:
+    """The coach signs a draft and the client is emailed his link: one page for every kind
+    of signable document. `send(signature=..., origin=...)` is the kind's service."""
+    detail = redirect(page.detail, public_id=document.public_id)
+    if not document.is_draft:
+        messages.info(request, page.no_longer_draft)
+        return detail
+    agreement = document.dossier
     initial = {
         "name": cast(User, request.user).full_name or agreement.practice_name,
         "function": _("Coach"),
         "place": agreement.practice_seat,
     }
-    form = SignatureForm(request.POST or None, initial=initial)
+    form = SignatureForm(request.POST or None, initial=initial, kind=document.kind)
     if request.method == "POST" and form.is_valid():
         try:
-            signing.agreement_sign_and_send(
-                agreement=agreement, signature=form.signature(), origin=Origin.of_coach(request)
-            )
+            send(signature=form.signature(), origin=Origin.of_coach(request))
         except ActionRefused as refusal:
             messages.error(request, str(refusal))
-            return redirect("agreement_detail", public_id=agreement.public_id)
-        link = agreement.signing_links.first()
+            return detail
+        link = document.signing_links.first()
         if link and link.email_failed_at:
-            messages.error(
-                request,
-                _(
-                    "The agreement is signed by you, but the email to %(email)s could not be "
-                    "sent: %(error)s. Check the address and send it again."
-                )
-                % {"email": agreement.client.email, "error": link.email_error},
-            )
+            failed = {"email": agreement.client.email, "error": link.email_error}
+            messages.error(request, page.not_emailed % failed)
         else:
-            messages.success(
-                request,
-                _("Signed and sent to %(email)s.") % {"email": agreement.client.email},
-            )
-        return redirect("agreement_detail", public_id=agreement.public_id)
+            messages.success(request, page.sent % {"email": agreement.client.email})
+        return detail
     return render(
         request,
-        "agreements/agreement_send.html",
-        {
-            "agreement": agreement,
-            "form": form,
-            "is_coach": True,
-            "art28": art28.check_agreement(agreement),
-        },
+        page.template,
+        context | {"form": form, "is_coach": True},
         status=400 if request.method == "POST" else 200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def agreement_send(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """The coach signs the draft and sends it to the client."""
+    agreement = get_agreement_for_coach(request, public_id)
+    page = SendPage(
+        template="agreements/agreement_send.html",
+        detail="agreement_detail",
+        no_longer_draft=_("This agreement is no longer a draft."),
+        sent=_("Signed and sent to %(email)s."),
+        not_emailed=_(
+            "The agreement is signed by you, but the email to %(email)s could not be "
+            "sent: %(error)s. Check the address and send it again."
+        ),
+    )
+    return sign_and_send_page(
+        request,
+        agreement,
+        page,
+        functools.partial(signing.agreement_sign_and_send, agreement=agreement),
+        {"agreement": agreement, "art28": art28.check_agreement(agreement)},
     )
 
 
