@@ -1,7 +1,10 @@
 """Every file in the document storage (the media folder or the S3 bucket), written to one tar
 file with the names they have in storage: the documents half of deploy/backup.sh. The
 database records each sealed file's SHA-256, so `verify_archive` after a restore shows that
-nothing was lost or changed."""
+nothing was lost or changed. Kept renders (`renders/`: drafts' PDFs, the processing
+record's entries) are a cache and left out: they are laid out again when missing (a draft on
+its next download, the record's entries at the next export or by `manage.py
+record_entries`)."""
 
 import tarfile
 from pathlib import Path
@@ -9,6 +12,8 @@ from typing import Any
 
 from django.core.files.storage import Storage, default_storage
 from django.core.management.base import BaseCommand, CommandParser
+
+from avg_portal.pdf import RENDERS_FOLDER
 
 
 def stored_names(storage: Storage, folder: str = "") -> list[str]:
@@ -28,7 +33,11 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         target = Path(options["tar_file"])
-        names = stored_names(default_storage)
+        names = [
+            name
+            for name in stored_names(default_storage)
+            if not name.startswith(f"{RENDERS_FOLDER}/")
+        ]
         total = 0
         # "x": never overwrite an earlier backup. PDFs are compressed already: no gzip.
         with tarfile.open(target, "x") as tar:
