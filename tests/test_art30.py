@@ -189,6 +189,11 @@ def test_record_columns_and_an_entry_from_an_addendum(coach, coach_client, chang
     assert "Contactgegevens verwerker" in text
     assert "Technische en organisatorische beveiligingsmaatregelen (Bijlage 2)" in text
     assert f"Addendum 1, ondertekend, van kracht vanaf {addendum.effective_on:%d-%m-%Y}" in text
+    # Its own running header on every page; no page numbers, which each joined piece would
+    # count for itself; nothing of the breach documents it shares a stylesheet with.
+    pages = PdfReader(io.BytesIO(archive.read("verwerkingsregister.pdf"))).pages
+    assert all("Artikel 30 lid 2 AVG" in page.extract_text() for page in pages)
+    assert "Datalek" not in text and "Pagina" not in text
 
 
 def test_an_ended_agreement_shows_the_annexes_in_force_when_it_ended(changed):
