@@ -54,11 +54,16 @@ run: messages
 	@echo "Serving AVG Portal on http://$(HOST):$(PORT)/  (stop with Ctrl+C)"
 	@$(DEV_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-# One pytest worker per core (pytest-xdist); PYTEST_WORKERS=0 runs in one process. The 15
-# slowest tests are listed at the end, to keep the suite's time in view.
+# One pytest worker per core (pytest-xdist); PYTEST_WORKERS=0 runs in one process. Workers
+# steal queued tests from each other, so the browser tests (collected first) do not all end
+# up on one. Bytecode is written even where the environment says not to (as on these
+# machines): every worker and every process a test starts would otherwise compile the app
+# and rewrite the tests' asserts again. The 15 slowest tests are listed at the end, to keep
+# the suite's time in view.
 PYTEST_WORKERS ?= auto
 test: messages browser-deps
-	$(DEV_ENV) $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --durations=15 $(PYTEST_ARGS)
+	env -u PYTHONDONTWRITEBYTECODE $(DEV_ENV) $(BIN)/python -m pytest -n $(PYTEST_WORKERS) \
+		--dist worksteal --durations=15 $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from avg_portal.pdf import render_pdf
+from avg_portal import pdf
 
 from . import display
 from .models import TRIAGE_QUESTIONS, AuthorityDecision, Breach, BreachUpdate, SubjectsDecision
@@ -199,7 +199,7 @@ def report_context(breach: Breach) -> dict[str, object]:
 def render_report_pdf(breach: Breach) -> bytes:
     with translation.override(DOCUMENT_LANGUAGE):
         html = render_to_string("pdf/breach/report.html", report_context(breach))
-    return render_pdf(
+    return pdf.render_pdf(
         html,
         title=f"Datalek {breach.reference}",
         author=breach.practice.name,
@@ -215,4 +215,4 @@ def render_register_pdf(practice: "Practice", breaches: Iterable[Breach]) -> byt
             "pdf/breach/register.html",
             {"practice": practice, "entries": entries, "printed_at": timezone.now()},
         )
-    return render_pdf(html, title="Register van datalekken", author=practice.name)
+    return pdf.render_pdf(html, title="Register van datalekken", author=practice.name)

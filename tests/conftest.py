@@ -1,4 +1,5 @@
 import contextlib
+import hashlib
 
 import pytest
 from django.db import connection
@@ -90,6 +91,33 @@ def _record_entries_only_where_asked(request):
     terms_changed.disconnect(dispatch_uid="records.record_entries")
     yield
     terms_changed.connect(on_terms_changed, dispatch_uid="records.record_entries")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _each_html_laid_out_once():
+    """WeasyPrint turns the same HTML with the same metadata into the same PDF, so within a
+    test process a second render of identical input reuses the first one's bytes: a
+    real render of exactly that HTML, not a stand-in. Most tests print the same few
+    documents (the demo coach's agreement, its final with the same signatures), and this
+    halves the suite's rendering. Input that differs in any byte is rendered afresh; a
+    render that fails is not remembered."""
+    from avg_portal import pdf
+
+    render = pdf.render_pdf
+    laid_out = {}
+
+    def render_pdf(html, *, title, author, lang="nl", allowed_data_uris=()):
+        allowed = tuple(sorted(allowed_data_uris))
+        key = hashlib.sha256(repr((html, title, author, lang, allowed)).encode()).digest()
+        if key not in laid_out:
+            laid_out[key] = render(
+                html, title=title, author=author, lang=lang, allowed_data_uris=allowed
+            )
+        return laid_out[key]
+
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(pdf, "render_pdf", render_pdf)
+        yield
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,7 @@ submit what to correct, at the top of the page."""
 import pytest
 from django.core.cache import cache
 from django.urls import reverse
+from django.utils import timezone
 
 from agreements import documents
 
@@ -30,7 +31,7 @@ def test_the_page_starts_with_the_steps_and_a_summary(client, signing_session):
     assert signing_session.practice_name in page
     assert signing_session.client_name in page
     link = signing_session.signing_links.get()
-    assert f"Onderteken vóór</dt><dd>{link.expires_at.day} " in page
+    assert f"Onderteken vóór</dt><dd>{timezone.localtime(link.expires_at).day} " in page
     assert 'href="#sign-heading"' in page  # one tap to the signature form
 
 
