@@ -120,6 +120,45 @@ def _each_html_laid_out_once():
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _static_files_listed_once():
+    """Django's test client builds its middleware anew for every test, and WhiteNoise's
+    lists every file under STATIC_ROOT each time it is built: with a collected static folder
+    (`make bench-http` leaves one) that was a fifth of the suite's time. The listing is kept
+    per folder and per WhiteNoise configuration; the files do not change during a run."""
+    from whitenoise.base import WhiteNoise
+
+    listing = WhiteNoise.update_files_dictionary
+    listed = {}
+
+    def update_files_dictionary(self, root, prefix):
+        key = (
+            root,
+            prefix,
+            self.max_age,
+            self.allow_all_origins,
+            self.charset,
+            self.index_file,
+            _function(self.add_headers_function),
+            _function(self.immutable_file_test),
+            tuple(sorted(self.media_types.types_map.items())),
+        )
+        if key not in listed:
+            before = dict(self.files)
+            listing(self, root, prefix)
+            listed[key] = {url: f for url, f in self.files.items() if before.get(url) is not f}
+        self.files.update(listed[key])
+
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(WhiteNoise, "update_files_dictionary", update_files_dictionary)
+        yield
+
+
+def _function(method):
+    """A bound method's function: each middleware instance binds its own."""
+    return getattr(method, "__func__", method)
+
+
 @pytest.fixture(scope="module")
 def module_pdfs():
     """PDFs rendered once for a whole test module (see `rendered_once`)."""
