@@ -3,7 +3,6 @@ the common signing path, and the annexes in force follow it (retention, art. 30 
 
 import datetime
 import hashlib
-import io
 
 import pytest
 from django.core import mail
@@ -13,7 +12,6 @@ from django.db import IntegrityError, transaction
 from django.test import Client as Browser
 from django.urls import reverse
 from django.utils import timezone
-from pypdf import PdfReader
 
 from agreements import addenda, signing
 from agreements.annexes import annexes_before, annexes_of, compare, effective_annexes
@@ -40,6 +38,7 @@ from core.origin import Actor, Origin
 from records.archive_audit import verify_archive
 
 from .conftest import login_verified, rendered_once, stored_pdf
+from .pdf_reading import pdf_text
 from .signing_helpers import (
     client_post,
     confirm_signer_code,
@@ -70,12 +69,6 @@ def sealed_agreement(coach, capture):
     agreement.refresh_from_db()
     assert agreement.is_archived
     return agreement
-
-
-def pdf_text(pdf: bytes) -> str:
-    """The PDF's text, with line breaks inside table cells undone."""
-    pages = " ".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(pdf)).pages)
-    return " ".join(pages.split())
 
 
 def management(prefix, total, initial):

@@ -30,6 +30,7 @@ from avg_portal import pdf
 from core.origin import Actor, Origin
 
 from .conftest import make_practice
+from .pdf_reading import page_texts
 
 pytestmark = pytest.mark.django_db
 
@@ -219,7 +220,7 @@ def fetched_urls(monkeypatch):
 
 
 def pdf_pages(content):
-    return [normalise(page.extract_text()) for page in PdfReader(io.BytesIO(content)).pages]
+    return [normalise(text) for text in page_texts(content)]
 
 
 def page_furniture(agreement, number, total):

@@ -28,6 +28,7 @@ from core.origin import Origin
 from records import art30
 
 from .factories import make_client
+from .pdf_reading import pdf_text
 from .test_export import download, fake_archived
 from .test_signing import archived
 
@@ -87,11 +88,6 @@ def signed_addendum(agreement, *, effective_on, rows, **fields):
 def record_csv(archive):
     text = archive.read("verwerkingsregister.csv").decode("utf-8-sig")
     return list(csv.reader(io.StringIO(text), delimiter=";"))
-
-
-def pdf_text(data):
-    pages = " ".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(data)).pages)
-    return " ".join(pages.split())
 
 
 @pytest.fixture

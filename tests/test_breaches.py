@@ -6,7 +6,6 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
-from pypdf import PdfReader
 
 from breaches import actions
 from breaches.models import (
@@ -21,6 +20,7 @@ from core.origin import Origin
 
 from .conftest import login_verified
 from .factories import make_client
+from .pdf_reading import pdf_text
 
 pytestmark = pytest.mark.django_db
 
@@ -54,12 +54,6 @@ def log_breach(practice, user, **fields):
 
 def detail(breach):
     return reverse("breach_detail", args=[breach.public_id])
-
-
-def pdf_text(content):
-    reader = PdfReader(io.BytesIO(content))
-    text = " ".join(page.extract_text() or "" for page in reader.pages)
-    return " ".join(text.split())  # lines wrap wherever the page is full
 
 
 # Logging and updating ------------------------------------------------------------------

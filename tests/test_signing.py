@@ -20,13 +20,14 @@ from avg_portal.seal import SealInvalid, verify_seal
 
 from .conftest import login_verified, stored_pdf
 from .factories import make_agreement
+from .pdf_reading import page_texts
 from .signing_helpers import client_post, confirm_signer_code, data_url, send_for_signing
 
 pytestmark = pytest.mark.django_db
 
 
 def pdf_text(pdf):
-    return " ".join((page.extract_text() or "") for page in PdfReader(io.BytesIO(pdf)).pages)
+    return " ".join(page_texts(pdf))
 
 
 @pytest.fixture
