@@ -14,7 +14,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 from django_otp.plugins.otp_static.models import StaticToken
-from two_factor import views as two_factor_views
 from two_factor.utils import get_otpauth_url
 
 from . import accounts, audit
@@ -26,6 +25,7 @@ from .forms import (
 )
 from .middleware import second_factor_not_required
 from .models import SecurityEvent, User
+from .two_factor_views import two_factor_views
 
 # Where a coach was going when the second-factor enrolment interrupted her.
 AFTER_SETUP_KEY = "after_two_factor_setup"
