@@ -4,6 +4,8 @@ The first visit trades the token for a session and redirects to a URL without it
 secret never sits in the browser history or in a Referer header.
 """
 
+from typing import cast
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.core.cache import cache
@@ -22,6 +24,8 @@ from core.origin import Origin, client_ip
 from . import documents, signer_codes, signing
 from .forms import DeclineForm, SignatureForm
 from .models import (
+    Addendum,
+    Agreement,
     AgreementEvent,
     AgreementStatus,
     Declaration,
@@ -93,17 +97,39 @@ def _unavailable(request: HttpRequest, reason: str, status: int = 200) -> HttpRe
     return render(request, "signing/unavailable.html", {"reason": reason}, status=status)
 
 
-def _session_link(request: HttpRequest) -> SigningLink | None:
+def _session_link(request: HttpRequest, *, with_pdf: bool = False) -> SigningLink | None:
     link_id = request.session.get(SESSION_KEY)
     if link_id is None:
         return None
     # Without the stored PDF of the document (tens of KB): the page shows its text.
-    return (
+    link = (
         SigningLink.objects.select_related("document")
         .defer("document__document_pdf")
         .filter(pk=link_id)
         .first()
     )
+    if link is not None:
+        _load_concrete(link.document, with_pdf=with_pdf)
+    return link
+
+
+def _load_concrete(document: SignableDocument, *, with_pdf: bool) -> None:
+    """Read the agreement, declaration or addendum that `document.concrete()` returns, with
+    the agreement it belongs to and that agreement's practice, in one query; without the PDF
+    unless asked. (Read by `concrete()` itself: the whole row with its PDF, and the agreement
+    and the practice in two more queries.)"""
+    accessor = f"as_{document.kind}"
+    model = cast(
+        type[Agreement | Declaration | Addendum],
+        SignableDocument._meta.get_field(accessor).related_model,
+    )
+    concrete = model._default_manager.select_related(
+        "practice" if model is Agreement else "agreement__practice"
+    )
+    if not with_pdf:
+        concrete = concrete.defer("document_pdf")
+    # The reverse one-to-one accessor keeps it: concrete() returns it without a query.
+    setattr(document, accessor, concrete.get(document=document))
 
 
 def _link_state(link: SigningLink) -> str | None:
@@ -148,9 +174,11 @@ def signing_open(request: HttpRequest, token: str) -> HttpResponse:
     return redirect("signing_page")
 
 
-def _current(request: HttpRequest) -> tuple[SigningLink | None, str | None]:
+def _current(
+    request: HttpRequest, *, with_pdf: bool = False
+) -> tuple[SigningLink | None, str | None]:
     """The link of this signing session and why it is unusable (None when usable)."""
-    link = _session_link(request)
+    link = _session_link(request, with_pdf=with_pdf)
     if link is None:
         return None, "no_session"
     return link, _link_state(link)
@@ -371,7 +399,7 @@ def signing_send_code(request: HttpRequest) -> HttpResponse:
 @require_GET
 def signing_document(request: HttpRequest) -> HttpResponse:
     """The exact PDF the client signs: the stored version, never a new render."""
-    link, state = _current(request)
+    link, state = _current(request, with_pdf=True)
     if link is None or state is not None:
         return _unavailable(request, state or "no_session")
     signing.link_record(

@@ -1,3 +1,4 @@
+import datetime
 import functools
 import uuid
 from collections.abc import Callable
@@ -7,10 +8,12 @@ from typing import cast
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
-from django.db.models import Prefetch
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -39,6 +42,8 @@ from .models import Addendum, Agreement, AgreementStatus, Declaration
 from .retention import agreement_keep_until
 
 PAGE_SIZE = 25
+# How the archive writes dates (as the template's `date:"j F Y"` did).
+DATE_FORMAT = "j F Y"
 EVENTS_PAGE_SIZE = 50
 # Added to the file name of a document that is not sealed yet (it carries no signatures).
 UNSIGNED_COPY = "ongetekende-kopie"
@@ -90,30 +95,23 @@ LIST_FIELDS = ("document", "kind")
 
 @dataclass(frozen=True)
 class ArchiveRow:
-    agreement: Agreement
+    """One row of the archive, ready to print: the template only writes these out (looking
+    up and formatting the same values in the template cost a third of the page)."""
+
     url: str
-    edit_url: str  # empty unless it is a draft
+    client_name: str
+    agreement_date: str  # "j F Y", as the date filter writes it
+    status: str
     # get_status_display() evaluates every lazy label of the choices on each call.
     status_label: str
+    completed_on: str  # "j F Y" in local time, or "" while not signed
+    edit_url: str  # empty unless it is a draft
     addenda: list[tuple[Addendum, str]]  # each with its URL
 
 
 def agreement_list(request: HttpRequest) -> HttpResponse:
     practice = get_practice(request)
-    # Only the columns the rows show (and the links between the tables, `kind` among them):
-    # building the query for every column of two joined models cost more than running it.
-    agreements = (
-        practice.agreements.select_related("client")
-        .only(*LIST_FIELDS, "public_id", "status", "agreement_date", "completed_at", "client__name")
-        .prefetch_related(
-            Prefetch(
-                "addenda",
-                queryset=Addendum.objects.only(
-                    *LIST_FIELDS, "agreement", "public_id", "number", "status"
-                ),
-            )
-        )
-    )
+    agreements = practice.agreements.all()
     status = request.GET.get("status")
     if status in AgreementStatus.values:
         agreements = agreements.filter(status=status)
@@ -124,16 +122,43 @@ def agreement_list(request: HttpRequest) -> HttpResponse:
     detail, edit, addendum_detail = map(
         url_for_each, ("agreement_detail", "agreement_edit", "addendum_detail")
     )
+    # Counted on the agreements' own table; the page's rows read only the values they show,
+    # as tuples: building the query for every column of two joined models, and a model
+    # instance per row, cost more than running the query. (The values' joins are not in the
+    # count: counting through them took the database 10 times as long.)
+    on_page: list[tuple[int, uuid.UUID, str, datetime.date, datetime.datetime | None, str]] = list(
+        cast("QuerySet[Agreement]", page.object_list).values_list(
+            "pk", "public_id", "status", "agreement_date", "completed_at", "client__name"
+        )
+    )
+    # The addenda of the page's agreements, in one query of our own: prefetch_related's
+    # machinery cost more than the query and the page's rows together.
+    addenda: dict[int, list[tuple[Addendum, str]]] = {}
+    if on_page:
+        # Each agreement's in number order (Meta.ordering would also join the agreements).
+        for addendum in (
+            Addendum.objects.filter(agreement__in=[row[0] for row in on_page])
+            .only(*LIST_FIELDS, "agreement", "public_id", "number", "status")
+            .order_by("number")
+        ):
+            addenda.setdefault(addendum.agreement_id, []).append(
+                (addendum, addendum_detail(addendum.public_id))
+            )
     labels = {value: str(label) for value, label in AgreementStatus.choices}
     rows = [
         ArchiveRow(
-            agreement=agreement,
-            url=detail(agreement.public_id),
-            edit_url=edit(agreement.public_id) if agreement.is_draft else "",
-            status_label=labels[agreement.status],
-            addenda=[(a, addendum_detail(a.public_id)) for a in agreement.addenda.all()],
+            url=detail(public_id),
+            client_name=client_name,
+            agreement_date=date_format(agreement_date, DATE_FORMAT),
+            status=row_status,
+            status_label=labels[row_status],
+            completed_on=date_format(timezone.localtime(completed_at), DATE_FORMAT)
+            if completed_at
+            else "",
+            edit_url=edit(public_id) if row_status == AgreementStatus.DRAFT else "",
+            addenda=addenda.get(pk, []),
         )
-        for agreement in page.object_list
+        for pk, public_id, row_status, agreement_date, completed_at, client_name in on_page
     ]
     return render(
         request,

@@ -227,7 +227,8 @@ PRACTICE_SETUP = ["agreements.defaults.apply_practice_defaults"]
 AUTH_USER_MODEL = "avg_portal.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, loading the coach's practice with the user.
+    "avg_portal.auth_backends.PracticeModelBackend",
 ]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",

@@ -19,7 +19,13 @@ def practice_id_of(request: HttpRequest) -> int:
 
 
 def get_practice(request: HttpRequest) -> Practice:
-    return Practice.objects.get(pk=practice_id_of(request))
+    # Read with the user (the authentication backend, avg_portal.auth_backends, joins it):
+    # no query of its own.
+    practice: Practice | None = getattr(request.user, "practice", None)
+    if practice is None:
+        # An administrator without a practice has no coach pages.
+        raise Http404("No practice for this account")
+    return practice
 
 
 def get_client_for_coach(request: HttpRequest, public_id: object) -> Client:
