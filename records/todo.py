@@ -203,8 +203,12 @@ def _declined_items(practice: Practice) -> list[Todo]:
 
 
 def _ending_items(practice: Practice, *, ended: bool = True) -> list[Todo]:
-    """Declarations the client has not signed, and ended agreements without one (only looked
-    for when `ended`: the practice may have ended agreements)."""
+    """Declarations the client has not signed, and ended agreements without one. Both need
+    an ended agreement (a declaration is sent only once the end is recorded, see
+    `signing.declaration_send`), so neither is looked for unless `ended`: the practice may
+    have ended agreements."""
+    if not ended:
+        return []
     items = [
         Todo(
             urgency=Urgency.WAITING,
@@ -224,8 +228,6 @@ def _ending_items(practice: Practice, *, ended: bool = True) -> list[Todo]:
         .select_related("agreement")
         .defer("document_pdf", "agreement__document_pdf")
     ]
-    if not ended:
-        return items
     without_declaration = (
         practice.agreements.filter(
             status=AgreementStatus.SIGNED, ending__isnull=False, declaration__isnull=True

@@ -112,3 +112,26 @@ def test_the_menu_links_follow_the_script_prefix(coach_client):
     assert 'href="/avg/agreements/"' in prefixed
     assert 'href="/avg/account/security/"' in prefixed
     assert 'href="/agreements/"' not in prefixed
+
+
+def test_a_declaration_the_client_has_not_signed_waits_on_the_list(
+    coach, coach_client, client, django_capture_on_commit_callbacks
+):
+    ended = archived(coach, client, django_capture_on_commit_callbacks)
+    origin = Origin.of_account(coach)
+    signing.agreement_record_end(agreement=ended, ended_on=timezone.localdate(), origin=origin)
+    with django_capture_on_commit_callbacks(execute=True):
+        signing.declaration_send(
+            agreement=ended,
+            disposition="destroyed",
+            data_description="Sessieverslagen",
+            done_on=timezone.localdate(),
+            method="Bestanden verwijderd",
+            origin=origin,
+        )
+
+    page = coach_client.get(reverse("dashboard")).text
+    assert todo_titles(page) == [
+        f"{ended.client_name} heeft de verklaring van teruggave of vernietiging nog niet"
+        " ondertekend"
+    ]
