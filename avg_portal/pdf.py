@@ -266,15 +266,19 @@ def render_pdf_once(
     except OSError:  # not rendered yet: FileNotFoundError, or S3's "does not exist"
         pass
     content = render_pdf(html, title=title, author=author, lang=lang, allowed_data_uris=allowed)
-    _keep(directory, name, content)
+    keep_render(directory, name, content)
     return content
 
 
-def _keep(directory: str, name: str, content: bytes) -> None:
+def keep_render(directory: str, name: str, content: bytes, *, replace: bool = False) -> None:
     """Store `content` as `name` and remove the older versions beside it. Two requests that
     render the same version at once both store it; the storage gives the second copy
-    another name, and it goes with the older versions."""
+    another name, and it goes with the older versions. `replace`: a file of this name is
+    kept already but could not be read (a damaged copy), and goes first. A storage that
+    fails is logged: the caller has its content, and the next call lays it out again."""
     try:
+        if replace:
+            default_storage.delete(name)
         stored = default_storage.save(name, ContentFile(content))
         for other in default_storage.listdir(directory)[1]:
             if f"{directory}/{other}" != name:
@@ -282,8 +286,7 @@ def _keep(directory: str, name: str, content: bytes) -> None:
         if stored != name:
             default_storage.delete(stored)
     except OSError:
-        # The caller has its PDF; the next call renders it again.
-        logger.exception("Could not keep the rendered PDF %s", name)
+        logger.exception("Could not keep the render %s", name)
 
 
 def forget_renders(folder: str) -> None:

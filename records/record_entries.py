@@ -17,7 +17,6 @@ import hashlib
 import json
 import logging
 
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db.models import QuerySet
 from django.tasks import task
@@ -96,19 +95,8 @@ def keep(public_id: str, key: str, part: pdfjoin.Part) -> None:
     runs that keep the same version at once both store it; the storage gives the second
     copy another name, and it goes with the older versions."""
     directory = _folder(public_id)
-    name = f"{directory}/{key}{SUFFIX}"
-    try:
-        # A file of this name that is kept already could not be read (a damaged copy).
-        default_storage.delete(name)
-        stored = default_storage.save(name, ContentFile(part.dumps()))
-        for other in default_storage.listdir(directory)[1]:
-            if f"{directory}/{other}" != name:
-                default_storage.delete(f"{directory}/{other}")
-        if stored != name:
-            default_storage.delete(stored)
-    except OSError:
-        # The caller has its part; the next export lays it out again.
-        logger.exception("Could not keep the record entries %s", name)
+    # A file of this name that is kept already could not be read (a damaged copy).
+    pdf.keep_render(directory, f"{directory}/{key}{SUFFIX}", part.dumps(), replace=True)
 
 
 def render_part(practice: Practice, public_id: str, rows: list[list[str]]) -> pdfjoin.Part:

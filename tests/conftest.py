@@ -159,6 +159,23 @@ def _function(method):
     return getattr(method, "__func__", method)
 
 
+@pytest.fixture
+def renders(monkeypatch):
+    """Every HTML document WeasyPrint lays out, in order; the renders themselves are real
+    (counted above the shared renders of `_each_html_laid_out_once`)."""
+    rendered: list[str] = []
+    from avg_portal import pdf
+
+    real = pdf.render_pdf
+
+    def counting(html, **options):
+        rendered.append(html)
+        return real(html, **options)
+
+    monkeypatch.setattr(pdf, "render_pdf", counting)
+    return rendered
+
+
 @pytest.fixture(scope="module")
 def module_pdfs():
     """PDFs rendered once for a whole test module (see `rendered_once`)."""

@@ -239,20 +239,6 @@ def current_key(agreement):
     return record_entries.entry_key(practice, rows)
 
 
-@pytest.fixture
-def renders(monkeypatch):
-    """Every HTML document WeasyPrint lays out, in order; the renders themselves are real."""
-    rendered: list[str] = []
-    real = pdf.render_pdf
-
-    def counting(html, **options):
-        rendered.append(html)
-        return real(html, **options)
-
-    monkeypatch.setattr(pdf, "render_pdf", counting)
-    return rendered
-
-
 def test_sealing_lays_out_the_entries_and_an_export_only_joins_them(
     coach, client, coach_client, django_capture_on_commit_callbacks, renders
 ):

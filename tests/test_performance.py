@@ -22,20 +22,6 @@ from .test_export import fake_archived
 pytestmark = [pytest.mark.django_db, pytest.mark.record_entries]
 
 
-@pytest.fixture
-def renders(monkeypatch):
-    """Every HTML document WeasyPrint lays out, in order; the renders themselves are real."""
-    rendered: list[str] = []
-    real = pdf.render_pdf
-
-    def counting(html, **options):
-        rendered.append(html)
-        return real(html, **options)
-
-    monkeypatch.setattr(pdf, "render_pdf", counting)
-    return rendered
-
-
 def draft_pdf(http_client, agreement):
     response = http_client.get(reverse("agreement_pdf", args=[agreement.public_id]))
     assert response.status_code == 200
