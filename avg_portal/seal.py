@@ -148,6 +148,12 @@ class _SealSigner(signers.SimpleSigner):
     def _loaded_key(self) -> PrivateKeyTypes:
         return serialization.load_der_private_key(self.signing_key.dump(), password=None)
 
+    # Bytes pyHanko reserved for a seal without timestamps, learnt from the first one. To
+    # size that place, pyHanko signs a dummy first: a third of each seal's CPU. Without a
+    # TSA the signature is the same size every time (same certificates, attributes, key), so
+    # later seals reserve the same room instead of signing twice.
+    reserved_without_timestamps: int | None = None
+
     def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
         key = self._loaded_key
         try:
@@ -160,12 +166,12 @@ class _SealSigner(signers.SimpleSigner):
         return signature
 
 
-def _signer() -> signers.SimpleSigner:
+def _signer() -> _SealSigner:
     return _load_signer(*_seal_files())
 
 
 @functools.cache
-def _load_signer(cert_path: Path, key_path: Path) -> signers.SimpleSigner:
+def _load_signer(cert_path: Path, key_path: Path) -> _SealSigner:
     # The certificate file may hold the chain after the seal certificate: it goes into the
     # signature, so that a validator can build the path to the root.
     try:
@@ -337,11 +343,29 @@ def _sign(
     metadata: signers.PdfSignatureMetadata,
     timestamper: timestamps.TimeStamper | None,
 ) -> bytes:
+    signer = _signer()
+    known = timestamper is None
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf_bytes))
     output: io.BytesIO = _outside_event_loop(
-        signers.sign_pdf, writer, metadata, signer=_signer(), timestamper=timestamper
+        signers.sign_pdf,
+        writer,
+        metadata,
+        signer=signer,
+        timestamper=timestamper,
+        bytes_reserved=signer.reserved_without_timestamps if known else None,
     )
-    return output.getvalue()
+    sealed = output.getvalue()
+    if known and signer.reserved_without_timestamps is None:
+        signer.reserved_without_timestamps = _reserved(sealed)
+    return sealed
+
+
+def _reserved(sealed: bytes) -> int:
+    """The room the last signature of `sealed` has: the gap its byte range leaves, less the
+    two angle brackets around the hexadecimal contents."""
+    signature = PdfFileReader(io.BytesIO(sealed), strict=False).embedded_signatures[-1]
+    _start, first_length, second_start, _second_length = signature.sig_object["/ByteRange"]
+    return int(second_start) - int(first_length) - 2
 
 
 def timestamp_token(data: bytes) -> tuple[bytes, TimestampAuthority] | None:

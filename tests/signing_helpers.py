@@ -123,3 +123,28 @@ def confirmed_code(link, *, name="Zoë Ünal-Brontë", ip="203.0.113.7"):
     origin = Origin(actor=Actor.CLIENT, name=name, ip_address=ip)
     signer_codes.signer_code_send(link=link, origin=origin)
     return signer_codes.signer_code_confirm(link=link, entered=receive_signer_code(), origin=origin)
+
+
+def signed_by_both(coach, capture, agreement=None):
+    """An agreement the coach sent and the client signed with a confirmed code, sealed and
+    archived. The client's part goes through the signing service as the signing page calls
+    it, without the page's requests: for tests about what a sealed agreement is, not about
+    how the page signs (test_signing posts the form)."""
+    agreement, _token = send_for_signing(coach, agreement, capture=capture)
+    link = agreement.signing_links.get()
+    signature = SignatureInput(
+        name="Zoë Ünal-Brontë",
+        function="Cliënt",
+        place="Breda",
+        method="drawn",
+        image=signature_png(),
+    )
+    with capture(execute=True):
+        signing.client_sign(
+            link=link,
+            signature=signature,
+            origin=Origin(actor=Actor.CLIENT, name="Zoë Ünal-Brontë", ip_address="203.0.113.7"),
+            signer_code=confirmed_code(link),
+        )
+    agreement.refresh_from_db()
+    return agreement

@@ -9,7 +9,6 @@ from django.apps import apps
 from django.core.management import call_command
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models.signals import pre_migrate
-from django.test import Client as Browser
 from django.utils import timezone
 
 from agreements import actions, signing
@@ -31,15 +30,14 @@ from core.origin import Actor, Origin
 from records.erasure import client_erase
 
 from .factories import make_agreement, make_client
-from .signing_helpers import confirmed_code, send_for_signing
-from .test_signing import archived
+from .signing_helpers import confirmed_code, send_for_signing, signed_by_both
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def sealed(coach, render_once, django_capture_on_commit_callbacks):
-    agreement = archived(coach, Browser(), django_capture_on_commit_callbacks)
+    agreement = signed_by_both(coach, django_capture_on_commit_callbacks)
     assert agreement.is_archived
     return agreement
 

@@ -324,11 +324,35 @@ def test_without_a_tsa_the_seal_is_as_before(settings, tmp_path):
     assert "/DSS" not in PdfFileReader(io.BytesIO(sealed)).root
 
 
-def _plain_pdf():
+def test_seals_without_a_tsa_reserve_the_room_the_first_one_measured(settings, monkeypatch):
+    """pyHanko signs a dummy to size a seal's place in the file; without a TSA every seal
+    is the same size, so only the first seal per key measures, and every later one, of
+    another document too, still validates."""
+    from pyhanko.sign.signers import pdf_signer
+
+    settings.TSA_URLS = []
+    seal._load_signer.cache_clear()
+    measured = []
+    estimate = pdf_signer.PdfSigningSession.estimate_signature_container_size
+
+    async def counting(self, *args, **kwargs):
+        measured.append(await estimate(self, *args, **kwargs))
+        return measured[-1]
+
+    monkeypatch.setattr(pdf_signer.PdfSigningSession, "estimate_signature_container_size", counting)
+    first = seal.seal_pdf(_plain_pdf())
+    second = seal.seal_pdf(_plain_pdf(width=420))
+    assert len(measured) == 1
+    assert seal._reserved(first) == seal._reserved(second) == measured[0]
+    assert verify_seal(first) is not None and verify_seal(second) is not None
+    assert first != second
+
+
+def _plain_pdf(width=595):
     from pypdf import PdfWriter
 
     writer = PdfWriter()
-    writer.add_blank_page(595, 842)
+    writer.add_blank_page(width, 842)
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()

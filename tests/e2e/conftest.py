@@ -27,11 +27,29 @@ def browser_type_launch_args(browser_type_launch_args):
     }
 
 
+# BROWSER_SCREENSHOTS=1 keeps a PNG of each step the browser tests pass in test-results/,
+# to look at. Off by default: a full-page screenshot costs Chromium about 0.2 s, and the
+# tests assert nothing on it.
+KEEP_SCREENSHOTS = os.environ.get("BROWSER_SCREENSHOTS", "") not in ("", "0")
+
+
 @pytest.fixture
 def screenshot_dir():
+    """test-results/: the PDFs the browser tests download are kept there, to look at."""
     path = os.path.join(os.path.dirname(__file__), "..", "..", "test-results")
     os.makedirs(path, exist_ok=True)
     return os.path.abspath(path)
+
+
+@pytest.fixture
+def screenshot(screenshot_dir):
+    """screenshot(page, "name", full_page=True): test-results/name.png, when asked for."""
+
+    def take(page, name, **options):
+        if KEEP_SCREENSHOTS:
+            page.screenshot(path=os.path.join(screenshot_dir, f"{name}.png"), **options)
+
+    return take
 
 
 @pytest.fixture(autouse=True)

@@ -38,7 +38,7 @@ class RunNow:
 
 
 def test_coach_changes_bijlage_1_and_2_client_signs_on_a_phone(
-    browser, page, live_server, settings, screenshot_dir
+    browser, page, live_server, settings, screenshot_dir, screenshot
 ):
     coach = make_coach()
     agreement = sealed_agreement(coach, RunNow())
@@ -64,7 +64,7 @@ def test_coach_changes_bijlage_1_and_2_client_signs_on_a_phone(
             "privacy_screens" not in agreement.measures
         )
         page.get_by_label("Reden van de wijziging").fill("Langere fiscale bewaarplicht")
-        page.screenshot(path=f"{screenshot_dir}/addendum_form.png", full_page=True)
+        screenshot(page, "addendum_form", full_page=True)
         page.get_by_role("button", name="Opslaan en voorbeeld bekijken").click()
         page.wait_for_url("**/addenda/*/")
 
@@ -72,7 +72,7 @@ def test_coach_changes_bijlage_1_and_2_client_signs_on_a_phone(
         assert page.get_by_role("columnheader", name="Was").first.is_visible()
         assert page.get_by_role("columnheader", name="Wordt").first.is_visible()
         assert page.get_by_text(first.retention, exact=True).first.is_visible()
-        page.screenshot(path=f"{screenshot_dir}/addendum_preview.png", full_page=True)
+        screenshot(page, "addendum_preview", full_page=True)
 
         page.get_by_role("link", name="Ondertekenen en versturen").click()
         draw_signature(page)
@@ -94,7 +94,7 @@ def test_coach_changes_bijlage_1_and_2_client_signs_on_a_phone(
             "heading", name="Addendum 1 bij je verwerkersovereenkomst"
         ).wait_for()
         assert client_page.get_by_text("25 jaar na het einde van het boekjaar").first.is_visible()
-        client_page.screenshot(path=f"{screenshot_dir}/addendum_client_top.png")
+        screenshot(client_page, "addendum_client_top")
         # The side-by-side table fits the phone's width: no sideways scrolling.
         assert client_page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
         draw_signature(client_page)
@@ -111,7 +111,7 @@ def test_coach_changes_bijlage_1_and_2_client_signs_on_a_phone(
         client_page.get_by_role(
             "heading", name="Dank je wel, het addendum is ondertekend"
         ).wait_for()
-        client_page.screenshot(path=f"{screenshot_dir}/addendum_client_done.png")
+        screenshot(client_page, "addendum_client_done")
         phone.close()
 
         # The coach sees it sealed, downloads it and checks it at /verify/.
@@ -156,4 +156,4 @@ def test_coach_changes_bijlage_1_and_2_client_signs_on_a_phone(
         assert keep_until == datetime.date(today.year + 25, 12, 31)
         assert keep_until != keep_as_signed
         assert page.get_by_text(f"Bewaar de gegevens tot {keep_until.day} ").is_visible()
-        page.screenshot(path=f"{screenshot_dir}/addendum_agreement_page.png", full_page=True)
+        screenshot(page, "addendum_agreement_page", full_page=True)

@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_log_a_breach_see_the_countdown_notify_a_client_and_download_the_register(
-    page, live_server, screenshot_dir
+    page, live_server, screenshot_dir, screenshot
 ):
     coach = make_coach()
     client = make_client(coach.practice)
@@ -41,7 +41,7 @@ def test_log_a_breach_see_the_countdown_notify_a_client_and_download_the_registe
 
     page.locator("summary", has_text="Getroffen cliënten").click()
     page.get_by_label(client.name).check()
-    page.screenshot(path=f"{screenshot_dir}/breach_form.png", full_page=True)
+    screenshot(page, "breach_form", full_page=True)
     page.get_by_role("button", name="Datalek vastleggen").click()
     page.wait_for_url(re.compile(r".*/breaches/[0-9a-f-]{36}/$"))
 
@@ -52,7 +52,7 @@ def test_log_a_breach_see_the_countdown_notify_a_client_and_download_the_registe
     expect(countdown).to_have_text(re.compile(r"^2[23] u \d\d min$"))
     due = timezone.localtime(breach.client_deadline).strftime("%H:%M")
     expect(page.locator(".deadline-card").first).to_contain_text(due)
-    page.screenshot(path=f"{screenshot_dir}/breach_detail.png", full_page=True)
+    screenshot(page, "breach_detail", full_page=True)
 
     # Complete a section later: which personal data.
     page.get_by_role(
@@ -60,7 +60,7 @@ def test_log_a_breach_see_the_countdown_notify_a_client_and_download_the_registe
     ).click()
     page.get_by_label("gezondheidsgegevens").check()
     page.get_by_label("Aantal records").fill("40")
-    page.screenshot(path=f"{screenshot_dir}/breach_section.png", full_page=True)
+    screenshot(page, "breach_section", full_page=True)
     page.get_by_role("button", name="Opslaan", exact=True).click()
     page.wait_for_url(re.compile(r".*/breaches/[0-9a-f-]{36}/$"))
     breach.refresh_from_db()
@@ -76,7 +76,7 @@ def test_log_a_breach_see_the_countdown_notify_a_client_and_download_the_registe
         "link", name=re.compile(r"Invullen of wijzigen\W+Wat er is gebeurd en wanneer")
     ).click()
     expect(page.get_by_role("group", name="Wanneer")).to_be_visible()
-    page.screenshot(path=f"{screenshot_dir}/breach_form_phone.png", full_page=True)
+    screenshot(page, "breach_form_phone", full_page=True)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.get_by_label("apparaat verloren of gestolen (bijv. laptop, telefoon, USB-stick)").check()
     page.locator("#id_occurred_from").fill(discovered.strftime("%Y-%m-%d"))
@@ -90,17 +90,17 @@ def test_log_a_breach_see_the_countdown_notify_a_client_and_download_the_registe
         "Anderen kunnen de sessieverslagen lezen."
     )
     page.get_by_label("Getroffen maatregelen").fill("Laptop op afstand gewist.")
-    page.screenshot(path=f"{screenshot_dir}/breach_form_phone_cause.png", full_page=True)
+    screenshot(page, "breach_form_phone_cause", full_page=True)
     page.get_by_role("button", name="Opslaan en verder").click()
     page.wait_for_url(re.compile(r".*/edit/others/$"))
     page.get_by_label("Naam van de andere betrokken organisatie").fill("Wolkopslag B.V.")
     page.get_by_label("een subverwerker").check()
     page.locator("#id_cross_border_1").check()  # "nee"
-    page.screenshot(path=f"{screenshot_dir}/breach_form_phone_others.png", full_page=True)
+    screenshot(page, "breach_form_phone_others", full_page=True)
     page.get_by_role("button", name="Opslaan", exact=True).click()
     page.wait_for_url(re.compile(r".*/breaches/[0-9a-f-]{36}/$"))
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
-    page.screenshot(path=f"{screenshot_dir}/breach_detail_phone.png", full_page=True)
+    screenshot(page, "breach_detail_phone", full_page=True)
     page.set_viewport_size({"width": 1280, "height": 800})
     breach.refresh_from_db()
     assert breach.incident_kinds == ["lost_device"]
@@ -131,7 +131,7 @@ def test_log_a_breach_see_the_countdown_notify_a_client_and_download_the_registe
 
     page.get_by_role("navigation", name="Hoofdmenu").get_by_role("link", name="Datalekken").click()
     expect(page.get_by_role("heading", name="Register van datalekken")).to_be_visible()
-    page.screenshot(path=f"{screenshot_dir}/breach_register.png", full_page=True)
+    screenshot(page, "breach_register", full_page=True)
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Register downloaden (CSV)").click()
     raw = Path(download_info.value.path()).read_bytes()
@@ -146,7 +146,7 @@ def test_log_a_breach_see_the_countdown_notify_a_client_and_download_the_registe
     card = page.locator("section", has=page.get_by_role("heading", name="Datalekken"))
     expect(card).to_contain_text(breach.reference)
     expect(card).to_contain_text("Besluit over melden bij de AP")
-    page.screenshot(path=f"{screenshot_dir}/breach_dashboard.png", full_page=True)
+    screenshot(page, "breach_dashboard", full_page=True)
 
 
 @pytest.mark.parametrize("size", ["desktop", "phone"])

@@ -22,7 +22,7 @@ def log_in(page, base_url, coach):
     page.wait_for_url(base_url + reverse("dashboard"))
 
 
-def test_draft_an_agreement_with_two_rows_and_download_its_pdf(page, live_server, screenshot_dir):
+def test_draft_an_agreement_with_two_rows_and_download_its_pdf(page, live_server, screenshot):
     coach = make_coach()
     log_in(page, live_server.url, coach)
 
@@ -56,7 +56,7 @@ def test_draft_an_agreement_with_two_rows_and_download_its_pdf(page, live_server
     page.locator("#id_penalty_per_violation").fill("2500")
     page.locator("#id_penalty_per_day").fill("250")
     page.get_by_label("Privacy screens medewerkers").check()
-    page.screenshot(path=f"{screenshot_dir}/agreement_form.png", full_page=True)
+    screenshot(page, "agreement_form", full_page=True)
     page.get_by_role("button", name="Opslaan en voorbeeld bekijken").click()
     page.wait_for_url("**/agreements/*/")
 
@@ -67,7 +67,7 @@ def test_draft_an_agreement_with_two_rows_and_download_its_pdf(page, live_server
     ]
     assert "privacy_screens" in agreement.measures
     assert page.get_by_text("Verslagen van sessies").first.is_visible()
-    page.screenshot(path=f"{screenshot_dir}/agreement_preview.png", full_page=True)
+    screenshot(page, "agreement_preview", full_page=True)
 
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Download PDF").click()

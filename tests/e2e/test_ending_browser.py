@@ -19,7 +19,7 @@ from .test_signing_browser import PHONE, draw_signature
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_end_and_declaration_of_destruction(browser, page, live_server, screenshot_dir):
+def test_end_and_declaration_of_destruction(browser, page, live_server, screenshot):
     coach = make_coach()
 
     class RunNow:
@@ -48,7 +48,7 @@ def test_end_and_declaration_of_destruction(browser, page, live_server, screensh
     mail.outbox.clear()
     page.get_by_role("button", name="Verklaring ter ondertekening versturen").click()
     page.get_by_text("De verklaring is ter ondertekening").wait_for()
-    page.screenshot(path=f"{screenshot_dir}/agreement_ended.png", full_page=True)
+    screenshot(page, "agreement_ended", full_page=True)
 
     (invitation,) = [m for m in mail.outbox if "verklaring" in m.subject]
     path = re.search(r"https?://[^/\s]+(/sign/[A-Za-z0-9_-]+/)", invitation.body).group(1)
@@ -72,4 +72,4 @@ def test_end_and_declaration_of_destruction(browser, page, live_server, screensh
     page.reload()
     page.get_by_text("Door de cliënt ondertekend, verzegeld en opgeslagen").wait_for()
     assert Declaration.objects.get().is_archived
-    page.screenshot(path=f"{screenshot_dir}/declaration_signed.png", full_page=True)
+    screenshot(page, "declaration_signed", full_page=True)

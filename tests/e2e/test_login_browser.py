@@ -6,7 +6,7 @@ from ..conftest import PASSWORD, make_coach, totp_code
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_log_in_with_totp_and_see_the_dashboard(page, live_server, screenshot_dir):
+def test_log_in_with_totp_and_see_the_dashboard(page, live_server, screenshot):
     coach = make_coach()
     device = coach.totpdevice_set.get()
 
@@ -23,4 +23,4 @@ def test_log_in_with_totp_and_see_the_dashboard(page, live_server, screenshot_di
     assert page.locator("h1").inner_text() == coach.practice.name
     assert page.get_by_role("heading", name="Verwerkersovereenkomsten").is_visible()
     assert page.get_by_role("heading", name="Datalekken").is_visible()
-    page.screenshot(path=f"{screenshot_dir}/dashboard.png", full_page=True)
+    screenshot(page, "dashboard", full_page=True)

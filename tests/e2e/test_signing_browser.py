@@ -55,7 +55,7 @@ def code_in(message):
 
 
 def test_coach_sends_client_signs_on_a_phone_both_get_the_sealed_pdf(
-    browser, page, live_server, smtp_server, screenshot_dir
+    browser, page, live_server, smtp_server, screenshot_dir, screenshot
 ):
     coach = make_coach()
     log_in(page, live_server.url, coach)
@@ -74,7 +74,7 @@ def test_coach_sends_client_signs_on_a_phone_both_get_the_sealed_pdf(
     page.locator("#id_name").fill("Mado Remkes")
     draw_signature(page)
     page.get_by_label("Ik heb de verwerkersovereenkomst gelezen en ga ermee akkoord.").check()
-    page.screenshot(path=f"{screenshot_dir}/coach_sign.png", full_page=True)
+    screenshot(page, "coach_sign", full_page=True)
     page.get_by_role("button", name="Ondertekenen en naar de cliënt sturen").click()
     page.get_by_text("Ondertekend en verstuurd naar zoe@example.test").wait_for()
 
@@ -88,14 +88,14 @@ def test_coach_sends_client_signs_on_a_phone_both_get_the_sealed_pdf(
     client_page.goto(live_server.url + path)
     assert client_page.url == live_server.url + reverse("signing_page")  # the token is gone
     assert client_page.get_by_text("Contractspartijen").is_visible()
-    client_page.screenshot(path=f"{screenshot_dir}/client_sign_top.png")
+    screenshot(client_page, "client_sign_top")
     draw_signature(client_page)
     client_page.get_by_label("Functie").fill("Cliënt")
     client_page.get_by_label("Plaats").fill("Breda")
     client_page.get_by_label(
         "Ik heb de verwerkersovereenkomst gelezen en ga ermee akkoord."
     ).check()
-    client_page.screenshot(path=f"{screenshot_dir}/client_sign_form.png", full_page=False)
+    screenshot(client_page, "client_sign_form", full_page=False)
 
     # Before the sign button, the code: asked for here, it comes in a second email.
     assert client_page.get_by_role("button", name="Onderteken de overeenkomst").count() == 0
@@ -109,12 +109,12 @@ def test_coach_sends_client_signs_on_a_phone_both_get_the_sealed_pdf(
         "Ik heb de verwerkersovereenkomst gelezen en ga ermee akkoord."
     ).is_checked()
     client_page.get_by_label("Code uit de e-mail").fill(code_in(message))
-    client_page.screenshot(path=f"{screenshot_dir}/client_sign_code.png", full_page=False)
+    screenshot(client_page, "client_sign_code", full_page=False)
     client_page.get_by_role("button", name="Onderteken de overeenkomst").click()
     client_page.get_by_role(
         "heading", name="Dank je wel, de overeenkomst is ondertekend"
     ).wait_for()
-    client_page.screenshot(path=f"{screenshot_dir}/client_done.png")
+    screenshot(client_page, "client_done")
     phone.close()
 
     # The coach sees it signed and archived, and downloads the stored, sealed file.
