@@ -1,4 +1,5 @@
 import contextlib
+import gc
 import hashlib
 
 import pytest
@@ -14,6 +15,15 @@ from avg_portal.models import User
 from core.immutability import drop_sqlite_triggers
 
 PASSWORD = "een-lang-wachtwoord-42"
+
+
+def pytest_collection_finish(session):
+    """Once the tests are collected, what is loaded by then (Django, the app, the libraries,
+    the test modules) stays for the whole run: the garbage collector is told to leave it out
+    of its scans. Each full collection walked all of it again, about a tenth of the suite's
+    CPU; with this, collections look only at what the tests themselves make."""
+    gc.collect()
+    gc.freeze()
 
 
 @pytest.fixture(autouse=True)

@@ -161,7 +161,7 @@ def test_every_section_of_the_report_and_the_aps_follow_up_pass_axe(browser, liv
     from core.origin import Origin
 
     from ..conftest import login_verified
-    from .test_accessibility import _check, _cookie_for
+    from .test_accessibility import _check, _cookie_for, axe_page
 
     coach = make_coach()
     client = make_client(coach.practice)
@@ -185,7 +185,7 @@ def test_every_section_of_the_report_and_the_aps_follow_up_pass_axe(browser, liv
     )
     context = browser.new_context()
     context.add_cookies(_cookie_for(live_server, login_verified(DjangoClient(), coach)))
-    page = context.new_page()
+    page = axe_page(context)
     sections = ["what", "data", "people", "cause", "others", "triage"]
     urls = [reverse("breach_edit", args=[breach.public_id, s]) for s in sections]
     urls += [reverse("breach_detail", args=[breach.public_id]), reverse("breach_list")]
