@@ -344,7 +344,7 @@ def _sign(
     timestamper: timestamps.TimeStamper | None,
 ) -> bytes:
     signer = _signer()
-    known = timestamper is None
+    without_timestamps = timestamper is None
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf_bytes))
     output: io.BytesIO = _outside_event_loop(
         signers.sign_pdf,
@@ -352,10 +352,10 @@ def _sign(
         metadata,
         signer=signer,
         timestamper=timestamper,
-        bytes_reserved=signer.reserved_without_timestamps if known else None,
+        bytes_reserved=signer.reserved_without_timestamps if without_timestamps else None,
     )
     sealed = output.getvalue()
-    if known and signer.reserved_without_timestamps is None:
+    if without_timestamps and signer.reserved_without_timestamps is None:
         signer.reserved_without_timestamps = _reserved(sealed)
     return sealed
 
