@@ -115,7 +115,8 @@ def agreement_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status")
     if status in AgreementStatus.values:
         agreements = agreements.filter(status=status)
-    query = request.GET.get("q", "").strip()[:100]
+    # A NUL cannot be in any name (PostgreSQL refuses it even in a search): left out.
+    query = request.GET.get("q", "").replace("\x00", "").strip()[:100]
     if query:
         agreements = agreements.filter(client_name__icontains=query)
     page = Paginator(agreements, PAGE_SIZE).get_page(request.GET.get("page"))

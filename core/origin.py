@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import ipaddress
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -26,15 +27,32 @@ class Actor(models.TextChoices):
 
 def client_ip(request: HttpRequest) -> str | None:
     """The address the request came from; behind DJANGO_PROXY_COUNT trusted proxies, the
-    address the nearest of them saw."""
+    address the nearest of them saw. Always a valid IP address or None: it goes into the
+    evidence, and a header that names no address (or gunicorn on a socket) must not stop a
+    client from signing."""
     proxies: int = settings.AXES_IPWARE_PROXY_COUNT
     if proxies:
         header: str = request.META.get("HTTP_X_FORWARDED_FOR", "")
         forwarded = [part.strip() for part in header.split(",") if part.strip()]
         if len(forwarded) >= proxies:
-            return forwarded[-proxies]
-    address: str | None = request.META.get("REMOTE_ADDR") or None
-    return address
+            address = ip_address_in(forwarded[-proxies])
+            if address:
+                return address
+    return ip_address_in(request.META.get("REMOTE_ADDR", ""))
+
+
+def ip_address_in(text: str) -> str | None:
+    """The IP address in `text` as proxies write it: plain, IPv4 with a port, IPv6 in
+    brackets with or without a port; None when there is none."""
+    text = text.strip()
+    if text.startswith("["):
+        text = text[1:].partition("]")[0]
+    elif text.count(":") == 1:
+        text = text.partition(":")[0]
+    try:
+        return str(ipaddress.ip_address(text.partition("%")[0]))
+    except ValueError:
+        return None
 
 
 def user_agent(request: HttpRequest) -> str:

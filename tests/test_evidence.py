@@ -178,3 +178,33 @@ def test_crafted_signature_images_are_refused_with_a_clear_message(
     assert refused_clearly(response.text)
     draft.refresh_from_db()
     assert draft.status == "draft"
+
+
+@pytest.mark.parametrize(
+    ("forwarded", "recorded"),
+    [
+        ("203.0.113.7", "203.0.113.7"),
+        ("198.51.100.1, 203.0.113.7:51234", "203.0.113.7"),
+        ("[2001:db8::1]:443", "2001:db8::1"),
+        ("2001:db8::1", "2001:db8::1"),
+        ("unknown", "127.0.0.1"),
+        ("not-an-ip", "127.0.0.1"),
+        ("", "127.0.0.1"),
+    ],
+)
+def test_the_address_behind_a_proxy_is_an_address_or_the_proxys_own(
+    client, coach, settings, django_capture_on_commit_callbacks, forwarded, recorded
+):
+    """Whatever a proxy (or someone reaching the app past it) writes in X-Forwarded-For,
+    opening the link works and the evidence holds a valid address: the one the proxy saw,
+    written with a port or brackets or not, else the address the request came from."""
+    settings.AXES_IPWARE_PROXY_COUNT = 1
+    agreement, token = send_for_signing(coach, capture=django_capture_on_commit_callbacks)
+    response = client.get(
+        reverse("signing_open", args=[token]),
+        HTTP_X_FORWARDED_FOR=forwarded,
+        REMOTE_ADDR="127.0.0.1",
+    )
+    assert response.status_code == 302
+    opened = agreement.events.get(kind=AgreementEvent.Kind.OPENED)
+    assert opened.ip_address == recorded
