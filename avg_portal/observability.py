@@ -21,6 +21,8 @@ from django.http import HttpRequest, HttpResponse
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 practice_id: contextvars.ContextVar[str] = contextvars.ContextVar("practice_id", default="-")
 
+REQUEST_ID_KEY = "avg_portal.request_id"
+
 # A proxy's request id is kept when it looks like one; anything else is replaced.
 INCOMING_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 # Paths that carry a secret: the client's signing link, the email confirmation and the
@@ -45,6 +47,9 @@ class RequestIdMiddleware:
         incoming = request.headers.get("X-Request-ID", "")
         current = incoming if INCOMING_ID.match(incoming) else uuid.uuid4().hex
         id_token = request_id.set(current)
+        # Django logs a 4xx or 5xx answer after the middleware is done: the request carries
+        # its id for that line.
+        request.META[REQUEST_ID_KEY] = current
         practice_token = practice_id.set("-")
         try:
             response = self.get_response(request)
@@ -66,13 +71,15 @@ class RequestContextFilter(logging.Filter):
     """Adds the request id and practice id to each record and masks secrets in paths."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        request = getattr(record, "request", None)
         record.request_id = request_id.get()
+        if record.request_id == "-" and request is not None:
+            record.request_id = getattr(request, "META", {}).get(REQUEST_ID_KEY, "-")
         record.practice_id = practice_id.get()
         message = record.getMessage()
         masked = mask_secrets(message)
         if masked != message:
             record.msg, record.args = masked, ()
-        request = getattr(record, "request", None)
         if request is not None and SECRET_PATHS.search(getattr(request, "path", "")):
             # The error mail would print the request, path and all.
             record.request = None

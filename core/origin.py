@@ -56,8 +56,11 @@ def ip_address_in(text: str) -> str | None:
 
 
 def user_agent(request: HttpRequest) -> str:
+    """The browser's User-Agent as evidence: printable text only (no NUL, which PostgreSQL
+    refuses, nor a lone surrogate, which no chain hash can encode), at most 500
+    characters."""
     agent: str = request.META.get("HTTP_USER_AGENT", "")
-    return agent[:500]
+    return "".join(character for character in agent[:500] if character.isprintable())
 
 
 @dataclass(frozen=True, slots=True)

@@ -208,3 +208,18 @@ def test_the_address_behind_a_proxy_is_an_address_or_the_proxys_own(
     assert response.status_code == 302
     opened = agreement.events.get(kind=AgreementEvent.Kind.OPENED)
     assert opened.ip_address == recorded
+
+
+def test_a_user_agent_with_control_characters_is_kept_as_printable_text(
+    client, coach, django_capture_on_commit_callbacks
+):
+    """Evidence is stored and hashed into the chain: a NUL (PostgreSQL refuses it) or a lone
+    surrogate (no hash can encode it) in the User-Agent is left out, not a failed page."""
+    agreement, token = send_for_signing(coach, capture=django_capture_on_commit_callbacks)
+    response = client.get(
+        reverse("signing_open", args=[token]), HTTP_USER_AGENT="Telefoon\x00/1.0 \udcff(é)\t"
+    )
+    assert response.status_code == 302
+    opened = agreement.events.get(kind=AgreementEvent.Kind.OPENED)
+    assert opened.user_agent == "Telefoon/1.0 (é)"
+    assert verify_chain(agreement.events.order_by("id")) is None

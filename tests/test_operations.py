@@ -113,6 +113,17 @@ def test_log_lines_mask_tokens_and_carry_the_request_id():
     assert TOKEN not in record.getMessage()
 
 
+def test_the_line_django_logs_for_a_4xx_answer_names_that_request(client, caplog):
+    """Django logs a 404 after the middleware has finished with the request: the line still
+    carries the id the answer went out with."""
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        response = client.get("/bestaat-niet/")
+    assert response.status_code == 404
+    (record,) = [r for r in caplog.records if r.name == "django.request"]
+    RequestContextFilter().filter(record)
+    assert record.request_id == response["X-Request-ID"]
+
+
 def test_error_reports_carry_no_personal_data():
     event = {
         "request": {

@@ -121,3 +121,26 @@ def test_no_template_loads_assets_from_another_origin():
             if marker in text:
                 offenders.append(f"{path}: {marker}")
     assert offenders == []
+
+
+def test_a_form_sent_without_its_csrf_token_gets_a_dutch_page_and_changes_nothing(db):
+    from django.test import Client
+
+    from avg_portal.models import User
+
+    browser = Client(enforce_csrf_checks=True)
+    password = "een-lang-wachtwoord-42"
+    data = {"email": "nieuw@example.test", "password1": password, "password2": password}
+    response = browser.post(reverse("signup"), data)
+    assert response.status_code == 403
+    assert "Het formulier is verlopen" in response.text
+    assert 'lang="nl"' in response.text
+    assert not User.objects.filter(email="nieuw@example.test").exists()
+
+
+def test_a_request_too_large_to_read_gets_a_dutch_page(client, db, settings):
+    settings.DEBUG = False
+    fields = {f"veld{number}": "x" for number in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1)}
+    response = client.post(reverse("signup"), fields)
+    assert response.status_code == 400
+    assert "Dit verzoek kon niet worden verwerkt" in response.text
