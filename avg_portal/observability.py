@@ -72,9 +72,10 @@ class RequestContextFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         request = getattr(record, "request", None)
-        record.request_id = request_id.get()
-        if record.request_id == "-" and request is not None:
-            record.request_id = getattr(request, "META", {}).get(REQUEST_ID_KEY, "-")
+        current = request_id.get()
+        if current == "-" and request is not None:
+            current = getattr(request, "META", {}).get(REQUEST_ID_KEY, "-")
+        record.request_id = current
         record.practice_id = practice_id.get()
         message = record.getMessage()
         masked = mask_secrets(message)
