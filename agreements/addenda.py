@@ -140,7 +140,9 @@ def addendum_sign_and_send(
     here, as the agreement is."""
     origin = dataclasses.replace(origin, name=signature.name)
     with transaction.atomic():
-        _locked(addendum.agreement, AgreementStatus.SIGNED)
+        agreement = _locked(addendum.agreement, AgreementStatus.SIGNED)
+        if hasattr(agreement, "ending"):
+            raise ActionRefused(_("This agreement has ended; it can no longer be changed."))
         locked = _locked_addendum(addendum, AddendumStatus.DRAFT)
         if not locked.activities.exists():
             raise ActionRefused(_("Bijlage 1 needs at least one processing activity."))

@@ -779,7 +779,9 @@ class Addendum(SecurityProfileFields, SignableDocument):
 
     @property
     def awaits_client_signature(self) -> bool:
-        return self.status == AddendumStatus.SENT
+        # An agreement that ended can no longer be changed: a link sent before the end
+        # (recorded before the end refused open addenda) cannot sign one.
+        return self.status == AddendumStatus.SENT and not hasattr(self.agreement, "ending")
 
     @property
     def is_signed(self) -> bool:

@@ -41,6 +41,7 @@ from core.origin import Origin
 from . import archive, documents, notices, signer_codes
 from .models import (
     Addendum,
+    AddendumStatus,
     Agreement,
     AgreementEnding,
     AgreementEvent,
@@ -560,6 +561,14 @@ def agreement_record_end(
             raise ActionRefused(_("The end of this agreement is already recorded."))
         if ended_on < locked.agreement_date:
             raise ActionRefused(_("The agreement cannot end before it was made."))
+        # An ended agreement can no longer be changed, so nothing may still change it.
+        if locked.addenda.filter(status__in=(AddendumStatus.DRAFT, AddendumStatus.SENT)).exists():
+            raise ActionRefused(
+                _(
+                    "This agreement has an addendum in progress: withdraw or delete it before "
+                    "you record the end."
+                )
+            )
         ending = AgreementEnding.objects.create(
             agreement=locked, coaching_ended_on=ended_on, recorded_by=origin.account
         )

@@ -384,6 +384,52 @@ def test_withdraw_and_delete(coach_client, signed, django_capture_on_commit_call
     assert not Addendum.objects.filter(pk=second.pk).exists()
 
 
+def test_the_end_waits_for_an_addendum_in_progress_and_then_closes_the_annexes(
+    coach_client, signed, django_capture_on_commit_callbacks
+):
+    """An ended agreement can no longer be changed: its end is refused while an addendum is
+    a draft or sent, and an addendum of an agreement whose end is recorded (in data from
+    before that rule) can be neither sent by the coach nor signed by the client."""
+    end_url = reverse("agreement_end", args=[signed.public_id])
+    today = {"coaching_ended_on": timezone.localdate().isoformat()}
+    addendum = draft_changed(coach_client, signed, add=NEW_ROW)
+    refused = "addendum in behandeling: trek het in of verwijder het"
+    assert refused in coach_client.post(end_url, today, follow=True).text
+    with django_capture_on_commit_callbacks(execute=True):
+        coach_client.post(reverse("addendum_send", args=[addendum.public_id]), coach_signature())
+    addendum.refresh_from_db()
+    assert addendum.status == AddendumStatus.SENT
+    token = token_from(mail.outbox[-1])
+    assert refused in coach_client.post(end_url, today, follow=True).text
+    assert not AgreementEnding.objects.filter(agreement=signed).exists()
+
+    # Data from before the rule: the end recorded while the addendum was out for signing.
+    AgreementEnding.objects.create(
+        agreement=signed, coaching_ended_on=timezone.localdate(), recorded_by="oud"
+    )
+    response = Browser().get(reverse("signing_open", args=[token]))
+    assert "ingetrokken" in response.text
+    with pytest.raises(ActionRefused):
+        signing.client_sign(
+            link=addendum.signing_links.get(),
+            signature=signing.SignatureInput(
+                name="Zoë Ünal-Brontë", function="", place="Breda", method="typed"
+            ),
+            origin=Origin(actor=Actor.CLIENT, name="Zoë Ünal-Brontë"),
+        )
+    addendum.refresh_from_db()
+    assert addendum.status == AddendumStatus.SENT and not addendum.is_signed
+
+    # Nor can the coach send a draft of such an agreement.
+    Addendum.objects.filter(pk=addendum.pk).update(status=AddendumStatus.DRAFT)
+    response = coach_client.post(
+        reverse("addendum_send", args=[addendum.public_id]), coach_signature(), follow=True
+    )
+    assert "is beëindigd" in response.text
+    addendum.refresh_from_db()
+    assert addendum.status == AddendumStatus.DRAFT
+
+
 NEW_VIEWS = [
     ("addendum_detail", "get"),
     ("addendum_edit", "get"),
