@@ -284,9 +284,17 @@ def notice_record_objection(
     if received_on > timezone.localdate():
         raise ActionRefused(_("The objection cannot have been received in the future."))
     with transaction.atomic():
-        locked = SubprocessorNotice.objects.select_for_update().get(pk=notice.pk)
+        locked = (
+            SubprocessorNotice.objects.select_for_update()
+            .select_related("change")
+            .get(pk=notice.pk)
+        )
         if locked.has_objection:
             raise ActionRefused(_("An objection to this change is already recorded."))
+        if received_on < timezone.localdate(locked.change.created_at):
+            raise ActionRefused(
+                _("The objection cannot have been received before the change was announced.")
+            )
         locked.objection_received_on = received_on
         locked.objection = objection
         locked.objection_recorded_at = timezone.now()

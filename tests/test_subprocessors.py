@@ -181,6 +181,13 @@ def test_the_coach_records_an_objection_and_sees_it(
     notice = SubprocessorNotice.objects.get(client__name="Anna")
     url = reverse("subprocessor_notice_objection", args=[notice.public_id])
 
+    # Not received before the change was announced.
+    early = {"objection_received_on": "2000-01-01", "objection": "Te vroeg"}
+    response = coach_client.post(url, early, follow=True)
+    assert "voordat de wijziging werd aangekondigd" in response.text
+    notice.refresh_from_db()
+    assert notice.objection == "" and notice.objection_received_on is None
+
     response = coach_client.post(
         url,
         {
