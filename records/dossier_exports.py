@@ -25,8 +25,25 @@ def is_large(practice: Practice) -> bool:
     return practice.agreements.exclude(final_sha256="").count() > settings.EXPORT_EMAIL_ABOVE
 
 
+# A request while an export of the same practice is still being made within this time gets
+# that export (one email with its link), not a second build of the whole dossier. An older
+# unfinished one is taken for stuck: a new request starts afresh.
+PENDING_FOR = timedelta(hours=1)
+
+
 def dossier_export_request(*, practice: Practice, email: str) -> DossierExport:
     with transaction.atomic():
+        # The practice's row serialises two requests sent at once (a double click).
+        Practice.objects.select_for_update().filter(pk=practice.pk).first()
+        pending = (
+            practice.exports.filter(
+                completed_at=None, requested_at__gte=timezone.now() - PENDING_FOR
+            )
+            .order_by("-requested_at")
+            .first()
+        )
+        if pending is not None:
+            return pending
         job = DossierExport.objects.create(practice=practice, requested_by=email)
         job_id = job.pk
         transaction.on_commit(lambda: build_dossier_export.enqueue(job_id))

@@ -255,6 +255,33 @@ def test_a_large_dossier_is_stored_verified_and_checked_on_download(
     assert f"MISMATCHED: dossier export {job.public_id}" in err
 
 
+def test_asking_again_while_the_dossier_is_made_builds_it_once(
+    coach, django_capture_on_commit_callbacks
+):
+    """A second request (a double click) while the export is still being made gets that
+    export; once it is done, or stuck for over an hour, a request starts a new one."""
+    request = dossier_exports.dossier_export_request
+    with django_capture_on_commit_callbacks(execute=True):
+        first = request(practice=coach.practice, email=coach.email)
+        again = request(practice=coach.practice, email=coach.email)
+    assert again == first
+    assert DossierExport.objects.filter(practice=coach.practice).count() == 1
+    first.refresh_from_db()
+    assert first.completed_at is not None
+    assert [m.to for m in mail.outbox] == [[coach.email]]
+
+    stuck = DossierExport.objects.create(
+        practice=coach.practice,
+        requested_by=coach.email,
+        requested_at=timezone.now() - dossier_exports.PENDING_FOR - timedelta(minutes=1),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        fresh = request(practice=coach.practice, email=coach.email)
+    assert fresh not in (first, stuck)
+    fresh.refresh_from_db()
+    assert fresh.completed_at is not None
+
+
 def test_a_failed_dossier_write_leaves_no_file_and_no_completed_row(coach, monkeypatch):
     job = DossierExport.objects.create(practice=coach.practice, requested_by=coach.email)
 
