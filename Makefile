@@ -28,9 +28,11 @@ system-deps:
 	fc-list 2>/dev/null | grep -qi dejavu || missing="$$missing fonts-dejavu-core"; \
 	$(call apt_install,$$missing)
 
-# The browser tests drive Debian's Chromium (Playwright cannot download its own here).
+# What the tests need besides: the browser tests drive Debian's Chromium (Playwright cannot
+# download its own here), and tests read PDFs with poppler's pdftotext.
 browser-deps:
 	@missing=""; command -v chromium >/dev/null || missing="chromium"; \
+	command -v pdftotext >/dev/null || missing="$$missing poppler-utils"; \
 	$(call apt_install,$$missing)
 
 define apt_install

@@ -17,6 +17,7 @@ from core.origin import Origin
 from records import export, record_entries
 
 from .factories import make_agreement, make_client
+from .pdf_reading import page_texts
 from .test_export import fake_archived
 
 pytestmark = [pytest.mark.django_db, pytest.mark.record_entries]
@@ -55,7 +56,7 @@ def test_a_changed_draft_is_rendered_again_and_only_its_latest_version_is_kept(
 
     assert len(renders) == 2
     assert after != before
-    assert "Bram de Vries" in PdfReader(io.BytesIO(after)).pages[0].extract_text()
+    assert "Bram de Vries" in page_texts(after)[0]
     kept = settings.MEDIA_ROOT / pdf.RENDERS_FOLDER / "agreement-drafts" / str(agreement.public_id)
     assert [path.read_bytes() for path in kept.iterdir()] == [after]
     # Served from storage again until the next change.
@@ -103,11 +104,11 @@ def record_pdf(practice):
 
 def entries_text(content):
     """The record's text after its cover page."""
-    return [page.extract_text() for page in PdfReader(io.BytesIO(content)).pages[1:]]
+    return list(page_texts(content)[1:])
 
 
 def record_text(content):
-    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
+    return "\n".join(page_texts(content))
 
 
 def test_each_agreement_of_the_record_is_rendered_once(coach, renders):

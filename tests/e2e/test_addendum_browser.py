@@ -4,19 +4,18 @@ phone and signs from the emailed link (a real SMTP server); the sealed addendum 
 /verify/, and the changed retention period decides how long the data is kept."""
 
 import datetime
-import io
 import re
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
-from pypdf import PdfReader
 
 from agreements.models import Addendum, AddendumStatus, Agreement, AgreementEnding
 from agreements.retention import activity_due_date, agreement_keep_until
 from avg_portal.seal import verify_seal
 
 from ..conftest import SmtpInbox, make_coach, serving_smtp, stored_pdf
+from ..pdf_reading import pdf_text
 from ..test_addenda import sealed_agreement
 from .test_draft_agreement_browser import log_in
 from .test_signing_browser import PHONE, code_email, code_in, draw_signature, link_path
@@ -127,9 +126,7 @@ def test_coach_changes_bijlage_1_and_2_client_signs_on_a_phone(
         with open(f"{screenshot_dir}/signed-addendum.pdf", "wb") as kept:
             kept.write(pdf)
         verify_seal(pdf)
-        text = " ".join(
-            " ".join(p.extract_text() or "" for p in PdfReader(io.BytesIO(pdf)).pages).split()
-        )
+        text = pdf_text(pdf)
         assert "Was Wordt" in text
         assert first.retention in text
         assert "25 jaar na het einde van het boekjaar" in text
