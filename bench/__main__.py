@@ -618,7 +618,7 @@ def archive_with(count):
             )
     events = AgreementEvent.objects.filter(agreement__in=agreements).count()
     return (
-        [default_storage.path(a.final_pdf.name) for a in Agreement.objects.all()],
+        [default_storage.path(a.final_pdf.name) for a in Agreement.objects.exclude(final_pdf="")],
         len(sealed),
         events,
     )
