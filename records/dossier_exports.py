@@ -34,7 +34,7 @@ PENDING_FOR = timedelta(hours=1)
 def dossier_export_request(*, practice: Practice, email: str) -> DossierExport:
     with transaction.atomic():
         # The practice's row serialises two requests sent at once (a double click).
-        Practice.objects.select_for_update().filter(pk=practice.pk).first()
+        Practice.objects.select_for_update().get(pk=practice.pk)
         pending = (
             practice.exports.filter(
                 completed_at=None, requested_at__gte=timezone.now() - PENDING_FOR
