@@ -8,6 +8,7 @@ import re
 from django.core import mail
 from django.test import RequestFactory
 from django.urls import reverse
+from django.utils import timezone
 from PIL import Image, ImageDraw
 
 from agreements import notices, signer_codes, signing
@@ -148,3 +149,19 @@ def signed_by_both(coach, capture, agreement=None):
         )
     agreement.refresh_from_db()
     return agreement
+
+
+def end_and_send_declaration(agreement, coach, capture):
+    """Record today's end of a signed agreement and send the client the declaration of
+    destruction (clause 9.3); returns the declaration."""
+    origin = Origin.of_account(coach)
+    signing.agreement_record_end(agreement=agreement, ended_on=timezone.localdate(), origin=origin)
+    with capture(execute=True):
+        return signing.declaration_send(
+            agreement=agreement,
+            disposition="destroyed",
+            data_description="Sessieverslagen",
+            done_on=timezone.localdate(),
+            method="Bestanden verwijderd",
+            origin=origin,
+        )

@@ -12,7 +12,7 @@ from breaches.actions import breach_create
 from core.origin import Actor, Origin
 
 from .factories import make_agreement, make_client
-from .signing_helpers import send_for_signing
+from .signing_helpers import end_and_send_declaration, send_for_signing
 from .test_signing import archived
 
 pytestmark = pytest.mark.django_db
@@ -118,17 +118,7 @@ def test_a_declaration_the_client_has_not_signed_waits_on_the_list(
     coach, coach_client, client, django_capture_on_commit_callbacks
 ):
     ended = archived(coach, client, django_capture_on_commit_callbacks)
-    origin = Origin.of_account(coach)
-    signing.agreement_record_end(agreement=ended, ended_on=timezone.localdate(), origin=origin)
-    with django_capture_on_commit_callbacks(execute=True):
-        signing.declaration_send(
-            agreement=ended,
-            disposition="destroyed",
-            data_description="Sessieverslagen",
-            done_on=timezone.localdate(),
-            method="Bestanden verwijderd",
-            origin=origin,
-        )
+    end_and_send_declaration(ended, coach, django_capture_on_commit_callbacks)
 
     page = coach_client.get(reverse("dashboard")).text
     assert todo_titles(page) == [

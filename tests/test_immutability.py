@@ -30,7 +30,12 @@ from core.origin import Actor, Origin
 from records.erasure import client_erase
 
 from .factories import make_agreement, make_client
-from .signing_helpers import confirmed_code, send_for_signing, signed_by_both
+from .signing_helpers import (
+    confirmed_code,
+    end_and_send_declaration,
+    send_for_signing,
+    signed_by_both,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -44,17 +49,7 @@ def sealed(coach, render_once, django_capture_on_commit_callbacks):
 
 @pytest.fixture
 def sealed_declaration(sealed, coach, django_capture_on_commit_callbacks):
-    origin = Origin.of_account(coach)
-    signing.agreement_record_end(agreement=sealed, ended_on=timezone.localdate(), origin=origin)
-    with django_capture_on_commit_callbacks(execute=True):
-        declaration = signing.declaration_send(
-            agreement=sealed,
-            disposition="destroyed",
-            data_description="Sessieverslagen",
-            done_on=timezone.localdate(),
-            method="Bestanden verwijderd",
-            origin=origin,
-        )
+    declaration = end_and_send_declaration(sealed, coach, django_capture_on_commit_callbacks)
     signature = signing.SignatureInput(
         name="Zoë Ünal-Brontë", function="Cliënt", place="Breda", method="typed"
     )
