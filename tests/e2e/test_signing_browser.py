@@ -22,6 +22,9 @@ PHONE = {"width": 390, "height": 844}
 
 
 def draw_signature(page):
+    # The pad listens once the page's scripts have run (at the end of the body, before the
+    # load event); strokes drawn earlier, as a busy machine allows, would be lost.
+    page.wait_for_load_state("load")
     canvas = page.locator("canvas[data-signature-pad]")
     canvas.scroll_into_view_if_needed()
     box = canvas.bounding_box()
