@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from avg_portal.downloads import name_part
+from core.constraints import ChecksInOneQuery
 from core.models import Client, DataKind, Practice, SecurityProfileFields, phone_validator
 from core.origin import Actor, Origin
 
@@ -248,7 +249,7 @@ class AgreementStatus(models.TextChoices):
     EXPIRED = "expired", _("expired")
 
 
-class Agreement(SecurityProfileFields, SignableDocument):
+class Agreement(ChecksInOneQuery, SecurityProfileFields, SignableDocument):
     """A processing agreement (verwerkersovereenkomst) between a practice and a client.
 
     The party details are copied in when the draft is made, so the agreement prints what the

@@ -15,6 +15,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.constraints import ChecksInOneQuery
 from core.origin import Origin
 
 from . import deadlines
@@ -179,7 +180,7 @@ TRIAGE_QUESTIONS = (
 )
 
 
-class Breach(models.Model):
+class Breach(ChecksInOneQuery):
     """A data breach report: the 7 questions of Bijlage 3 plus what the AP's form asks.
 
     Only what happened and when it was discovered are required: the rest may follow in

@@ -26,23 +26,36 @@ def pytest_collection_finish(session):
     gc.freeze()
 
 
+# Argon2 is what production uses (tests/test_settings.py checks it); the suite hashes
+# hundreds of passwords, so it uses a fast hasher.
+FAST_PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
-    # Argon2 is what production uses (tests/test_settings.py checks it); the suite hashes
-    # hundreds of passwords, so it uses a fast hasher.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = FAST_PASSWORD_HASHERS
+
+
+def media_settings(folder):
+    """Stored files in `folder`: a test's own, not the developer's media/."""
+    from django.conf import settings
+
+    return {
+        "MEDIA_ROOT": folder,
+        "STORAGES": settings.STORAGES
+        | {
+            "default": {
+                "BACKEND": "django.core.files.storage.FileSystemStorage",
+                "OPTIONS": {"location": folder},
+            }
+        },
+    }
 
 
 @pytest.fixture(autouse=True)
 def _media_in_a_temporary_folder(settings, tmp_path):
-    # Stored PDFs go to a folder of the test's own, not the developer's media/.
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.STORAGES = settings.STORAGES | {
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": tmp_path / "media"},
-        }
-    }
+    for name, value in media_settings(tmp_path / "media").items():
+        setattr(settings, name, value)
 
 
 def stored_pdf(document):
@@ -67,6 +80,10 @@ def _flush_past_the_immutability_triggers(request):
         return
     # Requested here so that it is torn down, and the flush run, after this fixture.
     request.getfixturevalue("transactional_db")
+    assert not connection.in_atomic_block, (
+        "a transactional test cannot run inside a module's `module_rows`: move it to a module "
+        "of its own"
+    )
     yield
     if connection.vendor == "sqlite":
         drop_sqlite_triggers(connection)
@@ -95,12 +112,20 @@ def _record_entries_only_where_asked(request):
     if request.node.get_closest_marker("record_entries"):
         yield
         return
+    with record_entries_off():
+        yield
+
+
+@contextlib.contextmanager
+def record_entries_off():
     from agreements.signals import terms_changed
     from records.record_entries import on_terms_changed
 
     terms_changed.disconnect(dispatch_uid="records.record_entries")
-    yield
-    terms_changed.connect(on_terms_changed, dispatch_uid="records.record_entries")
+    try:
+        yield
+    finally:
+        terms_changed.connect(on_terms_changed, dispatch_uid="records.record_entries")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -190,6 +215,37 @@ def renders(monkeypatch):
 def module_pdfs():
     """PDFs rendered once for a whole test module (see `rendered_once`)."""
     return {}
+
+
+@pytest.fixture(scope="module")
+def module_rows(django_db_setup, django_db_blocker, tmp_path_factory, module_pdfs):
+    """For a module whose tests all look at the same costly rows (a sealed agreement, say)
+    and change nothing that outlives them: module-scoped fixtures that request this make
+    those rows once, as Django's `TestCase.setUpTestData` does. They are made in a
+    transaction that each test's own transaction nests in, as a savepoint that is rolled
+    back after the test, and that is itself rolled back after the module's last test. They
+    are made as the autouse fixtures above make a test's (fast hashing, Dutch, no record
+    entries, each PDF rendered once); their files go to a folder of the module's own, which
+    the tests must use (`media_settings(module_rows)`). Transactional
+    tests cannot run inside it (`_flush_past_the_immutability_triggers` says so), and a
+    test that counts every row of a table sees these too."""
+    from django.core.cache import cache
+    from django.db import transaction
+    from django.test import override_settings
+
+    media = tmp_path_factory.mktemp("module-media")
+    with (
+        django_db_blocker.unblock(),
+        override_settings(
+            PASSWORD_HASHERS=FAST_PASSWORD_HASHERS, LANGUAGE_CODE="nl", **media_settings(media)
+        ),
+        record_entries_off(),
+        rendered_once(module_pdfs),
+        transaction.atomic(),
+    ):
+        cache.clear()
+        yield media
+        transaction.set_rollback(True)
 
 
 @contextlib.contextmanager
