@@ -8,12 +8,14 @@ from core.immutability import lift_before_migrate, restore_after_migrate
 
 
 def migrate(targets):
+    """Returns the project state at `targets`: its `.apps` are the models as they were then
+    (built only when asked for, as that takes a while). Already there, nothing is done."""
     executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    lift_before_migrate(using=connection.alias)
-    executor.migrate(targets)
-    restore_after_migrate(using=connection.alias)
-    return executor.loader.project_state(targets).apps
+    if executor.migration_plan(targets):
+        lift_before_migrate(using=connection.alias)
+        executor.migrate(targets)
+        restore_after_migrate(using=connection.alias)
+    return executor.loader.project_state(targets)
 
 
 def latest():

@@ -16,7 +16,7 @@ BEFORE = [("breaches", "0003_immutable_timeline")]
 
 @pytest.fixture
 def old_apps(transactional_db):
-    apps = migrate(BEFORE)
+    apps = migrate(BEFORE).apps
     yield apps
     migrate(latest())
 

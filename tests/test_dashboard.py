@@ -15,7 +15,7 @@ from .factories import make_agreement, make_client
 from .signing_helpers import end_and_send_declaration, send_for_signing
 from .test_signing import archived
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("render_once")]
 
 
 def todo_titles(page):

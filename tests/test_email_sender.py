@@ -9,7 +9,7 @@ from avg_portal.emails import sender
 from .signing_helpers import send_for_signing
 from .test_signing import archived
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("render_once")]
 
 
 def test_the_sender_names_the_practice_and_cannot_be_forged(settings):

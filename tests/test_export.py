@@ -18,7 +18,11 @@ from .conftest import login_verified, stored_pdf
 from .factories import make_agreement, make_client
 from .test_signing import archived
 
-pytestmark = [pytest.mark.django_db, pytest.mark.record_entries]
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.record_entries,
+    pytest.mark.usefixtures("render_once"),
+]
 
 
 def fake_archived(practice, client=None, *, pdf=None):

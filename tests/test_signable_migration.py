@@ -28,7 +28,7 @@ def simple_pdf(text):
 
 @pytest.fixture
 def old_apps(transactional_db):
-    apps = migrate(BEFORE)
+    apps = migrate(BEFORE).apps
     yield apps
     migrate(latest())
 
