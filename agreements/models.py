@@ -944,6 +944,10 @@ class SubprocessorChange(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # The register's notices, a page at a time, newest first.
+        indexes = [
+            models.Index(fields=["practice", "-created_at", "-id"], name="subprocessorchange_list")
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(kind__in=SubprocessorChangeKind.values),

@@ -4,6 +4,7 @@ objections clients send to its change notices, and adding Bijlage 4 to a draft."
 import uuid
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -18,15 +19,19 @@ from .access import get_agreement_for_coach
 from .forms import ObjectionForm, SubprocessorEndForm, SubprocessorForm
 from .models import SubprocessorChange
 
+# Each change lists the notice of every client told, so the notices come a page at a time.
+CHANGES_PAGE_SIZE = 10
+
 
 @require_safe
 def subprocessor_list(request: HttpRequest) -> HttpResponse:
     practice = get_practice(request)
-    changes = (
+    changes = Paginator(
         SubprocessorChange.objects.filter(practice=practice)
         .select_related("subprocessor")
-        .prefetch_related("notices__client")
-    )
+        .prefetch_related("notices__client"),
+        CHANGES_PAGE_SIZE,
+    ).get_page(request.GET.get("page"))
     return render(
         request,
         "agreements/subprocessor_list.html",

@@ -433,3 +433,33 @@ def test_anonymous_visitors_are_sent_to_log_in(client, entry):
     response = client.get(reverse("subprocessor_list"))
     assert response.status_code == 302
     assert "login" in response["Location"]
+
+
+def test_the_change_notices_come_a_page_at_a_time_with_the_same_queries(
+    coach_client, practice, clients, django_assert_max_num_queries
+):
+    first = subprocessor_add(
+        practice=practice,
+        values=MAILBOX | {"since": datetime.date(2026, 12, 1)},
+        effective_on=in_days(NOTICE_DAYS),
+        origin=Origin(actor=Actor.COACH, name="Mado"),
+    )
+    url = reverse("subprocessor_list")
+    with django_assert_max_num_queries(30) as few:
+        coach_client.get(url)
+    for number in range(2, 13):
+        SubprocessorChange.objects.create(
+            practice=practice,
+            subprocessor=first.subprocessor,
+            kind="changed",
+            summary=f"Wijziging {number:02d}",
+            effective_on=in_days(NOTICE_DAYS),
+            created_at=first.created_at + datetime.timedelta(minutes=number),
+        )
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        newest = coach_client.get(url).text
+    older = coach_client.get(url, {"page": 2}).text
+    assert "Wijziging 12" in newest and "Wijziging 03" in newest
+    assert "Wijziging 02" not in newest and first.summary not in newest
+    assert "Wijziging 02" in older and first.summary in older and "Wijziging 03" not in older
+    assert "Pagina 2 van 2" in older
