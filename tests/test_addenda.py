@@ -10,6 +10,7 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, transaction
 from django.test import Client as Browser
+from django.test import TestCase
 from django.urls import reverse
 from django.utils import timezone
 
@@ -32,12 +33,13 @@ from agreements.retention import (
     rows_to_remind,
     send_reminders,
 )
+from avg_portal.models import User
 from avg_portal.seal import verify_seal
 from core.exceptions import ActionRefused
 from core.origin import Actor, Origin
 from records.archive_audit import verify_archive
 
-from .conftest import login_verified, rendered_once, stored_pdf
+from .conftest import login_verified, make_coach, media_settings, stored_pdf
 from .pdf_reading import pdf_text
 from .signing_helpers import (
     client_post,
@@ -54,12 +56,29 @@ pytestmark = pytest.mark.django_db
 COACH = Origin(actor=Actor.COACH, name="Mado Remkes")
 
 
+@pytest.fixture(scope="module")
+def _signed_once(module_rows):
+    """The coach and her signed, sealed agreement, made once for the module
+    (`module_rows`): each test makes its addenda of it in a transaction of its own."""
+    coach = make_coach()
+    return coach.pk, sealed_agreement(coach, TestCase.captureOnCommitCallbacks).pk
+
+
+@pytest.fixture(autouse=True)
+def _module_media(settings, module_rows):
+    for name, value in media_settings(module_rows).items():
+        setattr(settings, name, value)
+
+
 @pytest.fixture
-def signed(coach, django_capture_on_commit_callbacks, module_pdfs):
-    """A signed, sealed agreement; its two PDFs are rendered once per module
-    (`rendered_once`), sealing and storing are done each time."""
-    with rendered_once(module_pdfs, kinds=("agreement",)):
-        return sealed_agreement(coach, django_capture_on_commit_callbacks)
+def coach(_signed_once):
+    return User.objects.get(pk=_signed_once[0])
+
+
+@pytest.fixture
+def signed(_signed_once):
+    """A signed, sealed agreement of `coach`."""
+    return Agreement.objects.get(pk=_signed_once[1])
 
 
 def sealed_agreement(coach, capture):
