@@ -507,7 +507,7 @@ def test_the_clients_email_holds_the_four_elements_of_art_34_in_text_and_html(
         coach.practice,
         coach,
         clients=[client],
-        incident_kinds=["lost_device"],
+        incident_kinds=["lost_device", "hacking"],
         nature_confidentiality=True,
         consequences="Iemand kan je sessieverslagen lezen.",
         measures="Laptop op afstand gewist; voortaan versleuteld.",
@@ -520,9 +520,13 @@ def test_the_clients_email_holds_the_four_elements_of_art_34_in_text_and_html(
     (message,) = mail.outbox
     html = message.alternatives[0].content
     for body in (message.body, html):
-        # The nature of the breach.
+        # The nature of the breach: the kinds of incident as words, not as a list.
         assert "Laptop gestolen uit de auto" in body
-        assert "apparaat verloren of gestolen" in body
+        assert (
+            "Soort incident: apparaat verloren of gestolen (bijv. laptop, telefoon, USB-stick), "
+            "hacking, malware of phishing"
+        ) in body
+        assert "['" not in body
         assert "vertrouwelijkheid" in body
         # The contact point: the practice's name, email and phone.
         assert "Coachpraktijk De Linde" in body
