@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 if TYPE_CHECKING:
     from .models import AgreementEvent
@@ -60,3 +64,64 @@ def verify_chain(events: Iterable[AgreementEvent]) -> ChainBreak | None:
             return ChainBreak(event.pk, "its content was changed")
         previous = event.sha256
     return None
+
+
+# What the coach's timeline shows of an event's detail. The detail is evidence: written once,
+# in the code's words (English), and hashed into the chain, so it cannot be translated where
+# it is stored; the timeline shows it in the coach's language. Addresses, hashes, dates, names
+# and the mail server's own words stay as they were written.
+_MESSAGES = {
+    "invitation": gettext_lazy("invitation"),
+    "reminder": gettext_lazy("reminder"),
+    "signing code": gettext_lazy("signing code"),
+    "email": gettext_lazy("email"),
+    "declined notice": gettext_lazy("notice of the refusal"),
+    "sealing delayed": gettext_lazy("notice that the seal is delayed"),
+    "sub-processor notice": gettext_lazy("sub-processor notice"),
+    "signed PDF to client": gettext_lazy("signed PDF to the client"),
+    "signed PDF to coach": gettext_lazy("signed PDF to the coach"),
+    "signed declaration to client": gettext_lazy("signed declaration to the client"),
+    "signed declaration to coach": gettext_lazy("signed declaration to the coach"),
+    "signed addendum to client": gettext_lazy("signed addendum to the client"),
+    "signed addendum to coach": gettext_lazy("signed addendum to the coach"),
+}
+_THEN = {"tried again": gettext_lazy("tried again"), "given up": gettext_lazy("given up")}
+_DELIVERY = re.compile(
+    rf"(?P<what>{'|'.join(map(re.escape, _MESSAGES))}) → (?P<to>[^:]*)"
+    rf"(?:: (?P<error>.*) \((?P<then>{'|'.join(map(re.escape, _THEN))})\))?",
+    re.DOTALL,
+)
+_SIGNED_TEXT = re.compile(r"SHA-256 of the signed text (?P<sha256>[0-9a-f]+)")
+_TIMESTAMP = re.compile(
+    r"SHA-256 (?P<sha256>[0-9a-f]+); RFC 3161 time (?P<at>\S+) from (?P<tsa>.*)"
+)
+_RENEWED = re.compile(
+    r"version (?P<number>\d+): SHA-256 (?P<sha256>[0-9a-f]+); previous version "
+    r"(?P<previous>\d+): SHA-256 (?P<previous_sha256>[0-9a-f]+); timestamp valid until "
+    r"(?P<until>\S+)"
+)
+
+
+def shown_detail(detail: str) -> str:
+    """An event's detail as the coach's timeline shows it (see `_MESSAGES`)."""
+    if match := _DELIVERY.fullmatch(detail):
+        shown = f"{_MESSAGES[match['what']]} → {match['to']}"
+        if match["then"]:
+            shown += f": {match['error']} ({_THEN[match['then']]})"
+        return shown
+    if match := _SIGNED_TEXT.fullmatch(detail):
+        return _("SHA-256 of the signed text %(sha256)s") % match.groupdict()
+    if match := _TIMESTAMP.fullmatch(detail):
+        return _("SHA-256 %(sha256)s; RFC 3161 time %(at)s from %(tsa)s") % match.groupdict()
+    if match := _RENEWED.fullmatch(detail):
+        fields = match.groupdict()
+        if fields["until"] == "unknown":
+            fields["until"] = _("unknown")
+        return (
+            _(
+                "version %(number)s: SHA-256 %(sha256)s; previous version %(previous)s: "
+                "SHA-256 %(previous_sha256)s; timestamp valid until %(until)s"
+            )
+            % fields
+        )
+    return detail

@@ -588,6 +588,11 @@ class AgreementEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.kind}"
 
+    @property
+    def shown_detail(self) -> str:
+        """The detail as the coach's timeline shows it, in her language."""
+        return evidence.shown_detail(self.detail)
+
 
 class AgreementEnding(models.Model):
     """The end of a signed agreement (clause 2.3: it ends with the coaching agreement).

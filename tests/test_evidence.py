@@ -223,3 +223,65 @@ def test_a_user_agent_with_control_characters_is_kept_as_printable_text(
     opened = agreement.events.get(kind=AgreementEvent.Kind.OPENED)
     assert opened.user_agent == "Telefoon/1.0 (é)"
     assert verify_chain(agreement.events.order_by("id")) is None
+
+
+SHA = "ab" * 32
+
+
+@pytest.mark.parametrize(
+    ("detail", "shown"),
+    [
+        ("invitation → zoe@example.test", "uitnodiging → zoe@example.test"),
+        ("email → zoe@example.test", "e-mail → zoe@example.test"),
+        ("signing code → zoe@example.test", "ondertekencode → zoe@example.test"),
+        (
+            "signed PDF to client → zoe@example.test",
+            "ondertekende pdf naar de cliënt → zoe@example.test",
+        ),
+        (
+            "signed declaration to coach → a@b.test",
+            "ondertekende verklaring naar de coach → a@b.test",
+        ),
+        # The mail server's own words stay as it said them.
+        (
+            "invitation → zoe@example.test: 550 Mailbox unavailable (tried again)",
+            "uitnodiging → zoe@example.test: 550 Mailbox unavailable (wordt opnieuw geprobeerd)",
+        ),
+        (
+            "reminder → z@e.test: timed out (given up)",
+            "herinnering → z@e.test: timed out (opgegeven)",
+        ),
+        (f"SHA-256 of the signed text {SHA}", f"SHA-256 van de ondertekende tekst {SHA}"),
+        (
+            f"SHA-256 {SHA}; RFC 3161 time 2026-11-30T10:00:00+00:00 from Simulated TSA",
+            f"SHA-256 {SHA}; RFC 3161-tijd 2026-11-30T10:00:00+00:00 van Simulated TSA",
+        ),
+        (
+            f"version 2: SHA-256 {SHA}; previous version 1: SHA-256 {SHA}; timestamp valid "
+            "until unknown",
+            f"versie 2: SHA-256 {SHA}; vorige versie 1: SHA-256 {SHA}; tijdstempel geldig tot "
+            "onbekend",
+        ),
+        # What is not the code's own wording is shown as written.
+        ("Ik wil eerst met mijn partner overleggen.", "Ik wil eerst met mijn partner overleggen."),
+        ("zoe@example.test; SHA-256 " + SHA, "zoe@example.test; SHA-256 " + SHA),
+        ("invitation is what I want → not this", "invitation is what I want → not this"),
+    ],
+)
+def test_the_timeline_shows_the_codes_words_in_dutch(detail, shown):
+    assert AgreementEvent(detail=detail).shown_detail == shown
+
+
+def test_the_coachs_timeline_is_dutch_and_the_evidence_unchanged(
+    client, coach_client, coach, django_capture_on_commit_callbacks
+):
+    agreement, token = send_for_signing(coach, capture=django_capture_on_commit_callbacks)
+    sign_as_client(client, token, django_capture_on_commit_callbacks)
+    page = coach_client.get(reverse("agreement_detail", args=[agreement.public_id])).text
+    stored = list(agreement.events.values_list("detail", flat=True))
+    assert f"signed PDF to client → {agreement.client.email}" in stored
+    assert f"ondertekende pdf naar de cliënt → {agreement.client.email}" in page
+    assert "ondertekencode → " in page and "uitnodiging → " in page
+    for english in ("signed PDF to", "signing code →", "invitation →", "of the signed text"):
+        assert english not in page
+    assert verify_chain(agreement.events.order_by("id")) is None
