@@ -50,8 +50,27 @@ def field_label(name: str) -> "StrOrPromise":
         return name
 
 
+# Ticked boxes: an unticked one is a "no" only once its question was answered. The nature
+# of the breach is answered by ticking at least one of the three; whether it concerns a
+# vulnerable group, once anything is said about the persons concerned.
+NATURE = ("nature_confidentiality", "nature_integrity", "nature_availability")
+PERSONS = ("persons_min", "persons_max", "persons_group")
+
+
+def _unanswered_box(breach: Breach, name: str) -> bool:
+    if name in NATURE:
+        return not any(getattr(breach, box) for box in NATURE)
+    if name == "vulnerable_group":
+        return not breach.vulnerable_group and all(
+            getattr(breach, field) in (None, "") for field in PERSONS
+        )
+    return False
+
+
 def shown_value(breach: Breach, name: str) -> str:
     """The answer to one field, as a reader sees it; '' when not answered."""
+    if _unanswered_box(breach, name):
+        return ""
     if name == "clients":
         return ", ".join(client.name for client in breach.clients.all())
     if name == "data_categories":

@@ -694,3 +694,25 @@ def test_art34_constant_is_what_log_breach_fills_in(coach):
     breach = log_breach(coach.practice, coach, clients=[make_client(coach.practice)])
     assert {name: getattr(breach, name) for name in ART34} == ART34
     assert actions.art34_missing(breach) == []
+
+
+BOXES = ["nature_confidentiality", "nature_integrity", "nature_availability", "vulnerable_group"]
+
+
+def test_an_unticked_box_is_a_no_only_once_its_question_is_answered(coach_client, coach):
+    """Just logged, nothing is said about the nature of the breach or a vulnerable group:
+    not "no" (the report for the AP would say confidentiality was not affected)."""
+    from breaches.display import shown_value
+
+    breach = log_breach(coach.practice, coach)
+    assert [shown_value(breach, box) for box in BOXES] == ["", "", "", ""]
+    page = coach_client.get(reverse("breach_detail", args=[breach.public_id])).text
+    assert (
+        "Vertrouwelijkheid: anderen konden de gegevens lezen of kopiëren</dt>"
+        '<dd class="text-break"><span class="text-muted">nog niet beantwoord'
+    ) in page
+
+    breach = log_breach(
+        coach.practice, coach, nature_confidentiality=True, persons_group="Cliënten"
+    )
+    assert [shown_value(breach, box) for box in BOXES] == ["ja", "nee", "nee", "nee"]
