@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any, cast
 from django import forms
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .actions import CLOCK_TOLERANCE, EARLIEST_DISCOVERY
@@ -18,6 +20,7 @@ from .models import (
     SPECIAL_CATEGORIES,
     TRIAGE_QUESTIONS,
     Breach,
+    ClientNotification,
     ConsequenceKind,
     DataCategory,
     IncidentKind,
@@ -434,8 +437,31 @@ def section_fields(form_class: type[BreachSectionForm]) -> list[str]:
     return shown + [name for name in fields if name not in shown]
 
 
+class ClientsField(forms.ModelMultipleChoiceField):
+    """The breach's clients, each with whether and when its email reached the mail server:
+    the form stays for a second email, so who already has one must show."""
+
+    latest: dict[int, ClientNotification] = {}  # the newest notification per client
+
+    def label_from_instance(self, obj: "Client") -> str:
+        return _client_label(obj, self.latest.get(obj.pk))
+
+
+def _client_label(client: "Client", notification: ClientNotification | None) -> str:
+    if notification is None:
+        return client.name
+    if notification.delivered and notification.sent_at:
+        when = date_format(timezone.localtime(notification.sent_at), "j F Y, H:i")
+        status = gettext("informed on %(date)s") % {"date": when}
+    elif notification.sent_at:
+        status = gettext("the email could not be sent")
+    else:
+        status = gettext("email waiting to be sent")
+    return f"{client.name} ({status})"
+
+
 class NotifyClientsForm(forms.Form):
-    clients: "forms.ModelMultipleChoiceField[Client]" = forms.ModelMultipleChoiceField(
+    clients: "forms.ModelMultipleChoiceField[Client]" = ClientsField(
         label=_("Inform these clients"),
         queryset=None,
         widget=forms.CheckboxSelectMultiple,
@@ -454,6 +480,9 @@ class NotifyClientsForm(forms.Form):
         clients.queryset = breach.clients.all()
         if not self.is_bound:
             clients.initial = [c.pk for c in breach.clients_still_to_inform()]
+        cast(ClientsField, clients).latest = {
+            n.client_id: n for n in breach.notifications.all() if n.client_id
+        }
 
 
 class AuthorityDecisionForm(forms.Form):

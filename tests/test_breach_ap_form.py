@@ -6,12 +6,14 @@ art. 34(2) GDPR requires; the register shows who was notified, a page at a time.
 import csv
 import datetime
 import io
+import re
 
 import pytest
 from django.core import mail
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from breaches import actions
 from breaches.models import (
@@ -716,3 +718,27 @@ def test_an_unticked_box_is_a_no_only_once_its_question_is_answered(coach_client
         coach.practice, coach, nature_confidentiality=True, persons_group="Cliënten"
     )
     assert [shown_value(breach, box) for box in BOXES] == ["ja", "nee", "nee", "nee"]
+
+
+def test_the_notify_form_says_who_was_informed_and_when(
+    coach_client, coach, django_capture_on_commit_callbacks
+):
+    informed, waiting = make_client(coach.practice), make_client(coach.practice, "Bram")
+    breach = log_breach(coach.practice, coach, clients=[informed, waiting])
+    with django_capture_on_commit_callbacks(execute=True):
+        coach_client.post(
+            reverse("breach_notify", args=[breach.public_id]), {"clients": [informed.pk]}
+        )
+    page = coach_client.get(reverse("breach_detail", args=[breach.public_id])).text
+    sent_at = breach.notifications.get().sent_at
+    when = date_format(timezone.localtime(sent_at), "j F Y, H:i")
+    assert f"{informed.name} (geïnformeerd op {when})" in page
+    # Only who is still to inform is ticked; the browser does not tick it again on a reload.
+    assert re.search(rf'checked[^>]*value="{waiting.pk}"|value="{waiting.pk}"[^>]*checked', page)
+    assert not re.search(
+        rf'checked[^>]*value="{informed.pk}"|value="{informed.pk}"[^>]*checked', page
+    )
+    assert (
+        'action="{}" autocomplete="off"'.format(reverse("breach_notify", args=[breach.public_id]))
+        in page
+    )
