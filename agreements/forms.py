@@ -60,6 +60,8 @@ class MeasuresField(forms.MultipleChoiceField):
         super().__init__(
             choices=[(measure.code, measure.label) for measure in version.measures],
             required=False,
+            # Bootstrap's checkboxes: `_security_fields.html` lays the boxes out itself.
+            widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
             **kwargs,
         )
 

@@ -150,6 +150,16 @@ def test_client_pages(browser, live_server):
     problems = []
     for size in SIZES:
         _check(page, live_server.url + reverse("signing_page"), size, problems)
+    # On the phone, "Verwerkersovereenkomst" (one long word) stays whole in both headings:
+    # the page is now at phone size, from the last check.
+    for heading in ("#summary-heading", ".doc .doc-title"):
+        lines = page.evaluate(
+            """selector => { const range = document.createRange();
+            range.selectNodeContents(document.querySelector(selector));
+            return range.getClientRects().length; }""",
+            heading,
+        )
+        assert lines == 1, f"{heading} takes {lines} lines on a phone"
     # Once a code was sent, the page has the code field.
     page.locator("button[data-send-code]").click()
     page.locator("#signer-code-sent").wait_for()
