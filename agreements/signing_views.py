@@ -140,7 +140,9 @@ def _link_state(link: SigningLink) -> str | None:
         return "signed"
     if link.revoked_at is not None or agreement.status == AgreementStatus.WITHDRAWN:
         return "revoked"
-    if link.used_at is not None or agreement.status == AgreementStatus.DECLINED:
+    if agreement.status == AgreementStatus.DECLINED and document == agreement:
+        return "declined"
+    if link.used_at is not None:
         return "used"
     if not link.is_usable() or agreement.status == AgreementStatus.EXPIRED:
         return "expired"

@@ -228,6 +228,11 @@ def test_decline_with_reason(client, sent, coach, django_capture_on_commit_callb
     html = notice.alternatives[0].content
     assert "&lt;b&gt;overleggen&lt;/b&gt;" in html
 
+    # Opening the link again says he declined, not that the link "was already used".
+    again = client.get(reverse("signing_open", args=[token]))
+    assert "Je hebt geweigerd deze overeenkomst te ondertekenen" in again.text
+    assert "al gebruikt" not in again.text
+
 
 @pytest.mark.parametrize(
     ("overrides", "message"),
