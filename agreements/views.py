@@ -326,8 +326,10 @@ def sign_and_send_page(
         messages.info(request, page.no_longer_draft)
         return detail
     agreement = document.dossier
+    coach = cast(User, request.user)
     initial = {
-        "name": cast(User, request.user).full_name or agreement.practice_name,
+        # Her own name, as she signed last time (the practice's name is not a person's).
+        "name": coach.full_name,
         "function": _("Coach"),
         "place": agreement.practice_seat,
     }
@@ -338,6 +340,10 @@ def sign_and_send_page(
         except ActionRefused as refusal:
             messages.error(request, str(refusal))
             return detail
+        if not coach.full_name:
+            User.objects.filter(pk=coach.pk, full_name="").update(
+                full_name=form.cleaned_data["name"][:150]
+            )
         link = document.signing_links.first()
         if link and link.email_failed_at:
             failed = {"email": agreement.client.email, "error": link.email_error}

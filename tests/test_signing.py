@@ -456,3 +456,23 @@ def test_stranger_gets_404_on_signing_urls(client, sent, stranger, name, method)
     assert response.status_code == 404
     agreement.refresh_from_db()
     assert agreement.status == AgreementStatus.SENT
+
+
+def test_the_coach_signs_with_her_own_name_which_is_remembered(
+    coach_client, coach, django_capture_on_commit_callbacks
+):
+    """Not the practice's name: the first time the name field is empty, and the name she
+    signs with is offered the next time."""
+    first, second = make_agreement(coach.practice), make_agreement(coach.practice)
+    page = coach_client.get(reverse("agreement_send", args=[first.public_id]))
+    assert page.context["form"]["name"].value() in ("", None)
+    assert 'value="Coachpraktijk De Linde"' not in page.text
+    with django_capture_on_commit_callbacks(execute=True):
+        coach_client.post(
+            reverse("agreement_send", args=[first.public_id]),
+            client_post(name="Mado Remkes", function="Coach", place="Tilburg"),
+        )
+    coach.refresh_from_db()
+    assert coach.full_name == "Mado Remkes"
+    page = coach_client.get(reverse("agreement_send", args=[second.public_id]))
+    assert page.context["form"]["name"].value() == "Mado Remkes"

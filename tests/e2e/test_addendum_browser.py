@@ -74,6 +74,7 @@ def test_coach_changes_bijlage_1_and_2_client_signs_on_a_phone(
         screenshot(page, "addendum_preview", full_page=True)
 
         page.get_by_role("link", name="Ondertekenen en versturen").click()
+        page.locator("#id_name").fill("Mado Remkes")
         draw_signature(page)
         page.get_by_label("Ik heb het addendum gelezen en ga ermee akkoord.").check()
         page.get_by_role("button", name="Ondertekenen en naar de cliënt sturen").click()
