@@ -144,3 +144,16 @@ def test_a_request_too_large_to_read_gets_a_dutch_page(client, db, settings):
     response = client.post(reverse("signup"), fields)
     assert response.status_code == 400
     assert "Dit verzoek kon niet worden verwerkt" in response.text
+
+
+def test_collectstatic_goes_where_the_environment_says(tmp_path):
+    """Production collects the static files outside the code's folder when asked."""
+    target = tmp_path / "static"
+    result = manage(
+        "collectstatic",
+        "--noinput",
+        "-v0",
+        env={"DJANGO_DEBUG": "1", "DJANGO_STATIC_ROOT": str(target)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert (target / "vendor" / "bootstrap-5.3.8" / "bootstrap.min.css").is_file()
