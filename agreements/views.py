@@ -52,7 +52,9 @@ UNSIGNED_COPY = "ongetekende-kopie"
 @require_http_methods(["GET", "POST"])
 def practice_edit(request: HttpRequest) -> HttpResponse:
     practice = get_practice(request)
-    form = PracticeForm(request.POST or None, instance=practice)
+    # A new practice's address starts as the one the coach signed up with.
+    initial = {"email": cast(User, request.user).email} if not practice.email else None
+    form = PracticeForm(request.POST or None, instance=practice, initial=initial)
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, _("Your practice details are saved."))

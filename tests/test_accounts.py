@@ -110,6 +110,9 @@ def test_sign_up_confirm_enrol_log_in_and_fill_in_practice(client):
     assert response.status_code == 302
     assert client.get(reverse("dashboard")).status_code == 200
 
+    # The practice's email address starts as the one she signed up with.
+    form = client.get(reverse("practice_edit")).context["form"]
+    assert form["email"].value() == "zoe@praktijk-unal.test"
     response = client.post(
         reverse("practice_edit"),
         {
