@@ -16,14 +16,16 @@ between the mail server's "accepted" and the commit that records it.
 from __future__ import annotations
 
 import datetime
+import email.policy
 import functools
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from email.mime.base import MIMEBase
+from email.policy import Policy
 from email.utils import formataddr, parseaddr
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -57,6 +59,15 @@ RETRY_PAUSES = (
 )
 
 
+class Email(EmailMultiAlternatives):
+    """A message whose headers are not folded below the 998 characters RFC 5322 allows.
+    Python's email folds a long header at an encoded word (a name with an ë, an en dash) so
+    that every reader shows two spaces there: "Coachpraktijk De Linde  – Bram"."""
+
+    def message(self, *, policy: Policy | None = None) -> Any:
+        return super().message(policy=(policy or email.policy.default).clone(max_line_length=998))
+
+
 def absolute_url(path: str) -> str:
     return f"{settings.SITE_URL}{path}"
 
@@ -73,7 +84,7 @@ def render_message(
     it comes "From: <practice> via AVG Portal", so a client sees who writes to him."""
     context = {"site_name": settings.SITE_NAME, "site_url": settings.SITE_URL, **context}
     subject = render_to_string(f"emails/{name}/subject.txt", context)
-    message = EmailMultiAlternatives(
+    message = Email(
         subject=" ".join(subject.split()),
         body=render_to_string(f"emails/{name}/body.txt", context),
         from_email=sender(on_behalf_of) if on_behalf_of else None,
@@ -264,7 +275,7 @@ def send_queued(message_id: int, *, now: datetime.datetime | None = None) -> Del
 
 
 def _as_email(message: OutboxMessage) -> EmailMultiAlternatives:
-    email = EmailMultiAlternatives(
+    rebuilt = Email(
         subject=message.subject,
         body=message.body_text,
         from_email=message.sender,
@@ -272,10 +283,10 @@ def _as_email(message: OutboxMessage) -> EmailMultiAlternatives:
         reply_to=message.reply_to,
     )
     if message.body_html:
-        email.attach_alternative(message.body_html, "text/html")
+        rebuilt.attach_alternative(message.body_html, "text/html")
     if message.attachment_name:
-        email.attach(message.attachment_name, bytes(message.attachment), message.attachment_type)
-    return email
+        rebuilt.attach(message.attachment_name, bytes(message.attachment), message.attachment_type)
+    return rebuilt
 
 
 def _record_attempt(message: OutboxMessage, delivery: Delivery, now: datetime.datetime) -> None:
