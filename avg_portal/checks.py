@@ -1,3 +1,4 @@
+import datetime
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -6,7 +7,11 @@ from django.apps import AppConfig
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
-from .health import seal_certificate_days_left, seal_certificate_file
+from .health import (
+    seal_certificate_days_left,
+    seal_certificate_file,
+    seal_certificate_validity,
+)
 
 # Warn this long before the seal certificate runs out.
 SEAL_RENEW_DAYS = 60
@@ -28,6 +33,19 @@ def check_seal_certificate(app_configs: Sequence[AppConfig] | None, **kwargs: An
     if missing:
         return [
             Error(f"Seal file not found: {', '.join(missing)}.", id="avg_portal.E002"),
+        ]
+    validity = seal_certificate_validity()
+    now = datetime.datetime.now(datetime.UTC)
+    if validity is not None and not validity[0] <= now <= validity[1]:
+        return [
+            Error(
+                f"The seal certificate is valid from {validity[0]:%Y-%m-%d} until "
+                f"{validity[1]:%Y-%m-%d}, not now: nothing can be sealed with it.",
+                hint="Install a valid certificate (DJANGO_SEAL_CERT_FILE/DJANGO_SEAL_KEY_FILE); "
+                "documents signed meanwhile are sealed once it is there (README, The seal "
+                "certificate).",
+                id="avg_portal.E005",
+            )
         ]
     return []
 
@@ -65,7 +83,7 @@ def check_production_services(
             )
         )
     days = seal_certificate_days_left()
-    if days is not None and days < SEAL_RENEW_DAYS:
+    if days is not None and 0 <= days < SEAL_RENEW_DAYS:
         warnings.append(
             Warning(
                 f"The seal certificate expires in {days} days.",

@@ -103,22 +103,35 @@ def seal_certificate_file() -> Path | None:
     return development if settings.SEAL_ALLOW_DEV_CERTIFICATE else None
 
 
-def seal_certificate_days_left(now: datetime.datetime | None = None) -> int | None:
-    """Days until the seal certificate expires; None when there is none to read yet."""
+def seal_certificate_validity() -> tuple[datetime.datetime, datetime.datetime] | None:
+    """When the seal certificate is valid (from, until, UTC); None when there is none to
+    read yet."""
     path = seal_certificate_file()
     if path is None or not path.is_file():
         return None
     from cryptography import x509  # 15 MB: only where a certificate is read (avg_portal.checks)
 
     certificate = x509.load_pem_x509_certificate(path.read_bytes())
+    return certificate.not_valid_before_utc, certificate.not_valid_after_utc
+
+
+def seal_certificate_days_left(now: datetime.datetime | None = None) -> int | None:
+    """Days until the seal certificate expires; None when there is none to read yet."""
+    validity = seal_certificate_validity()
+    if validity is None:
+        return None
     now = now or datetime.datetime.now(datetime.UTC)
-    return (certificate.not_valid_after_utc - now).days
+    return (validity[1] - now).days
 
 
 def _seal() -> Check:
-    days = seal_certificate_days_left()
-    if days is None:
+    validity = seal_certificate_validity()
+    if validity is None:
         return Check("ok" if settings.DEBUG else "fail", "no certificate yet")
+    now = datetime.datetime.now(datetime.UTC)
+    if now < validity[0]:
+        return Check("fail", f"not valid until {validity[0]:%Y-%m-%d %H:%M} UTC")
+    days = (validity[1] - now).days
     if days < 0:
         return Check("fail", days)
     return Check("warn" if days < SEAL_WARN_DAYS else "ok", days)

@@ -66,6 +66,12 @@ class SealInvalid(Exception):
     """The document carries no intact, valid seal of this service."""
 
 
+class SealCertificateNotValid(Exception):
+    """The seal certificate has expired or is not valid yet: nothing is sealed with it (a
+    validator would reject the seal); the recovery sweep tries again, and /readyz and
+    `check --deploy` tell the operator to install a valid one."""
+
+
 class TimestampUnavailable(Exception):
     """No configured time-stamping authority answered: the document is not sealed now, and
     the recovery sweep tries again later."""
@@ -309,9 +315,22 @@ def _signing_context() -> ValidationContext:
 # Sealing -----------------------------------------------------------------------------------
 
 
+def validity(certificate: asn1_x509.Certificate) -> tuple[datetime.datetime, datetime.datetime]:
+    """When a certificate is valid: from, until."""
+    period = certificate["tbs_certificate"]["validity"]
+    return period["not_before"].native, period["not_after"].native
+
+
 def seal_pdf(pdf_bytes: bytes, *, reason: str = "Verzegeld door AVG Portal") -> bytes:
     """Return the PDF with the service's PAdES seal added as an incremental update: B-LTA
-    when a TSA is configured (raising TimestampUnavailable when none answers), else B-B."""
+    when a TSA is configured (raising TimestampUnavailable when none answers), else B-B.
+    Raises SealCertificateNotValid outside the seal certificate's validity."""
+    valid_from, valid_until = validity(_signer().signing_cert)
+    if not valid_from <= datetime.datetime.now(datetime.UTC) <= valid_until:
+        raise SealCertificateNotValid(
+            f"The seal certificate is valid from {valid_from:%Y-%m-%d %H:%M} until "
+            f"{valid_until:%Y-%m-%d %H:%M} UTC; nothing is sealed outside that time."
+        )
     if not timestamping_configured():
         return _sign(pdf_bytes, _metadata(reason), None)
     sealed, _authority = _with_failover(
@@ -519,7 +538,18 @@ def _check_basic(seal: EmbeddedPdfSignature, at: datetime.datetime | None) -> Se
         raise SealInvalid("the file was changed after sealing")
     signed_at: datetime.datetime | None = status.signer_reported_dt
     timestamped_at = status.timestamp_validity.timestamp if status.timestamp_validity else None
+    _made_while_valid(seal, timestamped_at or signed_at)
     return SealStatus(signed_at=signed_at, timestamped_at=timestamped_at)
+
+
+def _made_while_valid(seal: EmbeddedPdfSignature, made_at: datetime.datetime | None) -> None:
+    """The seal was made while its certificate was valid. pyHanko does not check the dates
+    of a certificate it was given as a trust anchor, and the seal certificate is one
+    (`verification_trust_anchors`), so a seal made with an expired or not yet valid
+    certificate would otherwise pass."""
+    valid_from, valid_until = validity(seal.signer_cert)
+    if made_at is None or not valid_from <= made_at <= valid_until:
+        raise SealInvalid("sealed outside its certificate's validity")
 
 
 def _timestamp_time(signed_data: cms.SignedData) -> datetime.datetime:
@@ -570,6 +600,7 @@ def _check_long_term(seal: EmbeddedPdfSignature, at: datetime.datetime) -> SealS
         raise SealInvalid("the file was changed after sealing")
     signed_at: datetime.datetime | None = status.signer_reported_dt
     timestamped_at = status.timestamp_validity.timestamp if status.timestamp_validity else None
+    _made_while_valid(seal, timestamped_at or signed_at)
     return SealStatus(signed_at=signed_at, timestamped_at=timestamped_at, long_term=True)
 
 

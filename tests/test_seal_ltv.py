@@ -448,9 +448,10 @@ def test_a_damaged_version_is_reported_and_not_served(
     assert [f.reference for f in report.findings] == [f"agreement {agreement.public_id} version 2"]
 
 
-def issued_seal_certificate(folder):
-    """A seal certificate issued by a (made-up) CA, valid a year, with its chain in the
-    certificate file: the environment `check --deploy` wants to see."""
+def issued_seal_certificate(folder, *, valid_from_days=-1, valid_until_days=365):
+    """A seal certificate issued by a (made-up) CA, valid a year (or between the given days
+    from now), with its chain in the certificate file: the environment `check --deploy`
+    wants to see."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
@@ -467,7 +468,7 @@ def issued_seal_certificate(folder):
         .issuer_name(name("Example Trust Services CA"))
         .public_key(ca_key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
+        .not_valid_before(now - timedelta(days=1000))
         .not_valid_after(now + timedelta(days=3650))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(ca_key, hashes.SHA256())
@@ -479,11 +480,12 @@ def issued_seal_certificate(folder):
         .issuer_name(ca.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=365))
+        .not_valid_before(now + timedelta(days=valid_from_days))
+        .not_valid_after(now + timedelta(days=valid_until_days))
         .sign(ca_key, hashes.SHA256())
     )
-    cert_file, key_file = folder / "issued-seal.pem", folder / "issued-seal.key"
+    cert_file = folder / f"issued-seal{valid_from_days}{valid_until_days}.pem"
+    key_file = folder / f"issued-seal{valid_from_days}{valid_until_days}.key"
     cert_file.write_bytes(
         leaf.public_bytes(serialization.Encoding.PEM) + ca.public_bytes(serialization.Encoding.PEM)
     )
