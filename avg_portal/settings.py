@@ -104,7 +104,13 @@ def cache_from_url(url: str) -> dict[str, Any]:
     in this cache, so production runs it in Redis (or, failing that, the database)."""
     parts = urlsplit(url)
     if parts.scheme in ("redis", "rediss"):
-        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+        return {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+            # An unreachable Redis answers within seconds, not when the kernel gives up: the
+            # request then gets the 503 page (avg_portal.views.server_error), not a hang.
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
     if parts.scheme == "db":
         table = (parts.netloc + parts.path).strip("/") or "avg_portal_cache"
         return {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": table}

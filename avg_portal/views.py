@@ -1,3 +1,4 @@
+import sys
 from typing import Any, cast
 
 from django import forms
@@ -8,10 +9,12 @@ from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template import loader
 from django.urls import reverse, reverse_lazy
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views import defaults
 from django.views.decorators.http import require_http_methods
 from django_otp.plugins.otp_static.models import StaticToken
 from two_factor.utils import get_otpauth_url
@@ -252,3 +255,25 @@ def replace_authenticator(request: HttpRequest) -> HttpResponse:
         messages.info(request, _("Scan the new QR code with the authenticator app on your phone."))
         return redirect("two_factor:setup")
     return render(request, "accounts/replace_authenticator.html", {"form": form})
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Django's 500 page, except when the cache (Redis: sessions, rate limits) cannot be
+    reached: then a 503 that says the service is briefly unavailable and nothing was lost,
+    with Retry-After. Rendered without context processors, as Django's own 500 page is: the
+    database or the session may be what failed."""
+    error = sys.exc_info()[1]
+    if _cache_unreachable(error):
+        response = HttpResponse(loader.get_template("503.html").render(), status=503)
+        response["Retry-After"] = "60"
+        return response
+    return defaults.server_error(request)
+
+
+def _cache_unreachable(error: BaseException | None) -> bool:
+    try:
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import TimeoutError as RedisTimeoutError
+    except ImportError:  # no Redis installed, so not it
+        return False
+    return isinstance(error, (RedisConnectionError, RedisTimeoutError))

@@ -146,6 +146,7 @@ def test_cache_urls():
     assert cache_from_url("redis://127.0.0.1:6379/2") == {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": "redis://127.0.0.1:6379/2",
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
     }
     assert cache_from_url("db://avg_cache")["LOCATION"] == "avg_cache"
     assert cache_from_url("locmem://")["BACKEND"].endswith("LocMemCache")
@@ -259,3 +260,32 @@ def test_the_favicon_is_ours_and_found(client):
     assert response.status_code == 302
     assert response.url == "/static/favicon.svg"
     assert '<link rel="icon" href="/static/favicon.svg"' in client.get(reverse("signup")).text
+
+
+@pytest.mark.django_db
+def test_with_redis_unreachable_pages_answer_a_dutch_503_not_a_500(client, coach, settings):
+    """Sessions and rate limits live in Redis: while it cannot be reached, every page says
+    the service is briefly unavailable and that nothing was lost, with Retry-After."""
+    from .conftest import login_verified
+
+    settings.CACHES = {"default": cache_from_url(f"redis://127.0.0.1:{_closed_port()}/0")}
+    client.raise_request_exception = False
+    for path in (reverse("two_factor:login"), reverse("signing_open", args=[TOKEN])):
+        response = client.get(path)
+        assert response.status_code == 503, path
+        assert response["Retry-After"] == "60"
+        assert "Er is niets verloren gegaan" in response.text
+    # A coach who is logged in gets the same, not an error page.
+    settings.CACHES = {"default": cache_from_url("locmem://")}
+    login_verified(client, coach)
+    settings.CACHES = {"default": cache_from_url(f"redis://127.0.0.1:{_closed_port()}/0")}
+    response = client.get(reverse("agreement_list"))
+    assert response.status_code == 503
+
+
+def _closed_port():
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
