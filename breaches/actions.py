@@ -3,12 +3,14 @@ that the step is allowed, saves only what it changes, writes a timeline entry, a
 email only after the transaction has committed."""
 
 import datetime
+import functools
 import re
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -148,11 +150,42 @@ def breach_create(
     discovered_at: datetime.datetime,
     system_name: str = "",
     clients: Sequence[Client] = (),
+    submission_key: uuid.UUID | None = None,
 ) -> Breach:
     """The first report: what happened and when it was discovered are enough; the deadlines
-    start running from the moment of discovery."""
+    start running from the moment of discovery. A form sent again with the same
+    `submission_key` (a double click, a retry) gets the breach the first one logged."""
     check_discovered_at(discovered_at)
     _check_clients(Breach(practice=practice), clients)
+    create = functools.partial(
+        _create, practice, origin, summary, discovered_at, system_name, clients
+    )
+    if submission_key is None:
+        return create(None)
+    if logged := _logged_by(practice, submission_key):
+        return logged
+    try:
+        return create(submission_key)
+    except IntegrityError:
+        # Sent twice at once: the other request logged it (the key is unique).
+        if logged := _logged_by(practice, submission_key):
+            return logged
+        raise
+
+
+def _logged_by(practice: Practice, submission_key: uuid.UUID) -> Breach | None:
+    return Breach.objects.filter(practice=practice, submission_key=submission_key).first()
+
+
+def _create(
+    practice: Practice,
+    origin: Origin,
+    summary: str,
+    discovered_at: datetime.datetime,
+    system_name: str,
+    clients: Sequence[Client],
+    submission_key: uuid.UUID | None,
+) -> Breach:
     now = timezone.now()
     with transaction.atomic():
         breach = Breach(
@@ -163,8 +196,10 @@ def breach_create(
             created_by_id=origin.user_id,
             created_at=now,
             updated_at=now,
+            submission_key=submission_key,
         )
-        breach.full_clean()
+        # The key's uniqueness is the database's to decide (see `breach_create`).
+        breach.full_clean(exclude=["submission_key"])
         breach.save()
         if clients:
             breach.clients.set(clients)

@@ -4,6 +4,7 @@ Forms only check input; the actions in breaches/actions.py check again and do th
 """
 
 import datetime
+import uuid
 from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
@@ -198,6 +199,9 @@ class BreachSectionForm(forms.ModelForm):
 class NewBreachForm(BreachSectionForm):
     """The first report: only what happened and when it was discovered are required."""
 
+    # This form's own key: sent twice, it logs one breach (breaches.actions.breach_create).
+    submission_key = forms.UUIDField(widget=forms.HiddenInput, required=False)
+
     class Meta:
         model = Breach
         fields = ["summary", "system_name", "discovered_at", "clients"]
@@ -205,6 +209,8 @@ class NewBreachForm(BreachSectionForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial["submission_key"] = uuid.uuid4()
         self.fields["discovered_at"].help_text = _(
             "When you became aware of it. The deadlines run from this moment."
         )

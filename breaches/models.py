@@ -190,6 +190,9 @@ class Breach(ChecksInOneQuery):
     Status = BreachStatus
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # The new-breach form's own key: a form sent twice (a double click, a retry on a slow
+    # connection) logs one breach, not two (breaches.actions.breach_create).
+    submission_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
     practice = models.ForeignKey("core.Practice", on_delete=models.PROTECT, related_name="breaches")
     status = models.CharField(
         _("status"), max_length=10, choices=BreachStatus, default=BreachStatus.OPEN

@@ -76,6 +76,7 @@ def breach_create(request: HttpRequest) -> HttpResponse:
                 system_name=form.cleaned_data["system_name"],
                 discovered_at=form.cleaned_data["discovered_at"],
                 clients=form.cleaned_data["clients"],
+                submission_key=form.cleaned_data["submission_key"],
             )
         except actions.BreachActionRefused as refusal:
             form.add_error(None, str(refusal))

@@ -4,6 +4,7 @@ import io
 
 import pytest
 from django.core import mail
+from django.db import IntegrityError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -57,6 +58,43 @@ def detail(breach):
 
 
 # Logging and updating ------------------------------------------------------------------
+
+
+def test_the_new_breach_form_sent_twice_logs_one_breach(coach_client, coach, monkeypatch):
+    """A double click or a retry on a slow connection sends the same form again: the breach
+    register gets one breach, and both answers lead to it."""
+    page = coach_client.get(reverse("breach_create"))
+    key = page.context["form"]["submission_key"].value()
+    assert f'name="submission_key" value="{key}"' in page.text
+    form = {
+        "summary": "Laptop gestolen",
+        "discovered_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+        "submission_key": str(key),
+    }
+    first = coach_client.post(reverse("breach_create"), form)
+    again = coach_client.post(reverse("breach_create"), form)
+    breach = Breach.objects.get()
+    assert first.url == again.url == detail(breach)
+    assert breach.updates.count() == 1
+    # Sent at the same moment: the second is refused by the key's uniqueness, not before.
+    monkeypatch.setattr(actions, "_logged_by", lambda *a: None)
+    with pytest.raises(IntegrityError):
+        coach_client.post(reverse("breach_create"), form)
+    monkeypatch.undo()
+    real = actions._logged_by
+    calls = []
+
+    def too_late(*args):
+        calls.append(args)
+        return None if len(calls) == 1 else real(*args)
+
+    monkeypatch.setattr(actions, "_logged_by", too_late)
+    raced = coach_client.post(reverse("breach_create"), form)
+    assert raced.url == detail(breach) and Breach.objects.count() == 1
+    # Another form, another breach.
+    other = coach_client.get(reverse("breach_create")).context["form"]["submission_key"].value()
+    coach_client.post(reverse("breach_create"), form | {"submission_key": str(other)})
+    assert Breach.objects.count() == 2
 
 
 def test_first_report_needs_only_what_and_when(coach_client, coach):
