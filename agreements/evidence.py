@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from avg_portal.emails import shown_mail_error
+
 if TYPE_CHECKING:
     from .models import AgreementEvent
 
@@ -68,8 +70,8 @@ def verify_chain(events: Iterable[AgreementEvent]) -> ChainBreak | None:
 
 # What the coach's timeline shows of an event's detail. The detail is evidence: written once,
 # in the code's words (English), and hashed into the chain, so it cannot be translated where
-# it is stored; the timeline shows it in the coach's language. Addresses, hashes, dates, names
-# and the mail server's own words stay as they were written.
+# it is stored; the timeline shows it in the coach's language, a delivery error in words
+# (avg_portal.emails.shown_mail_error). Addresses, hashes, dates and names stay as written.
 _MESSAGES = {
     "invitation": gettext_lazy("invitation"),
     "reminder": gettext_lazy("reminder"),
@@ -107,7 +109,7 @@ def shown_detail(detail: str) -> str:
     if match := _DELIVERY.fullmatch(detail):
         shown = f"{_MESSAGES[match['what']]} → {match['to']}"
         if match["then"]:
-            shown += f": {match['error']} ({_THEN[match['then']]})"
+            shown += f": {shown_mail_error(match['error'])} ({_THEN[match['then']]})"
         return shown
     if match := _SIGNED_TEXT.fullmatch(detail):
         return _("SHA-256 of the signed text %(sha256)s") % match.groupdict()

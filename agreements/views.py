@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from avg_portal.confirmation import confirmation_page
 from avg_portal.downloads import attachment, stored_file_response
+from avg_portal.emails import shown_mail_error
 from avg_portal.models import User
 from core.access import get_practice
 from core.exceptions import ActionRefused
@@ -348,7 +349,7 @@ def sign_and_send_page(
             )
         link = document.signing_links.first()
         if link and link.email_failed_at:
-            failed = {"email": agreement.client.email, "error": link.email_error}
+            failed = {"email": agreement.client.email, "error": shown_mail_error(link.email_error)}
             messages.error(request, page.not_emailed % failed)
         else:
             messages.success(request, page.sent % {"email": agreement.client.email})

@@ -19,6 +19,7 @@ import datetime
 import email.policy
 import functools
 import logging
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -35,6 +36,7 @@ from django.tasks import task
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from .models import OutboxMessage
 from .tokens import make_email_confirmation_token
@@ -66,6 +68,48 @@ class Email(EmailMultiAlternatives):
 
     def message(self, *, policy: Policy | None = None) -> Any:
         return super().message(policy=(policy or email.policy.default).clone(max_line_length=998))
+
+
+# What the mail server or the network said, as the coach reads it: the stored error is the
+# exception's own text ("[Errno 111] Connection refused"), kept for the operator and the
+# evidence; pages show what it means, in the coach's language.
+_SMTP_REPLY = re.compile(
+    r"\((?P<code>[45]\d\d), b?['\"](?P<text>[^'\"]*)['\"]|^(?P<bare>[45]\d\d)[ -](?P<said>.+)$"
+)
+_MAIL_ERRORS = (
+    (("Connection refused", "Errno 111"), gettext_lazy("the mail server could not be reached")),
+    (("timed out", "timeout"), gettext_lazy("the mail server did not answer in time")),
+    (
+        ("Name or service not known", "name resolution", "getaddrinfo", "Errno -2", "Errno -3"),
+        gettext_lazy("the mail server was not found"),
+    ),
+    (
+        ("unexpectedly closed", "not connected", "Connection reset", "Broken pipe"),
+        gettext_lazy("the connection to the mail server broke off"),
+    ),
+    (("SSL", "CERTIFICATE"), gettext_lazy("the secure connection to the mail server failed")),
+)
+
+
+def shown_mail_error(error: str) -> str:
+    """An email's delivery error as a page shows it: what happened, in plain words; a mail
+    server's refusal with its own code and words."""
+    if not error:
+        return ""
+    if reply := _SMTP_REPLY.search(error.strip()):
+        code = reply["code"] or reply["bare"]
+        text = " ".join((reply["text"] or reply["said"]).split())
+        if code in ("530", "534", "535"):
+            return gettext("the mail server refused the app's login (%(reply)s)") % {
+                "reply": f"{code} {text}"
+            }
+        return gettext("the mail server refused the email (%(reply)s)") % {
+            "reply": f"{code} {text}"
+        }
+    for markers, meaning in _MAIL_ERRORS:
+        if any(marker.lower() in error.lower() for marker in markers):
+            return str(meaning)
+    return gettext("the mail server gave an error")
 
 
 def absolute_url(path: str) -> str:

@@ -22,6 +22,7 @@ from django.utils.translation import ngettext, ngettext_lazy
 
 from agreements.models import Agreement, AgreementStatus, Declaration, SigningLink
 from agreements.retention import REMIND_DAYS_AHEAD, due_for_destruction
+from avg_portal.emails import shown_mail_error
 from breaches.models import Breach, BreachStatus
 from core.models import Practice
 
@@ -149,7 +150,7 @@ def _link_items(practice: Practice, now: datetime.datetime) -> list[Todo]:
                     when=link.email_failed_at,
                     title=_("The invitation to %(name)s did not arrive")
                     % {"name": agreement.client_name},
-                    detail=link.email_error or _("The mail server refused it."),
+                    detail=shown_mail_error(link.email_error) or _("The mail server refused it."),
                     url=_agreement_url(agreement),
                     action=_("Check the address and send again"),
                 )

@@ -242,14 +242,15 @@ SHA = "ab" * 32
             "signed declaration to coach → a@b.test",
             "ondertekende verklaring naar de coach → a@b.test",
         ),
-        # The mail server's own words stay as it said them.
+        # A delivery error in words; a mail server's refusal with its own code and words.
         (
             "invitation → zoe@example.test: 550 Mailbox unavailable (tried again)",
-            "uitnodiging → zoe@example.test: 550 Mailbox unavailable (wordt opnieuw geprobeerd)",
+            "uitnodiging → zoe@example.test: de mailserver weigerde de e-mail (550 Mailbox "
+            "unavailable) (wordt opnieuw geprobeerd)",
         ),
         (
             "reminder → z@e.test: timed out (given up)",
-            "herinnering → z@e.test: timed out (opgegeven)",
+            "herinnering → z@e.test: de mailserver antwoordde niet op tijd (opgegeven)",
         ),
         (f"SHA-256 of the signed text {SHA}", f"SHA-256 van de ondertekende tekst {SHA}"),
         (

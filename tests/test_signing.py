@@ -430,6 +430,9 @@ def test_email_failure_is_recorded_and_shown(
     # before the redirect; the test runs the after-commit work when the view has answered).
     page = coach_client.get(reverse("agreement_detail", args=[agreement.public_id]))
     assert "kon niet worden verstuurd" in page.text
+    # In words, not the socket's English: "[Errno 111] Connection refused".
+    assert "de mailserver was niet bereikbaar" in page.text
+    assert "Errno" not in page.text and "Connection refused" not in page.text
     assert response.status_code == 200
     link = SigningLink.objects.get()
     assert link.email_failed_at is not None
@@ -476,3 +479,33 @@ def test_the_coach_signs_with_her_own_name_which_is_remembered(
     assert coach.full_name == "Mado Remkes"
     page = coach_client.get(reverse("agreement_send", args=[second.public_id]))
     assert page.context["form"]["name"].value() == "Mado Remkes"
+
+
+@pytest.mark.parametrize(
+    ("error", "shown"),
+    [
+        ("[Errno 111] Connection refused", "de mailserver was niet bereikbaar"),
+        ("timed out", "de mailserver antwoordde niet op tijd"),
+        ("[Errno -2] Name or service not known", "de mailserver werd niet gevonden"),
+        ("Connection unexpectedly closed", "de verbinding met de mailserver werd verbroken"),
+        (
+            "{'zoe@example.test': (550, b'5.1.1 <zoe@example.test>: User unknown')}",
+            "de mailserver weigerde de e-mail (550 5.1.1 <zoe@example.test>: User unknown)",
+        ),
+        (
+            "(535, b'5.7.8 Authentication credentials invalid')",
+            "de mailserver weigerde de aanmelding van de app (535 5.7.8 Authentication "
+            "credentials invalid)",
+        ),
+        (
+            "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed",
+            "de beveiligde verbinding met de mailserver mislukte",
+        ),
+        ("Something nobody expected", "de mailserver gaf een foutmelding"),
+        ("", ""),
+    ],
+)
+def test_a_delivery_error_is_shown_in_words(error, shown):
+    from avg_portal.emails import shown_mail_error
+
+    assert shown_mail_error(error) == shown
