@@ -318,6 +318,14 @@ def send_queued(message_id: int, *, now: datetime.datetime | None = None) -> Del
     return delivery
 
 
+def message_id(message: OutboxMessage) -> str:
+    """The same Message-ID each time the outbox sends this message: when a worker dies after
+    the mail server took it and before that was written down, the message goes again, and
+    mail programs that see the same ID show it once."""
+    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "avg-portal.invalid"
+    return f"<outbox-{message.pk}-{message.created_at:%Y%m%d%H%M%S%f}@{domain}>"
+
+
 def _as_email(message: OutboxMessage) -> EmailMultiAlternatives:
     rebuilt = Email(
         subject=message.subject,
@@ -325,6 +333,7 @@ def _as_email(message: OutboxMessage) -> EmailMultiAlternatives:
         from_email=message.sender,
         to=message.to,
         reply_to=message.reply_to,
+        headers={"Message-ID": message_id(message)},
     )
     if message.body_html:
         rebuilt.attach_alternative(message.body_html, "text/html")

@@ -363,3 +363,28 @@ def test_concurrent_sweeps_send_each_message_once(settings):
         f"client{number}@example.test" for number in range(count)
     )
     assert set(OutboxMessage.objects.values_list("status", "attempts")) == {(Status.SENT, 1)}
+
+
+@pytest.mark.django_db
+def test_a_message_sent_again_after_a_crash_has_the_same_message_id(settings, monkeypatch):
+    """The worker dies after the mail server took a message and before that was written
+    down: the outbox sends it again (nothing may be lost), with the same Message-ID, so that
+    mail programs show it once."""
+    with serving_smtp(settings, SmtpInbox()) as inbox:
+        message = emails.render_message(
+            "confirm_email", {"link": "https://x.test/", "max_age_days": 3}, to=["zoe@e.test"]
+        )
+        with monkeypatch.context() as dying:
+            row = emails.queue(message, purpose="confirm_email")
+            dying.setattr(emails, "_record_attempt", _die)
+            with pytest.raises(SystemExit):
+                emails.send_queued(row.pk)
+        row.refresh_from_db()
+        assert row.status == OutboxMessage.Status.QUEUED
+        assert emails.send_queued(row.pk).accepted
+    first, again = inbox.messages
+    assert first["Message-ID"] == again["Message-ID"] == emails.message_id(row)
+
+
+def _die(*args, **kwargs):
+    raise SystemExit("the worker was killed")
