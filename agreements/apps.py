@@ -8,13 +8,14 @@ class AgreementsConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here: these modules use the models, which are not loaded when apps.py is.
-        from avg_portal.emails import on_delivery
+        from avg_portal.emails import on_delivery, wanted_while
 
-        from . import notices, retention, signing, subprocessors
+        from . import notices, retention, signer_codes, signing, subprocessors
 
         on_delivery(notices.INVITATION, signing.record_link_email)
         on_delivery(notices.REMINDER, signing.record_link_email)
         on_delivery(notices.SIGNER_CODE, signing.record_code_email)
+        wanted_while(notices.SIGNER_CODE, signer_codes.code_email_wanted)
         for purpose in (
             notices.DECLINED,
             notices.SEALED_TO_CLIENT,

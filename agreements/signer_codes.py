@@ -30,6 +30,7 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext
 
+from avg_portal.models import OutboxMessage
 from core.exceptions import ActionRefused
 from core.origin import Origin
 
@@ -138,6 +139,21 @@ def live_code(link: SigningLink, now: datetime.datetime | None = None) -> Signer
     ):
         return None
     return newest
+
+
+def code_email_wanted(message: OutboxMessage) -> bool:
+    """Whether the outbox should still send this code's email: not once the code expired or
+    a newer one replaced it (the mail server may have been down for a while); the client
+    would get a code that no longer works (`avg_portal.emails.wanted_while`)."""
+    code = SignerCode.objects.filter(pk=message.subject_id).select_related("link").first()
+    return code is not None and live_code(code.link) == code
+
+
+def code_email(code: SignerCode) -> OutboxMessage | None:
+    """The outbox row of a code's email, if it went by email."""
+    return OutboxMessage.objects.filter(
+        purpose=notices.SIGNER_CODE, subject_id=str(code.pk)
+    ).first()
 
 
 def signer_code_send(*, link: SigningLink, origin: Origin) -> SignerCode:

@@ -212,11 +212,15 @@ def _code_state(request: HttpRequest, link: SigningLink) -> CodeState:
         return None
     newest = link.signer_codes.order_by("-created_at", "-id").first()
     via = signer_codes.channel()
+    email = signer_codes.code_email(newest) if newest else None
     return {
         "confirmed": _confirmed_code(request, link) is not None,
         "newest": newest,
         "shown_to": via.shown_recipient(newest.sent_to if newest else via.recipient(link)),
         "channel": via.name,
+        # The mail server did not take the email with the newest code (yet): say so, rather
+        # than "we sent a code".
+        "not_delivered": bool(email and email.status != email.Status.SENT and email.attempts),
     }
 
 

@@ -70,6 +70,9 @@ class Email(EmailMultiAlternatives):
         return super().message(policy=(policy or email.policy.default).clone(max_line_length=998))
 
 
+# What a message is given up with when it is no longer wanted (`wanted_while`).
+NO_LONGER_WANTED = "no longer wanted: not sent"
+
 # What the mail server or the network said, as the coach reads it: the stored error is the
 # exception's own text ("[Errno 111] Connection refused"), kept for the operator and the
 # evidence; pages show what it means, in the coach's language.
@@ -88,6 +91,7 @@ _MAIL_ERRORS = (
         gettext_lazy("the connection to the mail server broke off"),
     ),
     (("SSL", "CERTIFICATE"), gettext_lazy("the secure connection to the mail server failed")),
+    ((NO_LONGER_WANTED,), gettext_lazy("no longer valid by the time it could be sent")),
 )
 
 
@@ -187,6 +191,16 @@ def deliver(message: EmailMultiAlternatives) -> Delivery:
 
 DeliveryHandler = Callable[[OutboxMessage, Delivery], None]
 _handlers: dict[str, DeliveryHandler] = {}
+
+
+_still_wanted: dict[str, Callable[[OutboxMessage], bool]] = {}
+
+
+def wanted_while(purpose: str, still_wanted: Callable[[OutboxMessage], bool]) -> None:
+    """Register when messages of this purpose are still worth sending: one that is not when
+    its turn comes (a signer code that expired or was replaced while the mail server was
+    down) is given up, not sent, and its handler hears so (error NO_LONGER_WANTED)."""
+    _still_wanted[purpose] = still_wanted
 
 
 def on_delivery(purpose: str, handler: DeliveryHandler) -> None:
@@ -305,8 +319,16 @@ def send_queued(message_id: int, *, now: datetime.datetime | None = None) -> Del
         )
         if message is None:
             return None
-        delivery = deliver(_as_email(message))
-        _record_attempt(message, delivery, now)
+        wanted = _still_wanted.get(message.purpose)
+        if wanted is not None and not wanted(message):
+            delivery = Delivery(
+                accepted=False, recipients=tuple(message.to), error=NO_LONGER_WANTED
+            )
+            message.status = message.Status.FAILED
+            message.last_error = NO_LONGER_WANTED
+        else:
+            delivery = deliver(_as_email(message))
+            _record_attempt(message, delivery, now)
         if delivery.accepted or message.attempts == 1 or message.status != message.Status.QUEUED:
             _tell_handler(message, delivery)
         if message.status != message.Status.QUEUED:

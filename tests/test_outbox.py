@@ -388,3 +388,56 @@ def test_a_message_sent_again_after_a_crash_has_the_same_message_id(settings, mo
 
 def _die(*args, **kwargs):
     raise SystemExit("the worker was killed")
+
+
+@pytest.mark.django_db
+def test_a_signer_code_mail_server_down_says_so_and_sends_no_dead_codes(
+    client, coach, flaky_smtp, django_capture_on_commit_callbacks
+):
+    """While the mail server refuses, the client reads that his code could not be sent yet
+    (not "we sent a code"). When it is back, only the code that still works goes out: not
+    the ones a newer code replaced, nor one that expired meanwhile."""
+    from agreements.models import SignerCode
+
+    capture = django_capture_on_commit_callbacks
+    flaky_smtp.refusing = False
+    agreement = sign_and_send(coach, capture)
+    token = token_in(flaky_smtp, flaky_smtp.messages[-1])
+    flaky_smtp.refusing = True
+    client.get(reverse("signing_open", args=[token]))
+    for _ in range(3):
+        with capture(execute=True):
+            client.post(reverse("signing_send_code"))
+    # (The worker tries right after the request; the page says so from then on.)
+    page = client.get(reverse("signing_page")).text
+    assert "kon nog niet worden verstuurd" in page
+    assert "We hebben een code gestuurd" not in page
+    rows = OutboxMessage.objects.filter(purpose=notices.SIGNER_CODE).order_by("id")
+    assert [(r.status, r.attempts) for r in rows] == [(Status.QUEUED, 1)] * 3
+
+    flaky_smtp.refusing = False
+    assert deliver_due_messages(now=later(30)) == 1
+    codes = [m for m in flaky_smtp.messages if "code" in m["Subject"].lower()]
+    assert len(codes) == 1
+    newest = SignerCode.objects.order_by("-id").first()
+    assert emails.message_id(rows.last()) == codes[0]["Message-ID"]
+    assert [r.status for r in rows.all()] == [Status.FAILED, Status.FAILED, Status.SENT]
+    assert {r.last_error for r in rows.all()[:2]} == {emails.NO_LONGER_WANTED}
+    assert newest.pk == int(rows.last().subject_id)
+    # The coach's timeline says why, in words.
+    shown = [e.shown_detail for e in agreement.events.filter(kind=Kind.EMAIL_FAILED)]
+    assert any("niet meer geldig toen hij verstuurd kon worden" in d for d in shown)
+
+    # A code that expires while the mail server is down is not sent either.
+    flaky_smtp.refusing = True
+    with capture(execute=True):
+        client.post(reverse("signing_send_code"))
+    expired = SignerCode.objects.order_by("-id").first()
+    SignerCode.objects.filter(pk=expired.pk).update(
+        expires_at=timezone.now() - timedelta(minutes=1)
+    )
+    flaky_smtp.refusing = False
+    before = len(flaky_smtp.messages)
+    assert deliver_due_messages(now=later(30)) == 0
+    assert len(flaky_smtp.messages) == before
+    assert OutboxMessage.objects.filter(subject_id=str(expired.pk)).get().status == Status.FAILED
