@@ -336,6 +336,8 @@ def signing_page(request: HttpRequest) -> HttpResponse:
                     signer_code=_confirmed_code(request, link),
                 )
             except SignerCodeRefused as refusal:
+                if _signed_meanwhile(link):
+                    return _unavailable(request, "signed")
                 form.add_error(None, str(refusal))
                 return _page(
                     request, link, form, DeclineForm(), code=_code_state(request, link), status=400
@@ -345,6 +347,8 @@ def signing_page(request: HttpRequest) -> HttpResponse:
                 return _unavailable(request, "signed")
             request.session.pop(CODE_KEY, None)
             return redirect("signing_done")
+        if _signed_meanwhile(link):
+            return _unavailable(request, "signed")
         # _confirm_code may have confirmed the code since: its state is read again.
         return _page(
             request, link, form, DeclineForm(), code=_code_state(request, link), status=400
@@ -355,6 +359,13 @@ def signing_page(request: HttpRequest) -> HttpResponse:
             link=link, kind=AgreementEvent.Kind.VIEWED, origin=_client_origin(request, link)
         )
     return _page(request, link, form, DeclineForm(), code=code)
+
+
+def _signed_meanwhile(link: SigningLink) -> bool:
+    """Whether the document got signed while this request ran: the second click of a double
+    click finds the code used by the first. The first signature stands; the client reads
+    that it is signed, not that his code was used."""
+    return bool(SignableDocument.objects.get(pk=link.document_id).concrete().is_signed)
 
 
 # What the client filled in before asking for a code: shown again, so nothing is lost.

@@ -395,3 +395,22 @@ def test_the_evidence_names_the_time_stamping_authorities_without_credentials(
     assert "tijdstempel (RFC 3161) van de tijdstempeldienst https://tsa.example.test/tsr" in text
     assert "als die niet antwoordt, van http://backup.example.test:8080/" in text
     assert "secret" not in text
+
+
+def test_a_double_click_on_sign_says_signed_not_code_used(
+    client, session, django_capture_on_commit_callbacks, monkeypatch
+):
+    """The second click of a double click can pass the page's check before the first one
+    has signed; it then finds the code used. The client reads that it is signed."""
+    from agreements import signing_views
+
+    digits = request_code(client)
+    form = client_post(code=digits)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(reverse("signing_page"), form).status_code == 302
+    # The second click, as if it had been checked before the first one signed.
+    monkeypatch.setattr(signing_views, "_link_state", lambda link: None)
+    second = client.post(reverse("signing_page"), form)
+    assert "Al ondertekend" in second.text
+    assert "al gebruikt" not in second.text
+    assert Signature.objects.filter(document=session, party="client").count() == 1
