@@ -17,6 +17,8 @@ from django.utils.translation import gettext_lazy
 from django.views import defaults
 from django.views.decorators.http import require_http_methods
 from django_otp.plugins.otp_static.models import StaticToken
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from two_factor.utils import get_otpauth_url
 
 from . import accounts, audit
@@ -271,9 +273,4 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
 
 def _cache_unreachable(error: BaseException | None) -> bool:
-    try:
-        from redis.exceptions import ConnectionError as RedisConnectionError
-        from redis.exceptions import TimeoutError as RedisTimeoutError
-    except ImportError:  # no Redis installed, so not it
-        return False
     return isinstance(error, (RedisConnectionError, RedisTimeoutError))
