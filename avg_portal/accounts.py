@@ -6,7 +6,6 @@ from django.core import signing
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
-from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from core.practices import practice_create
@@ -91,10 +90,28 @@ def login_attempt_username(request: HttpRequest, credentials: dict[str, Any] | N
     return str(username).strip().lower()
 
 
-def coach_remove_authenticator(*, user: User) -> None:
-    """Remove the TOTP device (and its backup codes); the session loses its second factor,
-    so the middleware sends the coach straight to enrol the new app."""
+# The name of a new authenticator app while it is not confirmed yet.
+REPLACEMENT = "replacement"
+
+
+def coach_start_authenticator_replacement(*, user: User) -> TOTPDevice:
+    """A new phone: a new, unconfirmed authenticator beside the current one, which keeps
+    working until the new one is confirmed (`coach_finish_authenticator_replacement`). A
+    replacement left half-way, or tried by someone who knows only the password, changes
+    nothing: a login still needs a code from the current app."""
     with transaction.atomic():
-        for device in TOTPDevice.objects.filter(user=user):
-            device.delete()  # each deletion is logged (audit.py)
-        StaticDevice.objects.filter(user=user).delete()
+        TOTPDevice.objects.filter(user=user, name=REPLACEMENT, confirmed=False).delete()
+        device: TOTPDevice = TOTPDevice.objects.create(user=user, name=REPLACEMENT, confirmed=False)
+    return device
+
+
+def coach_finish_authenticator_replacement(*, user: User, device: TOTPDevice) -> None:
+    """The new app gave a right code: it becomes the one, the old one stops working, and the
+    coach is told by email (someone else may have done it). Backup codes stay valid."""
+    with transaction.atomic():
+        for old in TOTPDevice.objects.filter(user=user).exclude(pk=device.pk):
+            old.delete()  # each deletion is logged (audit.py)
+        device.name, device.confirmed = "default", True
+        device.save(update_fields=["name", "confirmed"])
+        audit.record(SecurityEvent.Kind.OTP_DEVICE_ADDED, user=user)
+        emails.send_authenticator_replaced(user)

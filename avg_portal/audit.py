@@ -64,7 +64,8 @@ def _totp_saved(
 
 
 def _totp_deleted(sender: type[TOTPDevice], instance: TOTPDevice, **kwargs: Any) -> None:
-    record(SecurityEvent.Kind.OTP_DEVICE_REMOVED, user=instance.user)
+    if instance.confirmed:  # an app that was never set up was never in use
+        record(SecurityEvent.Kind.OTP_DEVICE_REMOVED, user=instance.user)
 
 
 def connect_signals() -> None:

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 EMAIL_CONFIRMATION = "accounts.email_confirmation"
+AUTHENTICATOR_REPLACED = "accounts.authenticator_replaced"
 
 # The pause after each failed attempt; when they run out, the message has been tried for
 # about a day and is given up.
@@ -162,6 +163,17 @@ def send_email_confirmation(user: User) -> OutboxMessage:
         to=[user.email],
     )
     return queue(message, purpose=EMAIL_CONFIRMATION, subject_id=user.pk)
+
+
+def send_authenticator_replaced(user: User) -> OutboxMessage:
+    """Tell the coach that a new authenticator app now logs her in: if it was not her, she
+    knows at once."""
+    message = render_message(
+        "authenticator_replaced",
+        {"user": user, "link": absolute_url(reverse("security_log"))},
+        to=[user.email],
+    )
+    return queue(message, purpose=AUTHENTICATOR_REPLACED, subject_id=user.pk)
 
 
 # Delivery ---------------------------------------------------------------------------------

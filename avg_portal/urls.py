@@ -69,6 +69,11 @@ account_patterns = [
     ),
     path("security/", views.security_log, name="security_log"),
     path("two-factor/replace/", views.replace_authenticator, name="replace_authenticator"),
+    path(
+        "two-factor/replace/confirm/",
+        views.replace_authenticator_confirm,
+        name="replace_authenticator_confirm",
+    ),
 ]
 
 urlpatterns = [

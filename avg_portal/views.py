@@ -1,4 +1,5 @@
 import sys
+from base64 import b32encode
 from typing import Any, cast
 
 from django import forms
@@ -16,7 +17,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import defaults
 from django.views.decorators.http import require_http_methods
+from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from two_factor.utils import get_otpauth_url
@@ -247,16 +250,66 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
         return response
 
 
+# The session's new, unconfirmed authenticator app while it replaces the current one.
+REPLACEMENT_KEY = "avg_portal.authenticator_replacement"
+# Where two-factor's QR code view reads the key to draw (a session key's name).
+QR_SECRET_KEY = two_factor_views.QRGeneratorView.session_key_name
+
+
 @require_http_methods(["GET", "POST"])
 def replace_authenticator(request: HttpRequest) -> HttpResponse:
-    """A new phone: the current app is removed and a new one enrolled. Only from a session
-    that passed the second factor, and after the password is typed again."""
+    """A new phone: only from a session that passed the second factor, after the password is
+    typed again. The current app keeps working until the new one gave a right code."""
     form = ConfirmPasswordForm(cast(User, request.user), request.POST or None)
     if request.method == "POST" and form.is_valid():
-        accounts.coach_remove_authenticator(user=cast(User, request.user))
-        messages.info(request, _("Scan the new QR code with the authenticator app on your phone."))
-        return redirect("two_factor:setup")
+        device = accounts.coach_start_authenticator_replacement(user=cast(User, request.user))
+        request.session[REPLACEMENT_KEY] = device.pk
+        return redirect("replace_authenticator_confirm")
     return render(request, "accounts/replace_authenticator.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def replace_authenticator_confirm(request: HttpRequest) -> HttpResponse:
+    """Scan the new app's QR code and type its code; only then does it replace the old one."""
+    user = cast(User, request.user)
+    device = TOTPDevice.objects.filter(
+        user=user,
+        pk=request.session.get(REPLACEMENT_KEY),
+        name=accounts.REPLACEMENT,
+        confirmed=False,
+    ).first()
+    if device is None:
+        return redirect("replace_authenticator")
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if device.verify_token(form.cleaned_data["code"]):
+            accounts.coach_finish_authenticator_replacement(user=user, device=device)
+            otp_login(request, device)
+            request.session.pop(REPLACEMENT_KEY, None)
+            request.session.pop(QR_SECRET_KEY, None)
+            messages.success(
+                request, _("Your new authenticator app is set up; the old one no longer works.")
+            )
+            return redirect("security_log")
+        form.add_error("code", _("This code is not right. Enter the code the new app shows now."))
+    secret = b32encode(device.bin_key).decode()
+    request.session[QR_SECRET_KEY] = secret
+    return render(
+        request,
+        "accounts/replace_authenticator_confirm.html",
+        {"form": form, "secret_key": secret, "QR_URL": reverse("two_factor:qr")},
+        status=400 if form.errors else 200,
+    )
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(
+        label=gettext_lazy("Code"),
+        max_length=6,
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "maxlength": 6}
+        ),
+    )
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

@@ -3,6 +3,7 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail, signing
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticToken
@@ -393,7 +394,11 @@ def test_english_through_the_language_switch(client):
     assert "Log in met je e-mailadres" in client.get(LOGIN).text
 
 
-def test_replace_the_authenticator_app_for_a_new_phone(coach_client, coach):
+def test_replace_the_authenticator_app_for_a_new_phone(
+    coach_client, coach, django_capture_on_commit_callbacks
+):
+    """The current app keeps working until the new one gave a right code; then the old one
+    stops, backup codes stay, and the coach is told by email."""
     old = coach.totpdevice_set.get()
     coach.staticdevice_set.create(name="backup").token_set.create(token="abcd2345")
     url = reverse("replace_authenticator")
@@ -402,10 +407,45 @@ def test_replace_the_authenticator_app_for_a_new_phone(coach_client, coach):
     assert TOTPDevice.objects.filter(pk=old.pk).exists()
 
     response = coach_client.post(url, {"password": PASSWORD})
-    assert response.url == reverse("two_factor:setup")
-    assert not TOTPDevice.objects.filter(user=coach).exists()
-    assert not StaticToken.objects.filter(device__user=coach).exists()
-    assert SecurityEvent.objects.filter(user=coach, kind="otp_removed").exists()
-    # Without a device the session has no second factor: only enrolment is open.
-    response = coach_client.get(reverse("dashboard"))
-    assert response.url.startswith(reverse("two_factor:setup"))
+    assert response.url == reverse("replace_authenticator_confirm")
+    new = TOTPDevice.objects.get(user=coach, confirmed=False)
+    assert TOTPDevice.objects.filter(pk=old.pk, confirmed=True).exists()
+    page = coach_client.get(response.url)
+    assert "Je huidige app blijft werken" in page.text
+    assert coach_client.get(page.context["QR_URL"]).status_code == 200
+
+    confirm = reverse("replace_authenticator_confirm")
+    response = coach_client.post(confirm, {"code": totp_code(old)})
+    assert response.status_code == 400 and "klopt niet" in response.text
+    # (django-otp makes a device wait a moment after a wrong code.)
+    TOTPDevice.objects.filter(pk=new.pk).update(throttling_failure_count=0)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = coach_client.post(confirm, {"code": totp_code(new)})
+    assert response.url == reverse("security_log")
+    assert list(TOTPDevice.objects.filter(user=coach).values_list("pk", "confirmed")) == [
+        (new.pk, True)
+    ]
+    assert StaticToken.objects.filter(device__user=coach).exists()
+    kinds = set(SecurityEvent.objects.filter(user=coach).values_list("kind", flat=True))
+    assert {"otp_removed", "otp_added"} <= kinds
+    (told,) = [m for m in mail.outbox if "authenticator" in m.subject.lower()]
+    assert told.to == [coach.email] and "backupcode" in told.body
+    # The session stays verified with the new app.
+    assert coach_client.get(reverse("dashboard")).status_code == 200
+
+
+def test_a_replacement_left_half_way_lets_no_one_in_with_the_password_alone(coach_client, coach):
+    """Someone who knows only the password, in a session of his own, after the coach (or
+    he, in a session she left open) started a replacement: the login still asks for the
+    code of the current app, and enrolling an app of his own is not offered."""
+    coach_client.post(reverse("replace_authenticator"), {"password": PASSWORD})
+    client = Client()  # someone else's browser
+    login_password(client, coach.email)
+    response = client.get(reverse("client_list"))
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("two_factor:login"))
+    setup = client.get(reverse("two_factor:setup"))
+    assert setup.status_code == 302 or "QR" not in setup.text
+    assert (
+        not TOTPDevice.objects.filter(user=coach, confirmed=True).exclude(name="default").exists()
+    )
