@@ -260,11 +260,15 @@ OTP_TOTP_ISSUER = SITE_NAME
 TWO_FACTOR_PATCH_ADMIN = False
 TWO_FACTOR_REMEMBER_COOKIE_AGE = None
 
-# Failed logins: after AXES_FAILURE_LIMIT failures for one account or from one address, a
-# cool-off; it lifts by itself, so no coach ever waits for an administrator.
+# Failed logins: after AXES_FAILURE_LIMIT failures for one account from one address, a
+# cool-off for that account from that address; it lifts by itself, so no coach ever waits
+# for an administrator. Not per account alone (anyone could keep any coach out with five
+# wrong passwords) nor per address alone (one typo-prone colleague behind the same office
+# router would keep everyone out); a right password is not enough anyway without the code
+# of the coach's authenticator app.
 AXES_FAILURE_LIMIT = env_int("DJANGO_LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("DJANGO_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_CALLABLE = "avg_portal.accounts.login_attempt_username"
 # Never store what was typed as a password in the attempt log.
 AXES_SENSITIVE_PARAMETERS = ["password", "auth-password", "token-otp_token", "backup-otp_token"]

@@ -302,6 +302,12 @@ def test_throttle_after_repeated_failures_lifts_after_cool_off(client, coach, se
     (attempt,) = AccessAttempt.objects.all()
     assert attempt.username == coach.email
     assert "fout-wachtwoord" not in attempt.post_data
+    # Only that account from that address: five wrong passwords from elsewhere do not keep
+    # the coach out, nor do they keep out a colleague behind the same address.
+    elsewhere = Client(REMOTE_ADDR="198.51.100.23")
+    assert "Voer de code van 6 cijfers in" in login_password(elsewhere, coach.email).text
+    colleague = make_coach("collega@delinde.test", practice=coach.practice)
+    assert "Voer de code van 6 cijfers in" in login_password(Client(), colleague.email).text
 
     # The cool-off passes (the attempts age); the coach gets in without an administrator.
     AccessAttempt.objects.update(
