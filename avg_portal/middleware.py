@@ -4,9 +4,10 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
+from django.utils.cache import add_never_cache_headers
 from django_otp import user_has_device
 
 
@@ -68,4 +69,26 @@ class LanguageMiddleware:
         request.LANGUAGE_CODE = language
         response = self.get_response(request)
         response.headers.setdefault("Content-Language", language)
+        return response
+
+
+class PrivatePagesMiddleware:
+    """Every answer to a logged-in coach holds her clients' data: no browser or proxy keeps
+    a copy (a shared computer, the back button after logging out). A view that says how its
+    answer may be kept is left alone. And a request with the wrong method (a GET of a page
+    that only takes a POST) gets a page that says so in Dutch, not the browser's own empty
+    error page."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        response = self.get_response(request)
+        if response.status_code == 405 and not getattr(response, "content", b"x"):
+            allowed = response.get("Allow", "")
+            response = render(request, "405.html", status=405)
+            response["Allow"] = allowed
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and not response.has_header("Cache-Control"):
+            add_never_cache_headers(response)
         return response

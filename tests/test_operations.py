@@ -289,3 +289,27 @@ def _closed_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+@pytest.mark.django_db
+def test_pages_for_a_logged_in_coach_are_kept_by_no_cache(coach_client, coach, client):
+    """A shared computer, the back button after logging out: no browser or proxy keeps a
+    copy of a page or download with client data."""
+    from .factories import make_client
+
+    make_client(coach.practice)
+    for url in (reverse("dashboard"), reverse("client_list"), reverse("breach_register_csv")):
+        response = coach_client.get(url)
+        assert response.status_code == 200, url
+        assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"]
+
+
+@pytest.mark.django_db
+def test_a_get_of_a_post_only_address_says_so_in_dutch(coach_client, coach):
+    from .factories import make_agreement
+
+    agreement = make_agreement(coach.practice)
+    response = coach_client.get(reverse("agreement_delete", args=[agreement.public_id]))
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+    assert "Zo werkt dit niet" in response.text and "Er is niets gewijzigd" in response.text
