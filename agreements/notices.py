@@ -93,6 +93,7 @@ def send_signer_code(
             {
                 "agreement": agreement,
                 "declaration": document if isinstance(document, Declaration) else None,
+                "addendum": document if isinstance(document, Addendum) else None,
                 "code": digits,
                 "expires_at": code.expires_at,
             },

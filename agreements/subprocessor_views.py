@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -185,7 +186,7 @@ def _told(request: HttpRequest, change: SubprocessorChange) -> None:
                 "Saved. %(count)s client(s) with a signed agreement get an email about it; "
                 "it takes effect on %(date)s."
             )
-            % {"count": count, "date": f"{change.effective_on:%d-%m-%Y}"},
+            % {"count": count, "date": date_format(change.effective_on, "j F Y")},
         )
     else:
         messages.success(

@@ -42,7 +42,7 @@ account_patterns = [
     ),
     path(
         "password/reset/",
-        auth_views.PasswordResetView.as_view(
+        views.PasswordResetView.as_view(
             template_name="accounts/password_reset.html",
             email_template_name="emails/password_reset/body.txt",
             html_email_template_name="emails/password_reset/body.html",

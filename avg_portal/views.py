@@ -250,6 +250,15 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
         return response
 
 
+class PasswordResetView(auth_views.PasswordResetView):
+    """The link in the email goes to DJANGO_SITE_URL, as in every other email, not to
+    whatever Host the request came with."""
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        self.extra_email_context = {"site_url": settings.SITE_URL}
+        return super().form_valid(form)
+
+
 # The session's new, unconfirmed authenticator app while it replaces the current one.
 REPLACEMENT_KEY = "avg_portal.authenticator_replacement"
 # Where two-factor's QR code view reads the key to draw (a session key's name).

@@ -321,11 +321,13 @@ def test_throttle_after_repeated_failures_lifts_after_cool_off(client, coach, se
     assert client.get(reverse("dashboard")).status_code == 200
 
 
-def test_password_reset_by_email(client, coach):
-    client.post(reverse("password_reset"), {"email": coach.email})
+def test_password_reset_by_email(client, coach, settings):
+    settings.SITE_URL = "https://avg.example.nl:8443"
+    # The link goes to the site's address, not to the Host the request came with.
+    client.post(reverse("password_reset"), {"email": coach.email}, HTTP_HOST="127.0.0.1")
     (message,) = mail.outbox
     assert "nieuw wachtwoord" in message.subject.lower()
-    path = re.search(r"http://[^/]+(/\S+)", message.body).group(1)
+    path = re.search(r"https://avg\.example\.nl:8443(/\S+)", message.body).group(1)
     response = client.get(path, follow=True)
     new = "een-ander-lang-wachtwoord-7"
     response = client.post(
@@ -454,4 +456,18 @@ def test_a_replacement_left_half_way_lets_no_one_in_with_the_password_alone(coac
     assert setup.status_code == 302 or "QR" not in setup.text
     assert (
         not TOTPDevice.objects.filter(user=coach, confirmed=True).exclude(name="default").exists()
+    )
+
+
+def test_dutch_for_the_messages_of_django_and_two_factor(coach):
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+    from two_factor.forms import TOTPDeviceForm
+
+    with pytest.raises(ValidationError) as refused:
+        validate_password(coach.email, coach)
+    assert "Het wachtwoord lijkt te veel op je e-mailadres." in refused.value.messages
+    assert (
+        TOTPDeviceForm.error_messages["invalid_token"]
+        == "Deze code klopt niet. Voer de code in die je app nu toont."
     )

@@ -254,6 +254,8 @@ def test_addendum_signed_by_both_sealed_and_in_force(
     pdf = stored_pdf(addendum)
     assert hashlib.sha256(pdf).hexdigest() == addendum.final_sha256
     verify_seal(pdf)
+    code_mail = [m for m in mail.outbox if m.subject.startswith("Je code")][-1]
+    assert code_mail.subject == "Je code om addendum 1 voor Coachpraktijk De Linde te ondertekenen"
     sealed_mails = [m for m in mail.outbox if "ondertekende addendum" in m.subject]
     assert {tuple(m.to) for m in sealed_mails} == {
         ("zoe@example.test",),
