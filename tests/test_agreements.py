@@ -102,7 +102,7 @@ def test_another_practices_client_cannot_be_chosen(coach_client, coach, stranger
         {"client": theirs.pk, "coaching_agreement_date": "2026-09-01"},
     )
     assert response.status_code == 200
-    assert "Selecteer een geldige keuze" in response.text
+    assert "Kies een van de mogelijkheden die er staan" in response.text
     assert not Agreement.objects.exists()
 
 
@@ -166,8 +166,8 @@ def test_at_least_one_row_is_required(coach_client, coach):
         ({"agreement_date": "9999-12-31"}, "Vul een datum in tussen 2000 en 2100"),
         ({"coaching_agreement_date": "31-02-2026"}, "Voer een geldige datum in"),
         ({"breach_contact_email": "privacy@"}, "Voer een geldig e-mailadres in"),
-        ({"data_kind": "geheim"}, "Selecteer een geldige keuze"),
-        ({"measures": ["virus_scan", "laser_moat"]}, "Selecteer een geldige keuze"),
+        ({"data_kind": "geheim"}, "Kies een van de mogelijkheden die er staan"),
+        ({"measures": ["virus_scan", "laser_moat"]}, "Kies een van de mogelijkheden die er staan"),
         ({"activities-0-description": "x" * 100_000}, "niet meer dan 2000 tekens"),
         ({"activities-0-retention": ""}, "Dit veld is verplicht"),
     ],

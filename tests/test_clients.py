@@ -52,7 +52,7 @@ def test_add_client_then_draft_goes_to_the_new_agreement_form(coach_client):
         ({"email": "geen-adres"}, "Voer een geldig e-mailadres in"),
         ({"name": "x" * 100_000}, "niet meer dan 200 tekens"),
         ({"phone": "bel me maar"}, "Voer een telefoonnummer in"),
-        ({"language": "fr"}, "Selecteer een geldige keuze"),
+        ({"language": "fr"}, "Kies een van de mogelijkheden die er staan"),
     ],
 )
 def test_bad_client_input_is_refused_in_dutch(coach_client, fields, message):
@@ -124,3 +124,17 @@ def test_stranger_gets_404_for_another_practices_client(client, coach, stranger)
     assert client.post(reverse("client_delete", args=[theirs.public_id])).status_code == 404
     theirs.refresh_from_db()
     assert theirs.name == "Zoë Ünal-Brontë"
+
+
+def test_a_choice_that_is_not_offered_is_refused_without_repeating_it(coach_client):
+    """Django's message would put whatever was sent on the page: ten thousand characters,
+    or a right-to-left override."""
+    sent = "\u202e" + "x" * 10_000
+    response = coach_client.post(
+        reverse("client_create"),
+        {"name": "Zoë", "residence": "Breda", "email": "zoe@example.test", "language": sent},
+    )
+    assert response.status_code in (200, 400)
+    assert "Kies een van de mogelijkheden die er staan." in response.text
+    assert "x" * 100 not in response.text and "\u202e" not in response.text
+    assert not Client.objects.exists()
