@@ -75,9 +75,23 @@ class LanguageMiddleware:
 class PrivatePagesMiddleware:
     """Every answer to a logged-in coach holds her clients' data: no browser or proxy keeps
     a copy (a shared computer, the back button after logging out). A view that says how its
-    answer may be kept is left alone. And a request with the wrong method (a GET of a page
-    that only takes a POST) gets a page that says so in Dutch, not the browser's own empty
-    error page."""
+    answer may be kept is left alone."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and not response.has_header("Cache-Control"):
+            add_never_cache_headers(response)
+        return response
+
+
+class MethodNotAllowedPageMiddleware:
+    """A request with the wrong method (a GET of an address that only takes a POST) gets a
+    page that says so in Dutch: Django's answer is empty, and the browser fills it with its
+    own English error page."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
@@ -88,7 +102,4 @@ class PrivatePagesMiddleware:
             allowed = response.get("Allow", "")
             response = render(request, "405.html", status=405)
             response["Allow"] = allowed
-        user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated and not response.has_header("Cache-Control"):
-            add_never_cache_headers(response)
         return response

@@ -186,6 +186,7 @@ MIDDLEWARE = [
     "avg_portal.middleware.SecondFactorRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "avg_portal.middleware.PrivatePagesMiddleware",
+    "avg_portal.middleware.MethodNotAllowedPageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Axes last, as its documentation asks: it turns a lockout into our throttle page.
     "axes.middleware.AxesMiddleware",

@@ -155,6 +155,11 @@ class LoginView(two_factor_views.LoginView):
         return super().render(form, **kwargs)
 
 
+# The field for an authenticator app's code: the phone's number pad, and the code offered
+# from the app or a text message where the phone can.
+CODE_INPUT = {"inputmode": "numeric", "autocomplete": "one-time-code", "maxlength": 6}
+
+
 @method_decorator(second_factor_not_required, name="dispatch")
 class SetupView(two_factor_views.SetupView):
     template_name = "accounts/otp_setup.html"
@@ -163,9 +168,7 @@ class SetupView(two_factor_views.SetupView):
         form = super().get_form(step=step, **kwargs)
         if "token" in form.fields:
             form.fields["token"].label = _("Code")
-            form.fields["token"].widget = forms.TextInput(
-                attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "maxlength": 6}
-            )
+            form.fields["token"].widget = forms.TextInput(attrs=CODE_INPUT)
         return form
 
     def get_success_url(self) -> str:
@@ -315,9 +318,7 @@ class CodeForm(forms.Form):
     code = forms.CharField(
         label=gettext_lazy("Code"),
         max_length=6,
-        widget=forms.TextInput(
-            attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "maxlength": 6}
-        ),
+        widget=forms.TextInput(attrs=CODE_INPUT),
     )
 
 
