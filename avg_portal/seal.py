@@ -16,9 +16,11 @@ answers, sealing raises `TimestampUnavailable` and is retried later: never seale
 import asyncio
 import dataclasses
 import datetime
+import fcntl
 import functools
 import io
 import logging
+import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -92,10 +94,22 @@ def _seal_files() -> tuple[Path, Path]:
 
 
 def _development_certificate(folder: Path) -> tuple[Path, Path]:
+    """The development seal's certificate and key, made once. Several processes can ask at
+    the same moment (the test workers, a web server and a task worker on a fresh checkout):
+    one makes the pair under a file lock, the others wait and take it. Each file is put in
+    place whole, the key before the certificate, so a pair that exists is complete."""
     cert_path, key_path = folder / "seal-cert.pem", folder / "seal-key.pem"
     if cert_path.exists() and key_path.exists():
         return cert_path, key_path
     folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (cert_path.exists() and key_path.exists()):
+            _make_development_certificate(cert_path, key_path)
+    return cert_path, key_path
+
+
+def _make_development_certificate(cert_path: Path, key_path: Path) -> None:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name(
         [
@@ -131,17 +145,24 @@ def _development_certificate(folder: Path) -> tuple[Path, Path]:
         )
         .sign(key, hashes.SHA256())
     )
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
     )
-    key_path.chmod(0o600)
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    log.warning("Generated a self-signed development seal certificate in %s", folder)
-    return cert_path, key_path
+    _put_whole(key_path, key_pem, mode=0o600)
+    _put_whole(cert_path, certificate.public_bytes(serialization.Encoding.PEM), mode=0o644)
+    log.warning("Generated a self-signed development seal certificate in %s", cert_path.parent)
+
+
+def _put_whole(path: Path, content: bytes, *, mode: int) -> None:
+    partial = path.with_name(f".{path.name}.partial")
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(content)
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(partial, path)
 
 
 class _SealSigner(signers.SimpleSigner):

@@ -204,6 +204,40 @@ def test_the_signing_link_guess_limit_holds_across_servers(client, redis_url, se
     assert not signing_views._too_many_guesses(request)  # another address is not affected
 
 
+def test_the_development_seal_is_made_once_when_several_processes_ask_at_once(tmp_path, caplog):
+    """On a fresh checkout the test workers, the web server and the task worker can all need
+    the development seal at the same moment; each must get the same, complete pair (two
+    workers once each wrote their own, and one's seals failed against the other's)."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    from avg_portal.seal import _development_certificate
+
+    folder = tmp_path / "dev-seal"
+    start = Barrier(4)
+
+    def ask() -> tuple[bytes, bytes]:
+        start.wait()
+        cert, key = _development_certificate(folder)
+        return cert.read_bytes(), key.read_bytes()
+
+    with caplog.at_level(logging.WARNING, logger="avg_portal.seal"):
+        with ThreadPoolExecutor(4) as pool:
+            pairs = list(pool.map(lambda _: ask(), range(4)))
+
+    assert len(set(pairs)) == 1
+    cert_pem, key_pem = pairs[0]
+    certificate = x509.load_pem_x509_certificate(cert_pem)
+    key = serialization.load_pem_private_key(key_pem, password=None)
+    assert certificate.public_key().public_numbers() == key.public_key().public_numbers()  # type: ignore[union-attr]
+    made = [r for r in caplog.records if "Generated a self-signed development seal" in r.message]
+    assert len(made) == 1
+    assert sorted(p.name for p in folder.iterdir()) == [".lock", "seal-cert.pem", "seal-key.pem"]
+
+
 def test_check_deploy_names_what_production_lacks(tmp_path):
     from avg_portal.seal import _development_certificate
 
