@@ -7,7 +7,7 @@ from typing import cast
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Count, Exists, OuterRef, Q, Subquery, Value
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.http import (
     Http404,
@@ -27,7 +27,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from agreements import actions as agreement_actions
 from agreements import archive, retention
-from agreements.models import Agreement, AgreementEnding, AgreementStatus
+from agreements.models import Agreement, AgreementStatus
 from avg_portal.confirmation import confirmation_page
 from avg_portal.downloads import stored_file_response
 from avg_portal.models import User
@@ -38,6 +38,7 @@ from core.origin import Origin
 from . import dossier_exports, erasure, export
 from .forms import ClientForm, ClientSearchForm, EraseForm
 from .models import DossierExport
+from .overview import overview, recent_agreements
 from .todo import ENDED, agreement_counts, open_breaches, todo_list
 
 PAGE_SIZE = 25
@@ -237,40 +238,18 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     practice = cast(User, request.user).practice
     context: dict[str, object] = {"practice": practice}
     if practice is not None:
-        agreements = practice.agreements
-        # Per status: how many, and how many of them have ended (only signed ones can). In two
-        # queries: joined to the endings, PostgreSQL read every row of the agreements instead
-        # of counting on the (practice, status) index alone, more than twice the time.
-        counts = agreements.order_by().values_list("status").annotate(n=Count("*"))
-        ended = dict(
-            AgreementEnding.objects.filter(agreement__practice=practice)
-            .order_by()
-            .values_list("agreement__status")
-            .annotate(n=Count("*"))
-        )
-        by_status = {status: (count, ended.get(status, 0)) for status, count in counts}
+        numbers = overview(practice)
         # Read once for the card and the to-do list, which skips what these say is empty.
-        breaches = open_breaches(practice)
-        present = {status for status, (count, _ended) in by_status.items() if count}
-        if by_status.get(AgreementStatus.SIGNED, (0, 0))[1]:
+        breaches = open_breaches(practice) if numbers.open_breaches else []
+        present = set(numbers.agreements)
+        if numbers.signed_and_ended:
             present.add(ENDED)
         context |= {
-            # Only what the card shows (and the links between the tables, `kind` among them):
-            # building the query for every column of three joined tables cost more than the
-            # rest of the card.
-            "recent_agreements": agreements.select_related("client")
-            .only("document", "kind", "public_id", "status", "client__name")
-            .annotate(
-                # Asked of the database only when the practice has ended agreements at all.
-                ended=Exists(AgreementEnding.objects.filter(agreement=OuterRef("pk")))
-                if any(ended_count for _count, ended_count in by_status.values())
-                else Value(False)
-            )[:5],
+            "recent_agreements": recent_agreements(practice, any_ended=numbers.any_ended),
             "agreement_counts": agreement_counts(
-                {status: count for status, (count, _ended) in by_status.items()},
-                ended=by_status.get(AgreementStatus.SIGNED, (0, 0))[1],
+                numbers.agreements, ended=numbers.signed_and_ended
             ),
-            "client_count": practice.clients.count(),
+            "client_count": numbers.clients,
             "open_breaches": [(breach, breach.deadlines()) for breach in breaches[:10]],
             "todos": todo_list(practice, breaches=breaches, present=present),
         }

@@ -125,3 +125,34 @@ def test_a_declaration_the_client_has_not_signed_waits_on_the_list(
         f"{ended.client_name} heeft de verklaring van teruggave of vernietiging nog niet"
         " ondertekend"
     ]
+
+
+def test_the_overview_counts_the_practices_own_rows_only(coach, stranger):
+    """The dashboard's numbers come from one statement of hand-written SQL
+    (`records.overview`): each part filtered on the practice, a closed breach not counted."""
+    from agreements.models import AgreementStatus
+    from breaches.models import Breach, BreachStatus
+    from records.overview import Overview, overview
+
+    practice, other = coach.practice, stranger.practice
+    make_agreement(practice, make_client(practice, "Anna"))
+    make_agreement(practice, make_client(practice, "Bert"))
+    make_agreement(other, make_client(other, "Carla"))
+    make_client(other, "Daan")
+    for owner, summary in ((practice, "Open"), (practice, "Gesloten"), (other, "Elders")):
+        breach_create(
+            practice=owner,
+            origin=Origin.of_account(coach),
+            summary=summary,
+            discovered_at=timezone.now(),
+        )
+    Breach.objects.filter(summary="Gesloten").update(
+        status=BreachStatus.CLOSED, closed_at=timezone.now()
+    )
+
+    assert overview(practice) == Overview(
+        agreements={AgreementStatus.DRAFT: 2}, ended={}, clients=2, open_breaches=1
+    )
+    assert overview(other) == Overview(
+        agreements={AgreementStatus.DRAFT: 1}, ended={}, clients=2, open_breaches=1
+    )
