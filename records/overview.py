@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Exists, Model, OuterRef, Value
+from django.db.models import Exists, Field, Model, OuterRef, Value
 
 from agreements.models import Agreement, AgreementEnding, AgreementStatus, Client
 from breaches.models import Breach, BreachStatus
@@ -94,8 +94,10 @@ def _table(model: type[Model]) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
-def _column(model: type[Model], field: str) -> str:
-    return connection.ops.quote_name(model._meta.get_field(field).column)  # type: ignore[union-attr]
+def _column(model: type[Model], name: str) -> str:
+    field = model._meta.get_field(name)
+    assert isinstance(field, Field) and field.column, name
+    return connection.ops.quote_name(field.column)
 
 
 @functools.cache
