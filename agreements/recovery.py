@@ -39,6 +39,9 @@ logger = logging.getLogger(__name__)
 GRACE = timedelta(minutes=5)
 # No completion runs this long; a task RUNNING for longer belongs to a worker that died.
 DEAD_AFTER = timedelta(minutes=15)
+# No task of any kind runs this long (the longest, a dossier export, is taken for stuck
+# after an hour and started afresh): one RUNNING for longer lost its worker too.
+ANY_TASK_DEAD_AFTER = timedelta(hours=2)
 # The pause after each attempt of the sweep; hourly after the last.
 BACKOFF = (
     timedelta(minutes=1),
@@ -108,12 +111,15 @@ def _requeue_timestamps(*, now: datetime.datetime) -> int:
 
 
 def fail_dead_tasks(*, now: datetime.datetime) -> int:
-    """Mark as failed the completions left RUNNING by a worker that died (SIGKILL, a lost
-    machine): no worker will ever finish them, and the record should not say otherwise."""
+    """Mark as failed the tasks left RUNNING by a worker that died (SIGKILL, a lost
+    machine): no worker will ever finish them, and the record should not say otherwise.
+    Completions soon; every other task once no task could still be running. (What such a
+    task was doing is taken up again by its own sweep: sealing here, the outbox's, the
+    processing record's and the export's.)"""
     return DBTaskResult.objects.filter(
+        Q(task_path=complete_signed_document.module_path, started_at__lt=now - DEAD_AFTER)
+        | Q(started_at__lt=now - ANY_TASK_DEAD_AFTER),
         status=TaskResultStatus.RUNNING,
-        task_path=complete_signed_document.module_path,
-        started_at__lt=now - DEAD_AFTER,
     ).update(
         status=TaskResultStatus.FAILED,
         finished_at=now,

@@ -224,9 +224,8 @@ def test_the_development_seal_is_made_once_when_several_processes_ask_at_once(tm
         cert, key = _development_certificate(folder)
         return cert.read_bytes(), key.read_bytes()
 
-    with caplog.at_level(logging.WARNING, logger="avg_portal.seal"):
-        with ThreadPoolExecutor(4) as pool:
-            pairs = list(pool.map(lambda _: ask(), range(4)))
+    with caplog.at_level(logging.WARNING, logger="avg_portal.seal"), ThreadPoolExecutor(4) as pool:
+        pairs = list(pool.map(lambda _: ask(), range(4)))
 
     assert len(set(pairs)) == 1
     cert_pem, key_pem = pairs[0]

@@ -182,6 +182,31 @@ def test_a_full_disk_leaves_no_file_and_sealing_is_retried_with_growing_pauses(
 
 
 @pytest.mark.django_db
+def test_every_task_a_killed_worker_left_running_is_marked_failed_in_time(settings):
+    """Not only completions: an email, a processing-record entry or an export whose worker
+    was killed said RUNNING for ever. Their work is taken up by their own sweeps; the task
+    rows say what happened once no task could still be running."""
+    from avg_portal.emails import deliver_outbox_message
+    from records.record_entries import render_record_entry
+
+    settings.TASKS = DATABASE_QUEUE
+    now = timezone.now()
+    email = deliver_outbox_message.enqueue(1)
+    entry = render_record_entry.enqueue(1)
+    DBTaskResult.objects.filter(pk__in=[email.id, entry.id]).update(
+        status=TaskResultStatus.RUNNING, started_at=now, worker_ids=["killed"]
+    )
+
+    assert recovery.recover_unsealed(now=now + recovery.DEAD_AFTER * 2).dead_tasks == 0
+    outcome = recovery.recover_unsealed(now=now + recovery.ANY_TASK_DEAD_AFTER * 1.1)
+
+    assert outcome.dead_tasks == 2
+    for task in DBTaskResult.objects.filter(pk__in=[email.id, entry.id]):
+        assert task.status == TaskResultStatus.FAILED
+        assert task.exception_class_path == "agreements.recovery.WorkerLost"
+
+
+@pytest.mark.django_db
 def test_the_worker_keeps_exactly_one_sweep_scheduled(settings):
     settings.TASKS = DATABASE_QUEUE
     sweeps = DBTaskResult.objects.filter(task_path=recovery.sweep_sealing.module_path)
