@@ -175,6 +175,8 @@ MIDDLEWARE = [
     "avg_portal.observability.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # Above CommonMiddleware, so that its answers (a 400 for a host not allowed) have it too.
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "avg_portal.middleware.LanguageMiddleware",
@@ -187,7 +189,6 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "avg_portal.middleware.PrivatePagesMiddleware",
     "avg_portal.middleware.MethodNotAllowedPageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Axes last, as its documentation asks: it turns a lockout into our throttle page.
     "axes.middleware.AxesMiddleware",
 ]

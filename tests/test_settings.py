@@ -111,6 +111,14 @@ def test_security_headers(client, db):
     assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
+def test_the_page_for_a_host_not_allowed_has_the_security_headers_too(client, db):
+    response = client.get("/", HTTP_HOST="elders.example")
+    assert response.status_code == 400
+    assert "Content-Security-Policy" in response.headers
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
 def test_no_template_loads_assets_from_another_origin():
     offenders = []
     for path in (ROOT / "templates").rglob("*.html"):
