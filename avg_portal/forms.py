@@ -5,6 +5,8 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
+from core.models import Practice
+
 from .models import User
 
 
@@ -82,7 +84,9 @@ class SignupForm(forms.Form):
         if password1 and password2 and password1 != password2:
             self.add_error("password2", _("The two passwords differ."))
         elif password1 and cleaned.get("email"):
-            candidate = User(email=cleaned["email"])
+            candidate = User(
+                email=cleaned["email"], practice=Practice(name=cleaned.get("practice_name", ""))
+            )
             try:
                 password_validation.validate_password(password1, candidate)
             except forms.ValidationError as error:

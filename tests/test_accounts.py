@@ -35,6 +35,41 @@ def link_from(message):
     return re.search(r"https?://[^\s\"<]+", message.body).group(0)
 
 
+def test_a_password_like_the_practice_name_or_the_coach_name_is_refused(coach_client, coach):
+    """Signing up, and changing it later: the practice's name is on every agreement it sends."""
+    from django.test import Client
+
+    from avg_portal.models import User
+
+    response = Client().post(
+        reverse("signup"),
+        {
+            "email": "nieuw@praktijk.test",
+            "practice_name": "Coachpraktijk Zonnebloem",
+            "password1": "CoachpraktijkZonnebloem",
+            "password2": "CoachpraktijkZonnebloem",
+        },
+    )
+    assert response.status_code == 200
+    assert "Het wachtwoord lijkt te veel op de naam van je praktijk." in response.text
+    assert not User.objects.filter(email="nieuw@praktijk.test").exists()
+
+    coach.full_name = "Marieke van der Linden"
+    coach.save(update_fields=["full_name"])
+    for like, message in (
+        (coach.practice.name, "Het wachtwoord lijkt te veel op de naam van je praktijk."),
+        ("MariekeVanDerLinden", "Het wachtwoord lijkt te veel op je naam."),
+    ):
+        response = coach_client.post(
+            reverse("password_change"),
+            {"old_password": PASSWORD, "new_password1": like, "new_password2": like},
+        )
+        assert response.status_code == 200, like
+        assert message in response.text
+    coach.refresh_from_db()
+    assert coach.check_password(PASSWORD)
+
+
 def signup(client, email="zoe@praktijk-unal.test", practice="Praktijk Zoë Ünal"):
     from django.test import TestCase
 
