@@ -123,6 +123,17 @@ OTP_ERROR_MESSAGES = {
         "Checking codes is paused for a moment. Try again in a few seconds."
     ),
 }
+# On the step for a backup code, the app's code is not what is asked for.
+BACKUP_ERROR_MESSAGES = OTP_ERROR_MESSAGES | {
+    "token_required": gettext_lazy("Enter one of your backup codes."),
+    "invalid_token": gettext_lazy(
+        "This backup code is not right, or was already used: each code works once. "
+        "Enter another of your backup codes."
+    ),
+    "n_failed_attempts": gettext_lazy(
+        "Too many wrong codes in a row. Wait a few seconds and enter another backup code."
+    ),
+}
 
 
 class LoginView(two_factor_views.LoginView):
@@ -136,9 +147,12 @@ class LoginView(two_factor_views.LoginView):
 
     def get_form(self, step: str | None = None, **kwargs: Any) -> forms.Form:
         form = super().get_form(step=step, **kwargs)
-        if (step or self.steps.current) in (self.TOKEN_STEP, self.BACKUP_STEP):
+        current = step or self.steps.current
+        if current in (self.TOKEN_STEP, self.BACKUP_STEP):
             # django-otp's own messages are not translated into Dutch.
-            form.otp_error_messages = form.otp_error_messages | OTP_ERROR_MESSAGES
+            form.otp_error_messages = form.otp_error_messages | (
+                BACKUP_ERROR_MESSAGES if current == self.BACKUP_STEP else OTP_ERROR_MESSAGES
+            )
             form.fields["otp_token"].label = _("Code")
         return form
 

@@ -244,6 +244,20 @@ def test_backup_code_logs_in_once(client, coach):
     assert client.get(reverse("dashboard")).status_code == 200
     assert not static.token_set.exists()
 
+    # Used once: refused the next time, in words about backup codes, not about the app.
+    client.post(reverse("logout"))
+    login_password(client, coach.email)
+    client.post(LOGIN, {"wizard_goto_step": "backup"})
+    response = client.post(
+        LOGIN, {"login_view-current_step": "backup", "backup-otp_token": "abcd2345"}
+    )
+    assert response.status_code == 200
+    assert "Deze back-upcode klopt niet, of is al gebruikt: elke code werkt één keer." in (
+        response.text
+    )
+    assert "je app nu toont" not in response.text
+    assert "_auth_user_id" not in client.session
+
 
 def test_duplicate_sign_up_email_is_refused(client, coach):
     response = signup(client, email=coach.email.upper(), practice="Nog een praktijk")
