@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -39,7 +40,7 @@ from .forms import (
     SignatureForm,
     VerifyForm,
 )
-from .models import Addendum, Agreement, AgreementStatus, Declaration
+from .models import Addendum, AddendumStatus, Agreement, AgreementStatus, Declaration
 from .retention import agreement_keep_until
 
 PAGE_SIZE = 25
@@ -91,11 +92,6 @@ def url_for_each(viewname: str) -> Callable[[uuid.UUID], str]:
     return lambda public_id: f"{head}{public_id}{tail}"
 
 
-# What a signable document needs loaded whatever a list shows: the link to its common row
-# and the kind (read when it is made).
-LIST_FIELDS = ("document", "kind")
-
-
 @dataclass(frozen=True)
 class ArchiveRow:
     """One row of the archive, ready to print: the template only writes these out (looking
@@ -109,7 +105,22 @@ class ArchiveRow:
     status_label: str
     completed_on: str  # "j F Y" in local time, or "" while not signed
     edit_url: str  # empty unless it is a draft
-    addenda: list[tuple[Addendum, str]]  # each with its URL
+    addenda: list["ArchiveAddendum"]
+
+
+@dataclass(frozen=True)
+class ArchiveAddendum:
+    url: str
+    number: int
+    status: str
+    status_label: str
+
+
+@functools.lru_cache(maxsize=4096)
+def _in_words(day: datetime.date, language: str | None) -> str:
+    """'30 november 2026', formatted once per date and language (the key only: it is the
+    active one): Django's formatting cost more than the rest of an archive row."""
+    return date_format(day, DATE_FORMAT)
 
 
 def agreement_list(request: HttpRequest) -> HttpResponse:
@@ -137,26 +148,32 @@ def agreement_list(request: HttpRequest) -> HttpResponse:
     )
     # The addenda of the page's agreements, in one query of our own: prefetch_related's
     # machinery cost more than the query and the page's rows together.
-    addenda: dict[int, list[tuple[Addendum, str]]] = {}
+    addenda: dict[int, list[ArchiveAddendum]] = {}
     if on_page:
+        addendum_labels = {value: str(label) for value, label in AddendumStatus.choices}
         # Each agreement's in number order (Meta.ordering would also join the agreements).
-        for addendum in (
+        for agreement_id, addendum_id, number, addendum_status in (
             Addendum.objects.filter(agreement__in=[row[0] for row in on_page])
-            .only(*LIST_FIELDS, "agreement", "public_id", "number", "status")
             .order_by("number")
+            .values_list("agreement_id", "public_id", "number", "status")
         ):
-            addenda.setdefault(addendum.agreement_id, []).append(
-                (addendum, addendum_detail(addendum.public_id))
+            addenda.setdefault(agreement_id, []).append(
+                ArchiveAddendum(
+                    url=addendum_detail(addendum_id),
+                    number=number,
+                    status=addendum_status,
+                    status_label=addendum_labels[addendum_status],
+                )
             )
     labels = {value: str(label) for value, label in AgreementStatus.choices}
     rows = [
         ArchiveRow(
             url=detail(public_id),
             client_name=client_name,
-            agreement_date=date_format(agreement_date, DATE_FORMAT),
+            agreement_date=_in_words(agreement_date, get_language()),
             status=row_status,
             status_label=labels[row_status],
-            completed_on=date_format(timezone.localtime(completed_at), DATE_FORMAT)
+            completed_on=_in_words(timezone.localdate(completed_at), get_language())
             if completed_at
             else "",
             edit_url=edit(public_id) if row_status == AgreementStatus.DRAFT else "",

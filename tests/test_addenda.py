@@ -286,6 +286,7 @@ def test_addendum_signed_by_both_sealed_and_in_force(
     assert b"".join(download.streaming_content) == pdf
     listed = coach_client.get(reverse("agreement_list")).text
     assert reverse("addendum_detail", args=[addendum.public_id]) in listed
+    assert 'Addendum 1</a> <span class="badge status-signed">Ondertekend</span>' in listed
 
     # The nightly archive check covers the sealed addendum: a changed byte is found.
     assert verify_archive().ok

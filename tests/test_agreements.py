@@ -277,6 +277,16 @@ def test_agreement_list_filters_and_searches(coach_client, coach, stranger):
     assert "Bram" not in text
 
 
+def test_the_archive_writes_dates_in_the_coachs_language(coach_client, coach):
+    """Formatted once per date and language (`agreements.views._in_words`): a date written
+    in Dutch is not served to a coach who reads English."""
+    make_agreement(coach.practice, agreement_date=datetime.date(2026, 3, 5))
+    assert "5 maart 2026" in coach_client.get(reverse("agreement_list")).text
+    coach_client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    text = coach_client.get(reverse("agreement_list")).text
+    assert "5 March 2026" in text and "maart" not in text
+
+
 def test_practice_defaults_feed_new_agreements(coach_client, coach):
     practice = coach.practice
     existing = list(practice.default_activities.all())
