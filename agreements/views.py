@@ -166,14 +166,15 @@ def agreement_list(request: HttpRequest) -> HttpResponse:
                 )
             )
     labels = {value: str(label) for value, label in AgreementStatus.choices}
+    language = get_language()
     rows = [
         ArchiveRow(
             url=detail(public_id),
             client_name=client_name,
-            agreement_date=_in_words(agreement_date, get_language()),
+            agreement_date=_in_words(agreement_date, language),
             status=row_status,
             status_label=labels[row_status],
-            completed_on=_in_words(timezone.localdate(completed_at), get_language())
+            completed_on=_in_words(timezone.localdate(completed_at), language)
             if completed_at
             else "",
             edit_url=edit(public_id) if row_status == AgreementStatus.DRAFT else "",

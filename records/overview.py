@@ -76,9 +76,9 @@ class RecentAgreement:
 def recent_agreements(
     practice: Practice, *, any_ended: bool, count: int = 5
 ) -> list[RecentAgreement]:
-    """The newest agreements, for the dashboard's card. Plain values: the card shows four of
-    them, and building the query for whole models of two tables cost twice as much. Whether
-    each has ended is asked of the database only when the practice has ended agreements."""
+    """The newest agreements, for the dashboard's card. Plain values: the card shows four
+    values of each, and building the query for whole models of two tables cost twice as
+    much. Whether each has ended is asked only when the practice has ended agreements."""
     ended = (
         Exists(AgreementEnding.objects.filter(agreement=OuterRef("pk")))
         if any_ended

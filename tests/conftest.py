@@ -1,6 +1,7 @@
 import contextlib
 import gc
 import hashlib
+import time
 
 import pytest
 from django.db import connection
@@ -24,6 +25,19 @@ def pytest_collection_finish(session):
     CPU; with this, collections look only at what the tests themselves make."""
     gc.collect()
     gc.freeze()
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """A fixed piece of work timed after the run, so that the suite's time on different
+    machines can be compared (issue 9's goal is a time on "a quiet 2-core machine")."""
+    if hasattr(config, "workerinput") or config.option.collectonly:
+        return
+    started = time.process_time()
+    sum(i * i for i in range(3_000_000))
+    terminalreporter.write_line(
+        f"Machine reference: 3 million squares summed in {time.process_time() - started:.2f} s "
+        "of CPU (the README gives the suite's time with this figure, for comparison)"
+    )
 
 
 # Argon2 is what production uses (tests/test_settings.py checks it); the suite hashes
