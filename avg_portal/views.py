@@ -8,6 +8,8 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
+from django.db import InterfaceError
+from django.db import OperationalError as DatabaseOperationalError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template import loader
@@ -337,17 +339,23 @@ class CodeForm(forms.Form):
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    """Django's 500 page, except when the cache (Redis: sessions, rate limits) cannot be
-    reached: then a 503 that says the service is briefly unavailable and nothing was lost,
-    with Retry-After. Rendered without context processors, as Django's own 500 page is: the
-    database or the session may be what failed."""
+    """Django's 500 page, except when the database or the cache (Redis: sessions, rate
+    limits) cannot be reached or gave up for a moment: then a 503 that says the service is
+    briefly unavailable and nothing was lost, with Retry-After. (What failed was rolled
+    back; what was stored before is there.) Rendered without context processors, as Django's
+    own 500 page is: the database or the session may be what failed."""
     error = sys.exc_info()[1]
-    if _cache_unreachable(error):
+    if _briefly_unavailable(error):
         response = HttpResponse(loader.get_template("503.html").render(), status=503)
         response["Retry-After"] = "60"
         return response
     return defaults.server_error(request)
 
 
-def _cache_unreachable(error: BaseException | None) -> bool:
-    return isinstance(error, (RedisConnectionError, RedisTimeoutError))
+def _briefly_unavailable(error: BaseException | None) -> bool:
+    """Redis not answering; the database not reachable, its connection lost, or a passing
+    refusal (a deadlock, a lock or statement timeout): all OperationalError, unlike a
+    mistake in a query or a broken constraint."""
+    return isinstance(
+        error, (RedisConnectionError, RedisTimeoutError, DatabaseOperationalError, InterfaceError)
+    )

@@ -316,6 +316,50 @@ def test_with_redis_unreachable_pages_answer_a_dutch_503_not_a_500(client, coach
     assert response.status_code == 503
 
 
+def test_with_the_database_unreachable_pages_answer_a_dutch_503_within_seconds(tmp_path):
+    """A PostgreSQL server that takes the connection and never answers (a hung server, a
+    network that drops packets): the page says within seconds that the service is briefly
+    unavailable, instead of holding the worker until gunicorn kills it and the visitor gets
+    nothing. In production settings, in a process of its own."""
+    import socket
+    import time
+
+    from .test_settings import PRODUCTION, manage
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # the kernel completes the handshake; nothing ever answers
+        port = silent.getsockname()[1]
+        script = (
+            "from django.test import Client\n"
+            "client = Client(raise_request_exception=False)\n"
+            "response = client.get('/account/login/', HTTP_HOST='avg.example.nl', secure=True)\n"
+            "print(response.status_code, response.get('Retry-After'))\n"
+            "print(response.content.decode())\n"
+        )
+        started = time.monotonic()
+        result = manage(
+            "shell",
+            "--no-imports",
+            "-c",
+            script,
+            env=PRODUCTION
+            | {
+                "DATABASE_URL": f"postgres://avg@127.0.0.1:{port}/avg",
+                "DJANGO_CACHE_URL": "locmem://",
+                "DJANGO_DB_CONNECT_TIMEOUT": "2",
+                "DJANGO_LOG_LEVEL": "CRITICAL",
+            },
+        )
+        took = time.monotonic() - started
+
+    assert result.returncode == 0, result.stderr
+    status, page = result.stdout.split("\n", 1)
+    assert status == "503 60"
+    assert "Even niet bereikbaar" in page and "Er is niets verloren gegaan" in page
+    assert took < 30  # gunicorn's own limit; the connection gave up after 2 s
+
+
 def _closed_port():
     import socket
 
