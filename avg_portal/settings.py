@@ -479,7 +479,8 @@ LOGGING = {
             "formatter": LOG_FORMAT,
         },
         "mail_admins": {
-            "class": "django.utils.log.AdminEmailHandler",
+            # Sent by a thread of its own, at most one per kind of error in 10 minutes.
+            "class": "avg_portal.error_mail.ErrorMailHandler",
             "level": "ERROR",
             "filters": ["context"],
             "include_html": False,
@@ -492,6 +493,10 @@ LOGGING = {
         "weasyprint": {"level": "WARNING"},
         "weasyprint.progress": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},
+        # Django's own loggers, the task worker's among them ("django.tasks"): errors to
+        # the operators through our handler (this replaces Django's default one), and
+        # everything on to the console as before.
+        "django": {"handlers": ["mail_admins"]},
         "django.request": {"handlers": ["console", "mail_admins"], "propagate": False},
     },
 }

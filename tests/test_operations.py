@@ -360,6 +360,88 @@ def test_with_the_database_unreachable_pages_answer_a_dutch_503_within_seconds(t
     assert took < 30  # gunicorn's own limit; the connection gave up after 2 s
 
 
+@pytest.fixture
+def error_mail(settings):
+    """The operators' error mail (avg_portal.error_mail), with no reports sent yet."""
+    from avg_portal.error_mail import ErrorMailHandler
+
+    (handler,) = [
+        handler
+        for handler in logging.getLogger("django.request").handlers
+        if isinstance(handler, ErrorMailHandler)
+    ]
+    handler._sent.clear()
+    settings.ADMINS = ["beheer@avg-portal.test"]
+    return handler
+
+
+def test_an_error_report_never_holds_the_page_while_the_mail_server_hangs(
+    client, settings, error_mail
+):
+    """Redis down and the mail server hanging (it takes the connection, never answers): the
+    page answers at once; the report to the operators waits in its own thread. (Sent in the
+    request, each error held its worker for the mail timeout, and then the mail error left
+    the application: no answer at all.)"""
+    import socket
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        settings.MAILERS = {
+            "default": {
+                "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+                "OPTIONS": {"host": "127.0.0.1", "port": silent.getsockname()[1], "timeout": 60},
+            }
+        }
+        settings.CACHES = {"default": cache_from_url(f"redis://127.0.0.1:{_closed_port()}/0")}
+        client.raise_request_exception = False
+
+        response = client.get(reverse("two_factor:login"))
+
+        assert response.status_code == 503
+        assert "Er is niets verloren gegaan" in response.text
+        # The page came back while the report still waits for the mail server.
+        assert error_mail._outgoing.unfinished_tasks == 1
+
+
+def test_a_refused_error_report_breaks_nothing_and_reports_come_once_per_kind(
+    client, settings, error_mail, monkeypatch
+):
+    """The mail server refusing: the page is still the Dutch 503. With it back, an outage
+    that fails every request gives the operators one report, and the next one (after
+    `EVERY`) says how many were held back, instead of one or two mails per request."""
+    from avg_portal import error_mail as module
+
+    from .conftest import SmtpInbox, serving_smtp
+
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": _closed_port(), "timeout": 5},
+        }
+    }
+    settings.CACHES = {"default": cache_from_url(f"redis://127.0.0.1:{_closed_port()}/0")}
+    client.raise_request_exception = False
+    assert client.get(reverse("two_factor:login")).status_code == 503
+    error_mail.wait_until_sent()
+    error_mail._sent.clear()
+
+    with serving_smtp(settings, SmtpInbox()) as inbox:
+        settings.CACHES = {"default": cache_from_url(f"redis://127.0.0.1:{_closed_port()}/0")}
+        for _ in range(5):
+            assert client.get(reverse("two_factor:login")).status_code == 503
+        error_mail.wait_until_sent()
+        (report,) = inbox.messages
+        assert "Service Unavailable" in report["Subject"]
+        assert report["To"] == "beheer@avg-portal.test"
+
+        monkeypatch.setattr(module, "EVERY", 0)
+        assert client.get(reverse("two_factor:login")).status_code == 503
+        error_mail.wait_until_sent()
+        assert len(inbox.messages) == 2
+        assert "more like this, not mailed" in inbox.messages[1]["Subject"]
+
+
 def _closed_port():
     import socket
 
