@@ -10,9 +10,10 @@ class AvgPortalConfig(AppConfig):
     verbose_name = "AVG Portal"
 
     def ready(self) -> None:
-        from . import audit, checks  # noqa: F401 - registers the deploy checks
+        from . import audit, checks, emails  # noqa: F401 - checks registers the deploy checks
 
         audit.connect_signals()
+        emails.wanted_while(emails.PASSWORD_RESET, emails.password_reset_wanted)
         _choices_without_the_value()
 
 

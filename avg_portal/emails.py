@@ -48,6 +48,7 @@ logger = logging.getLogger(__name__)
 
 EMAIL_CONFIRMATION = "accounts.email_confirmation"
 AUTHENTICATOR_REPLACED = "accounts.authenticator_replaced"
+PASSWORD_RESET = "accounts.password_reset"  # noqa: S105 - a purpose, not a secret
 
 # The pause after each failed attempt; when they run out, the message has been tried for
 # about a day and is given up.
@@ -163,6 +164,17 @@ def send_email_confirmation(user: User) -> OutboxMessage:
         to=[user.email],
     )
     return queue(message, purpose=EMAIL_CONFIRMATION, subject_id=user.pk)
+
+
+def queue_password_reset(message: EmailMultiAlternatives, user_pk: int | str) -> OutboxMessage:
+    """Django's password reset email, through the outbox as every other one: the page
+    answers at once whatever the mail server does, and the email is tried again until the
+    link in it has expired (`password_reset_wanted`)."""
+    return queue(message, purpose=PASSWORD_RESET, subject_id=user_pk)
+
+
+def password_reset_wanted(message: OutboxMessage) -> bool:
+    return timezone.now() < message.created_at + timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT)
 
 
 def send_authenticator_replaced(user: User) -> OutboxMessage:

@@ -30,6 +30,7 @@ from . import accounts, audit
 from .forms import (
     ConfirmPasswordForm,
     EmailAuthenticationForm,
+    OutboxPasswordResetForm,
     ResendConfirmationForm,
     SignupForm,
 )
@@ -271,7 +272,9 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 
 class PasswordResetView(auth_views.PasswordResetView):
     """The link in the email goes to DJANGO_SITE_URL, as in every other email, not to
-    whatever Host the request came with."""
+    whatever Host the request came with; the email goes through the outbox."""
+
+    form_class = OutboxPasswordResetForm
 
     def form_valid(self, form: Any) -> HttpResponse:
         self.extra_email_context = {"site_url": settings.SITE_URL}

@@ -370,10 +370,11 @@ def test_throttle_after_repeated_failures_lifts_after_cool_off(client, coach, se
     assert client.get(reverse("dashboard")).status_code == 200
 
 
-def test_password_reset_by_email(client, coach, settings):
+def test_password_reset_by_email(client, coach, settings, django_capture_on_commit_callbacks):
     settings.SITE_URL = "https://avg.example.nl:8443"
     # The link goes to the site's address, not to the Host the request came with.
-    client.post(reverse("password_reset"), {"email": coach.email}, HTTP_HOST="127.0.0.1")
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("password_reset"), {"email": coach.email}, HTTP_HOST="127.0.0.1")
     (message,) = mail.outbox
     assert "nieuw wachtwoord" in message.subject.lower()
     path = re.search(r"https://avg\.example\.nl:8443(/\S+)", message.body).group(1)

@@ -441,3 +441,40 @@ def test_a_signer_code_mail_server_down_says_so_and_sends_no_dead_codes(
     assert deliver_due_messages(now=later(30)) == 0
     assert len(flaky_smtp.messages) == before
     assert OutboxMessage.objects.filter(subject_id=str(expired.pk)).get().status == Status.FAILED
+
+
+def test_a_password_reset_while_the_mail_server_refuses_is_sent_when_it_is_back(
+    client, coach, flaky_smtp, settings, django_capture_on_commit_callbacks
+):
+    """The reset email goes through the outbox as every other one: the page answers at
+    once, the email goes out when the mail server takes it again, and not once the link in
+    it has expired. (Sent while the page waited, a hanging mail server held the page for
+    its timeout and then gave an error, and the email was never sent.)"""
+    settings.SITE_URL = "https://avg.example.nl"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("password_reset"), {"email": coach.email})
+    assert response.status_code == 302
+    (queued,) = OutboxMessage.objects.filter(purpose=emails.PASSWORD_RESET)
+    assert (queued.status, queued.attempts, queued.to) == (Status.QUEUED, 1, [coach.email])
+
+    flaky_smtp.refusing = False
+    assert deliver_due_messages(now=later(2)) == 1
+    (message,) = flaky_smtp.to(coach.email)
+    path = re.search(r"https://avg\.example\.nl(/\S+)", flaky_smtp.plain(message)).group(1)
+    assert client.get(path, follow=True).status_code == 200
+
+    # A second request while the mail server refuses again, which it does for longer than
+    # the link lives: given up, not sent.
+    flaky_smtp.refusing = True
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("password_reset"), {"email": coach.email})
+    flaky_smtp.refusing = False
+    OutboxMessage.objects.filter(purpose=emails.PASSWORD_RESET, status=Status.QUEUED).update(
+        created_at=timezone.now() - timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT + 60)
+    )
+    assert deliver_due_messages(now=later(600)) == 0
+    assert len(flaky_smtp.to(coach.email)) == 1
+    assert (
+        OutboxMessage.objects.filter(purpose=emails.PASSWORD_RESET, status=Status.FAILED).count()
+        == 1
+    )
