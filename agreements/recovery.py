@@ -159,7 +159,8 @@ def _requeue(key: int, *, now: datetime.datetime) -> bool | None:
         logger.warning(
             "Sealing %s again (attempt %d): %s", key, document.seal_attempts, document.seal_error
         )
-        transaction.on_commit(lambda: complete_signed_document.enqueue(key))
+        # robust: the next sweep queues it again.
+        transaction.on_commit(lambda: complete_signed_document.enqueue(key), robust=True)
         if alert:
             # The coach's email is queued with the count that raised it (the outbox sends it
             # and records the outcome on the evidence trail); the operator's mail follows.

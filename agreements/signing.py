@@ -315,7 +315,11 @@ def _timestamp_after_commit(document: SignableDocument) -> None:
     from . import evidence_renewal
 
     key = document.key
-    transaction.on_commit(lambda: evidence_renewal.timestamp_sent_document.enqueue(key))
+    # robust: a queue that cannot take it now leaves it to the recovery sweep, which asks for
+    # missing timestamps again; the sending is done and must not look failed.
+    transaction.on_commit(
+        lambda: evidence_renewal.timestamp_sent_document.enqueue(key), robust=True
+    )
 
 
 def _send_link(agreement: Agreement, origin: Origin) -> None:
@@ -406,7 +410,9 @@ def client_sign(
             at=origin.at,
         )
         key = document.key
-        transaction.on_commit(lambda: complete_signed_document.enqueue(key))
+        # robust: the signature is stored; a queue that cannot take the sealing now leaves
+        # it to the recovery sweep, and the signer is not shown an error.
+        transaction.on_commit(lambda: complete_signed_document.enqueue(key), robust=True)
     return document
 
 

@@ -15,13 +15,13 @@ from django.conf import settings as django_settings
 from django.core import mail
 from django.core.files.storage import FileSystemStorage, default_storage
 from django.core.management import call_command
-from django.db import connection
+from django.db import OperationalError, connection
 from django.tasks import TaskResultStatus
 from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from agreements import archive, recovery
+from agreements import archive, recovery, signing
 from agreements.models import AgreementEvent, AgreementStatus
 from agreements.signing import complete, complete_signed_document
 from avg_portal.seal import verify_seal
@@ -134,6 +134,31 @@ def test_a_completion_left_running_by_a_dead_worker_is_sealed_once(
 
 
 @pytest.mark.django_db
+def test_a_queue_that_fails_after_the_signature_shows_the_client_no_error(
+    client, coach, settings, django_capture_on_commit_callbacks, monkeypatch
+):
+    """The database answers the signature's commit and then fails the sealing task's
+    enqueue: the signature is stored, the client sees the signed page (not an error that
+    makes her sign again), and the sweep seals it once."""
+    agreement, token = send_for_signing(coach, capture=django_capture_on_commit_callbacks)
+
+    class QueueDown:
+        def enqueue(self, *args, **kwargs):
+            raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(signing, "complete_signed_document", QueueDown())
+    client_signs(client, token, django_capture_on_commit_callbacks)
+    agreement.refresh_from_db()
+    assert agreement.status == AgreementStatus.SIGNED and not agreement.is_archived
+    monkeypatch.undo()
+
+    signed_at = agreement.signatures.latest("signed_at").signed_at
+    with django_capture_on_commit_callbacks(execute=True):
+        outcome = recovery.recover_unsealed(now=signed_at + recovery.GRACE * 2)
+    assert outcome.queued == 1
+    assert_sealed_once(agreement)
+
+
 def test_a_full_disk_leaves_no_file_and_sealing_is_retried_with_growing_pauses(
     client, coach, monkeypatch, django_capture_on_commit_callbacks
 ):
