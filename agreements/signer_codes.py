@@ -26,6 +26,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django.utils.formats import date_format
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext
@@ -203,6 +204,12 @@ def signer_code_confirm(*, link: SigningLink, entered: str, origin: Origin) -> S
     return outcome
 
 
+def _replaced_code_matches(newest: SignerCode, digits: str) -> bool:
+    """Whether the digits are those of one of the link's earlier codes (the last few)."""
+    earlier = SignerCode.objects.filter(link_id=newest.link_id).exclude(pk=newest.pk)
+    return any(_matches(code, digits) for code in earlier.order_by("-created_at", "-id")[:5])
+
+
 def _check(link: SigningLink, digits: str, origin: Origin) -> SignerCode | SignerCodeRefused:
     newest = (
         SignerCode.objects.select_for_update()
@@ -236,6 +243,19 @@ def _check(link: SigningLink, digits: str, origin: Origin) -> SignerCode | Signe
         left = MAX_ATTEMPTS - newest.attempts
         if left == 0:
             return SignerCodeRefused(_(TOO_MANY_TRIES), reason="exhausted")
+        if _replaced_code_matches(newest, digits):
+            # With slow mail the email with the replaced code can arrive after the new one.
+            return SignerCodeRefused(
+                ngettext(
+                    "This code was replaced by a newer one: use the code from the email"
+                    " sent at %(time)s. You can try %(left)d more time.",
+                    "This code was replaced by a newer one: use the code from the email"
+                    " sent at %(time)s. You can try %(left)d more times.",
+                    left,
+                )
+                % {"time": date_format(timezone.localtime(newest.created_at), "H:i"), "left": left},
+                reason="replaced",
+            )
         return SignerCodeRefused(
             ngettext(
                 "This code is not correct. Check the latest email with a code and try"

@@ -411,7 +411,8 @@ def test_a_signer_code_mail_server_down_says_so_and_sends_no_dead_codes(
     # (The worker tries right after the request; the page says so from then on.)
     page = client.get(reverse("signing_page")).text
     assert "kon nog niet worden verstuurd" in page
-    assert "We hebben een code gestuurd" not in page
+    # Not also "we sent a code", not even for a screen reader.
+    assert "een code van 6 cijfers gestuurd" not in page
     rows = OutboxMessage.objects.filter(purpose=notices.SIGNER_CODE).order_by("id")
     assert [(r.status, r.attempts) for r in rows] == [(Status.QUEUED, 1)] * 3
 
