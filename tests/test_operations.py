@@ -332,8 +332,11 @@ def test_with_the_database_unreachable_pages_answer_a_dutch_503_within_seconds(t
         port = silent.getsockname()[1]
         script = (
             "from django.test import Client\n"
+            "from django.urls import reverse\n"
             "client = Client(raise_request_exception=False)\n"
-            "response = client.get('/account/login/', HTTP_HOST='avg.example.nl', secure=True)\n"
+            # A page that asks the database first (the signing link's lookup).
+            "path = reverse('signing_open', args=['A' * 43])\n"
+            "response = client.get(path, HTTP_HOST='avg.example.nl', secure=True)\n"
             "print(response.status_code, response.get('Retry-After'))\n"
             "print(response.content.decode())\n"
         )
@@ -349,6 +352,8 @@ def test_with_the_database_unreachable_pages_answer_a_dutch_503_within_seconds(t
                 "DJANGO_CACHE_URL": "locmem://",
                 "DJANGO_DB_CONNECT_TIMEOUT": "2",
                 "DJANGO_LOG_LEVEL": "CRITICAL",
+                # No collected static files, as in a fresh clone.
+                "DJANGO_STATIC_ROOT": str(tmp_path / "static"),
             },
         )
         took = time.monotonic() - started
