@@ -3,7 +3,6 @@ from typing import Any, cast
 from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
-from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils.translation import gettext_lazy as _
 
@@ -132,7 +131,7 @@ class OutboxPasswordResetForm(PasswordResetForm):
         html_email_template_name: str | None = None,
     ) -> None:
         subject = "".join(render_to_string(subject_template_name, context).splitlines())
-        message = EmailMultiAlternatives(
+        message = emails.Email(
             subject, render_to_string(email_template_name, context), from_email, [to_email]
         )
         if html_email_template_name is not None:
