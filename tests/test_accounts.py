@@ -41,14 +41,11 @@ def test_a_password_like_the_practice_name_or_the_coach_name_is_refused(coach_cl
 
     from avg_portal.models import User
 
-    response = Client().post(
-        reverse("signup"),
-        {
-            "email": "nieuw@praktijk.test",
-            "practice_name": "Coachpraktijk Zonnebloem",
-            "password1": "CoachpraktijkZonnebloem",
-            "password2": "CoachpraktijkZonnebloem",
-        },
+    response = signup(
+        Client(),
+        email="nieuw@praktijk.test",
+        practice="Coachpraktijk Zonnebloem",
+        password="CoachpraktijkZonnebloem",
     )
     assert response.status_code == 200
     assert "Het wachtwoord lijkt te veel op de naam van je praktijk." in response.text
@@ -70,7 +67,7 @@ def test_a_password_like_the_practice_name_or_the_coach_name_is_refused(coach_cl
     assert coach.check_password(PASSWORD)
 
 
-def signup(client, email="zoe@praktijk-unal.test", practice="Praktijk Zoë Ünal"):
+def signup(client, email="zoe@praktijk-unal.test", practice="Praktijk Zoë Ünal", password=PASSWORD):
     from django.test import TestCase
 
     with TestCase.captureOnCommitCallbacks(execute=True):
@@ -79,8 +76,8 @@ def signup(client, email="zoe@praktijk-unal.test", practice="Praktijk Zoë Ünal
             {
                 "email": email,
                 "practice_name": practice,
-                "password1": PASSWORD,
-                "password2": PASSWORD,
+                "password1": password,
+                "password2": password,
             },
         )
 
