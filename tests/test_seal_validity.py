@@ -76,6 +76,9 @@ def test_a_signed_agreement_waits_for_a_valid_certificate(
     assert seal.verify_seal(bytes(document.final_pdf.read())) is not None
 
 
+# Django 6.1's `check` runs the database checks on every connection by default (the
+# JSONField's asks SQLite whether it has JSON on a connection that has not been asked yet).
+@pytest.mark.django_db
 def test_readyz_and_check_deploy_say_so(invalid_seal):
     assert health.CHECKS["seal_certificate_days_left"]().state == "fail"
     with pytest.raises(SystemCheckError, match="avg_portal.E005"):
