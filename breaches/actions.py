@@ -239,6 +239,8 @@ def breach_update(
         changed = {name: value for name, value in changes.items() if getattr(locked, name) != value}
         for name, value in changed.items():
             setattr(locked, name, value)
+        if "discovered_at" in changed:
+            _check_notification_against_discovery(locked)
         recorded: dict[str, Any] = {name: shown(value) for name, value in changed.items()}
         if clients is not None:
             clients = list(clients)
@@ -252,6 +254,26 @@ def breach_update(
         locked.updated_at = timezone.now()
         locked.save(update_fields=[*changed, "updated_at"])
         return locked.log(Kind.UPDATED, origin, text=note, changes=recorded)
+
+
+def _check_notification_against_discovery(locked: Breach) -> None:
+    """A discovery moved after the AP was notified must still agree with the notification:
+    not after it, and a notification it makes late needs the reason for the delay (art.
+    33(1)), which is asked for by recording the notification again."""
+    notified_at = locked.authority_notified_at
+    if locked.authority_decision != AuthorityDecision.NOTIFIED or notified_at is None:
+        return
+    if notified_at < locked.discovered_at:
+        raise BreachActionRefused(
+            _("The discovery cannot be after the moment you notified the AP.")
+        )
+    if notified_at > locked.authority_deadline and not locked.authority_reason:
+        raise BreachActionRefused(
+            _(
+                "With this moment of discovery the notification to the AP was later than 72 "
+                "hours: record the notification again with the reason for the delay first."
+            )
+        )
 
 
 def art34_missing(breach: Breach) -> list[str]:
@@ -696,3 +718,10 @@ def breach_erase_client(*, client: Client) -> None:
                 # The model's queryset refuses every update (a plain one does not), and the
                 # database lets this one through inside the lawful removal.
                 models.QuerySet(BreachUpdate).filter(pk=entry.pk).update(text=text, changes=changes)
+        # What the other clients were told may name her too ("Beste Jan en Bram").
+        for notification in breach.notifications.exclude(client=client):
+            message, told = erasure.text(notification.message), erasure.text(notification.text)
+            if (message, told) != (notification.message, notification.text):
+                ClientNotification.objects.filter(pk=notification.pk).update(
+                    message=message, text=told
+                )

@@ -668,8 +668,12 @@ class Breach(ChecksInOneQuery):
 
     @property
     def authority_done_at(self) -> datetime.datetime | None:
+        """When the 72-hour duty was met: the moment the AP was notified (which the coach may
+        record afterwards), or the decision not to notify."""
         if self.authority_decision == AuthorityDecision.PENDING:
             return None
+        if self.authority_decision == AuthorityDecision.NOTIFIED and self.authority_notified_at:
+            return self.authority_notified_at
         return self.authority_decided_at
 
     def deadlines(self, now: datetime.datetime | None = None) -> list[Deadline]:
@@ -783,6 +787,9 @@ class ClientNotification(models.Model):
     client_name = models.CharField(max_length=200)
     email = models.EmailField()
     message = models.TextField(blank=True, max_length=4000)
+    # The email's text as it was queued: what the client was told (art. 34(2), 5(2)), kept
+    # when the breach's facts are updated later. The outbox forgets its copy once sent.
+    text = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
     delivered = models.BooleanField(default=False)

@@ -55,6 +55,8 @@ def render_breach_notification(notification: ClientNotification) -> EmailMultiAl
 
 def send_breach_notification(notification: ClientNotification) -> OutboxMessage:
     message = render_breach_notification(notification)
+    notification.text = str(message.body)
+    notification.save(update_fields=["text"])
     return queue(message, purpose=NOTIFICATION, subject_id=notification.pk)
 
 

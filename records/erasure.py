@@ -1,12 +1,13 @@
 """Erasing a client's personal data (GDPR art. 17), when nothing requires keeping it.
 
 A signed agreement is evidence: it is kept until the agreement has ended and every
-retention period of its Bijlage 1 has run out. Until then erasure is refused, with the
-reason and the date. The erasure itself removes the client, every agreement with her and
-their stored PDFs, and her name and address from the breach register; what remains is an
-ErasureRecord with counts and a date, no personal data. Sealed agreements and evidence
-trails are immutable in the database, so the erasure is a lawful removal
-(core.immutability), recorded as such.
+retention period of its Bijlage 1 has run out. An open breach that concerns the client holds
+her data too: she may still have to be informed (art. 34), which needs her address. Until
+then erasure is refused, with the reason and the date. The erasure itself removes the
+client, every agreement with her and their stored PDFs, and her name and address from the
+breach register; what remains is an ErasureRecord with counts and a date, no personal data.
+Sealed agreements and evidence trails are immutable in the database, so the erasure is a
+lawful removal (core.immutability), recorded as such.
 """
 
 import datetime
@@ -21,6 +22,7 @@ from agreements.models import Agreement, AgreementStatus, SealedVersion
 from agreements.retention import agreement_keep_until
 from avg_portal.pdf import forget_renders
 from breaches.actions import breach_erase_client
+from breaches.models import Breach, BreachStatus
 from core.exceptions import ActionRefused
 from core.immutability import lawful_removal
 from core.models import Client
@@ -32,10 +34,12 @@ from .record_entries import RECORD_ENTRIES
 
 @dataclass(frozen=True)
 class Hold:
-    """Why an agreement must still be kept, and until when (None: not known yet)."""
+    """Why an agreement, or an open breach, keeps the client's data, and until when (None:
+    not known yet)."""
 
-    agreement: Agreement
     reason: str
+    agreement: Agreement | None = None
+    breach: Breach | None = None
     until: datetime.date | None = None
 
 
@@ -45,22 +49,23 @@ def holds(client: Client, *, today: datetime.date | None = None) -> list[Hold]:
     found: list[Hold] = []
     for agreement in client.agreements.select_related("ending").prefetch_related("activities"):
         if agreement.status == AgreementStatus.SENT:
-            found.append(Hold(agreement, _("it is out for signing; withdraw it first")))
+            found.append(Hold(_("it is out for signing; withdraw it first"), agreement))
         elif agreement.status == AgreementStatus.SIGNED:
             ending = getattr(agreement, "ending", None)
             if ending is None:
-                found.append(Hold(agreement, _("it has not ended yet")))
+                found.append(Hold(_("it has not ended yet"), agreement))
                 continue
             until = agreement_keep_until(agreement)
             if until is None:
                 found.append(
-                    Hold(
-                        agreement,
-                        _("a retention period in Bijlage 1 has no computable end date"),
-                    )
+                    Hold(_("a retention period in Bijlage 1 has no computable end date"), agreement)
                 )
             elif until >= today:
-                found.append(Hold(agreement, _("its retention period runs"), until))
+                found.append(Hold(_("its retention period runs"), agreement, until=until))
+    found += [
+        Hold(_("it is still open; the client may still have to be informed"), breach=breach)
+        for breach in client.breaches.filter(status=BreachStatus.OPEN).order_by("discovered_at")
+    ]
     return found
 
 
@@ -98,7 +103,7 @@ def client_erase(*, client: Client, origin: Origin) -> ErasureRecord:
             # The breach register keeps that a client was notified (art. 33(5)), not who.
             breach_erase_client(client=locked)
             anonymised = locked.breach_notifications.update(
-                client=None, client_name=_("(erased client)"), email="", message=""
+                client=None, client_name=_("(erased client)"), email="", message="", text=""
             )
             record = ErasureRecord.objects.create(
                 practice_id=locked.practice_id,

@@ -255,6 +255,40 @@ def test_notification_reaches_each_client_over_real_smtp(
     assert breach.updates.filter(kind=BreachUpdate.Kind.CLIENTS_NOTIFIED).exists()
 
 
+def test_what_each_client_was_told_is_kept_when_the_facts_change_later(
+    coach_client, coach, smtp_server, django_capture_on_commit_callbacks
+):
+    """Art. 34(2) and 5(2): the register shows the text each client received, also after the
+    breach's facts were updated (the outbox forgets its copy once it is sent)."""
+    zoe = make_client(coach.practice)
+    breach = log_breach(coach.practice, coach, clients=[zoe])
+    with django_capture_on_commit_callbacks(execute=True):
+        coach_client.post(
+            reverse("breach_notify", args=[breach.public_id]),
+            {"clients": [zoe.pk], "message": "Bel me gerust."},
+        )
+    (message,) = smtp_server.to(zoe.email)
+    received = message.get_body(preferencelist=("plain",)).get_content()
+    actions.breach_update(
+        breach=breach,
+        origin=Origin.of_account(coach),
+        changes={"consequences": "Later gebleken: niemand heeft iets gelezen."},
+    )
+
+    (notification,) = ClientNotification.objects.filter(breach=breach)
+    assert notification.text.strip().splitlines() == received.strip().splitlines()
+    assert ART34["consequences"] in notification.text
+    page = coach_client.get(detail(breach)).text
+    assert "De e-mail aan Zoë Ünal-Brontë, zoals verzonden" in page
+    assert ART34["consequences"] in page
+    report = pdf_text(
+        coach_client.get(reverse("breach_report_pdf", args=[breach.public_id])).content
+    )
+    assert "Tekst van de e-mail aan Zoë Ünal-Brontë" in report
+    assert "Anderen kunnen je sessieverslagen lezen." in " ".join(report.split())
+    assert "niemand heeft iets gelezen" in " ".join(report.split())  # the facts, as now
+
+
 def test_a_failed_email_is_recorded_and_shown(
     coach_client, coach, settings, django_capture_on_commit_callbacks
 ):
@@ -411,6 +445,66 @@ def test_notified_needs_time_and_reference_and_a_reason_when_late(coach):
     breach.refresh_from_db()
     assert breach.authority_decision == AuthorityDecision.NOTIFIED
     assert breach.authority_reference == "M-123"
+    assert breach.deadlines()[1].met_late
+
+
+def test_a_notification_recorded_afterwards_counts_from_when_the_ap_was_notified(coach):
+    """Notified within 72 hours but written down in the app a day later: the deadline was
+    met at the notification, not at the moment of writing it down."""
+    discovered = timezone.now() - datetime.timedelta(hours=100)
+    notified = discovered + datetime.timedelta(hours=50)
+    breach = log_breach(coach.practice, coach, discovered_at=discovered)
+    actions.breach_record_authority_decision(
+        breach=breach,
+        origin=Origin.of_account(coach),
+        notified=True,
+        notified_at=notified,
+        reference="M-77",
+    )
+    breach.refresh_from_db()
+    authority = breach.deadlines()[1]
+    assert authority.met_at == notified
+    assert not authority.met_late
+
+
+def test_a_discovery_moved_after_the_notification_must_still_agree_with_it(coach_client, coach):
+    discovered = timezone.now() - datetime.timedelta(hours=3)
+    breach = log_breach(coach.practice, coach, discovered_at=discovered)
+    origin = Origin.of_account(coach)
+    notified = timezone.now() - datetime.timedelta(hours=1)
+    actions.breach_record_authority_decision(
+        breach=breach, origin=origin, notified=True, notified_at=notified, reference="M-78"
+    )
+    url = reverse("breach_edit", args=[breach.public_id, "what"])
+    form = {"summary": breach.summary, "system_name": ""}
+
+    # Discovered four days ago after all: the notification was late and gave no reason.
+    earlier = timezone.localtime() - datetime.timedelta(days=4)
+    response = coach_client.post(url, form | {"discovered_at": earlier.strftime("%Y-%m-%dT%H:%M")})
+    assert response.status_code == 200
+    assert "later dan 72 uur" in response.text
+    # After the notification: impossible.
+    later = timezone.localtime() - datetime.timedelta(minutes=30)
+    response = coach_client.post(url, form | {"discovered_at": later.strftime("%Y-%m-%dT%H:%M")})
+    assert response.status_code == 200
+    assert "na het moment" in response.text
+    breach.refresh_from_db()
+    assert breach.discovered_at == discovered
+    assert breach.updates.filter(kind="updated").count() == 0
+
+    # With the reason recorded, the earlier discovery is accepted.
+    actions.breach_record_authority_decision(
+        breach=breach,
+        origin=origin,
+        notified=True,
+        notified_at=notified,
+        reference="M-78",
+        reason="Pas later begrepen wat er weg was.",
+    )
+    response = coach_client.post(url, form | {"discovered_at": earlier.strftime("%Y-%m-%dT%H:%M")})
+    assert response.status_code == 302
+    breach.refresh_from_db()
+    assert breach.discovered_at == earlier.replace(second=0, microsecond=0)
     assert breach.deadlines()[1].met_late
 
 

@@ -20,6 +20,7 @@ from core.origin import Origin
 from records.models import ErasureRecord
 
 from .conftest import login_verified, rendered_once
+from .factories import close_breach
 from .test_signing import archived
 
 pytestmark = pytest.mark.django_db
@@ -177,6 +178,14 @@ def test_erasure_removes_the_personal_data_and_the_files(
     stored_name = signed.final_pdf.name
     assert default_storage.exists(stored_name)
     assert personal_data_left("Ünal-Brontë", "zoe@example.test")
+
+    # The breach is still open: she may still have to be told of it, so her data stays.
+    page = coach_client.get(reverse("client_edit", args=[client_obj.public_id])).text
+    assert "Datalek ontdekt op" in page
+    assert "nog open" in page
+    erase(coach_client, client_obj, name=client_obj.name)
+    assert Client.objects.filter(pk=client_obj.pk).exists()
+    close_breach(breach, coach)
 
     with django_capture_on_commit_callbacks(execute=True):
         response = erase(coach_client, client_obj, name="  zoë ünal-brontë ")

@@ -14,7 +14,7 @@ from core.models import LawfulRemoval
 from core.origin import Origin
 from records.erasure import client_erase
 
-from .factories import make_client
+from .factories import close_breach, make_client
 
 pytestmark = pytest.mark.django_db
 
@@ -66,6 +66,7 @@ def test_erasing_jan_keeps_januari(coach):
     # Another breach, not linked to this Jan, that happens to name a Jan.
     other = report(coach, "Jan de buurman vond in januari een USB-stick", [bram])
     other_timeline = timeline(other)
+    close_breach(breach, coach)  # an open breach that concerns her keeps her data
 
     erase(coach, jan)
 
@@ -74,7 +75,7 @@ def test_erasing_jan_keeps_januari(coach):
         f"Op 3 januari liet {ERASED} zijn tas in de trein; {ERASED} belde in februari."
     )
     assert breach.root_cause == f"Tas van {ERASED} onbeheerd, januari-drukte"
-    reported, updated, notified = timeline(breach)
+    reported, updated, notified, *_decisions_and_closing = timeline(breach)
     assert reported[1]["summary"] == breach.summary
     assert reported[1]["clients"] == [{"client": None, "name": ERASED}, reference(bram)]
     assert updated == (
@@ -87,7 +88,12 @@ def test_erasing_jan_keeps_januari(coach):
         reference(bram, email="bram@example.test"),
     ]
     # Bram's notification and the breach that does not concern Jan stay as they were.
-    assert ClientNotification.objects.get(client=bram).client_name == "Bram Bos"
+    told_bram = ClientNotification.objects.get(client=bram)
+    assert told_bram.client_name == "Bram Bos"
+    assert told_bram.message == f"Beste {ERASED} en Bram,"
+    assert f"Beste {ERASED} en Bram," in told_bram.text
+    assert "Jan" not in told_bram.text.replace("januari", "")
+    assert ClientNotification.objects.get(client=None).text == ""
     assert ClientNotification.objects.filter(client=None, client_name=ERASED).count() == 1
     other.refresh_from_db()
     assert other.summary == "Jan de buurman vond in januari een USB-stick"
@@ -104,6 +110,7 @@ def test_her_full_name_first_then_each_part_that_names_her(coach):
         "Jan de Vries meldde het: de map van Vries lag in de auto. Janneke en Vriesland niet.",
         [client],
     )
+    close_breach(breach, coach)
     erase(coach, client)
     breach.refresh_from_db()
     assert breach.summary == (

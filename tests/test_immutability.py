@@ -28,7 +28,7 @@ from core.models import Client, LawfulRemoval
 from core.origin import Origin
 from records.erasure import client_erase
 
-from .factories import make_agreement, make_client
+from .factories import close_breach, make_agreement, make_client
 from .refusals import WAYS, assert_refused
 from .signing_helpers import send_for_signing, signed_by_both
 
@@ -150,6 +150,7 @@ def test_erasure_removes_the_sealed_dossier_through_the_lawful_removal(sealed, c
             retention_amount=1, retention_unit="year", retention_from="agreement_end"
         )
     AgreementEnding.objects.create(agreement=sealed, coaching_ended_on=datetime.date(2020, 1, 31))
+    close_breach(breach, coach)
 
     client_erase(client=client, origin=Origin.of_account(coach))
 
