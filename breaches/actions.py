@@ -241,6 +241,17 @@ def breach_update(
             setattr(locked, name, value)
         if "discovered_at" in changed:
             _check_notification_against_discovery(locked)
+        if (
+            "unintelligible" in changed
+            and locked.unintelligible != "yes"
+            and locked.subjects_decision == SubjectsDecision.UNINTELLIGIBLE
+        ):
+            raise BreachActionRefused(
+                _(
+                    "The decision not to inform the persons rests on the data being "
+                    "unintelligible: record another decision first."
+                )
+            )
         recorded: dict[str, Any] = {name: shown(value) for name, value in changed.items()}
         if clients is not None:
             clients = list(clients)
@@ -562,6 +573,15 @@ def breach_record_data_subjects_decision(
     with transaction.atomic():
         locked = _locked(breach)
         _ensure_open(locked)
+        if decision == SubjectsDecision.UNINTELLIGIBLE and locked.unintelligible != "yes":
+            # Art. 34(3)(a) holds only for data that was made unintelligible.
+            raise BreachActionRefused(
+                _(
+                    "The report does not say that the data was encrypted or otherwise "
+                    "unintelligible (Which personal data): answer that first, or choose "
+                    "another reason."
+                )
+            )
         now = timezone.now()
         locked.subjects_decision = decision
         locked.subjects_reason = reason

@@ -16,6 +16,7 @@ from breaches.models import (
     BreachUpdate,
     ClientNotification,
     ImmutableEntryError,
+    SubjectsDecision,
 )
 from core.origin import Origin
 
@@ -506,6 +507,29 @@ def test_a_discovery_moved_after_the_notification_must_still_agree_with_it(coach
     breach.refresh_from_db()
     assert breach.discovered_at == earlier.replace(second=0, microsecond=0)
     assert breach.deadlines()[1].met_late
+
+
+def test_not_informing_because_encrypted_needs_the_report_to_say_so(coach_client, coach):
+    """Art. 34(3)(a) holds only for data made unintelligible: the decision must agree with
+    the report's answer, and the answer cannot be changed under the decision."""
+    breach = log_breach(coach.practice, coach)
+    decide = reverse("breach_subjects_decision", args=[breach.public_id])
+    chosen = {"decision": "unintelligible", "reason": "De laptop was versleuteld."}
+    response = coach_client.post(decide, chosen)
+    assert response.status_code == 200
+    assert "niet dat de gegevens versleuteld" in response.text
+    breach.refresh_from_db()
+    assert breach.subjects_decision == SubjectsDecision.PENDING
+
+    origin = Origin.of_account(coach)
+    actions.breach_update(breach=breach, origin=origin, changes={"unintelligible": "yes"})
+    assert coach_client.post(decide, chosen).status_code == 302
+    breach.refresh_from_db()
+    assert breach.subjects_decision == SubjectsDecision.UNINTELLIGIBLE
+    with pytest.raises(actions.BreachActionRefused, match="andere beslissing"):
+        actions.breach_update(breach=breach, origin=origin, changes={"unintelligible": "no"})
+    breach.refresh_from_db()
+    assert breach.unintelligible == "yes"
 
 
 def test_close_needs_the_decisions_and_reopen_needs_a_reason(coach_client, coach):
