@@ -94,6 +94,17 @@ _DELIVERY = re.compile(
     re.DOTALL,
 )
 _SIGNED_TEXT = re.compile(r"SHA-256 of the signed text (?P<sha256>[0-9a-f]+)")
+# agreements.retention.retention_record_disposal; the words of RetentionDisposal.Disposition.
+_DISPOSITIONS = {
+    "destroyed": gettext_lazy("destroyed"),
+    "returned": gettext_lazy("returned to the client"),
+    "both": gettext_lazy("returned, and what remained destroyed"),
+}
+_DISPOSED = re.compile(
+    rf"Bijlage 1 row (?P<row>\d+): (?P<disposition>{'|'.join(_DISPOSITIONS)}) on "
+    r"(?P<on>\d{4}-\d{2}-\d{2}): (?P<method>.*)",
+    re.DOTALL,
+)
 _TIMESTAMP = re.compile(
     r"SHA-256 (?P<sha256>[0-9a-f]+); RFC 3161 time (?P<at>\S+) from (?P<tsa>.*)"
 )
@@ -111,6 +122,9 @@ def shown_detail(detail: str) -> str:
         if match["then"]:
             shown += f": {shown_mail_error(match['error'])} ({_THEN[match['then']]})"
         return shown
+    if match := _DISPOSED.fullmatch(detail):
+        fields = match.groupdict() | {"disposition": _DISPOSITIONS[match["disposition"]]}
+        return _("Bijlage 1 row %(row)s: %(disposition)s on %(on)s: %(method)s") % fields
     if match := _SIGNED_TEXT.fullmatch(detail):
         return _("SHA-256 of the signed text %(sha256)s") % match.groupdict()
     if match := _TIMESTAMP.fullmatch(detail):

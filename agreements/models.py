@@ -555,6 +555,7 @@ class AgreementEvent(models.Model):
         SUBPROCESSOR_OBJECTION = "subprocessor_objection", _("objection to a sub-processor")
         TIMESTAMPED = "timestamped", _("timestamp of the document obtained")
         EVIDENCE_RENEWED = "evidence_renewed", _("seal evidence renewed (new timestamp)")
+        DATA_DISPOSED = "data_disposed", _("data of a Bijlage 1 row destroyed or returned")
 
     Actor = Actor
 
@@ -849,6 +850,59 @@ class RetentionReminder(models.Model):
 
     def __str__(self) -> str:
         return f"reminder for {self.activity_id or self.addendum_activity_id} due {self.due_on}"
+
+
+class RetentionDisposal(models.Model):
+    """That the data of a Bijlage 1 row was destroyed or returned, when and how, as the coach
+    recorded it once its retention period ran out (or before): the retention list and the
+    reminders stop asking for it, and the record stays, so that she can show it (art. 5(2)
+    GDPR). The row is the agreement's own or, when an addendum changed Bijlage 1, the
+    addendum's. Append-only in the database (core.immutability); erasure removes it with the
+    agreement."""
+
+    class Disposition(models.TextChoices):
+        DESTROYED = "destroyed", _("destroyed")
+        RETURNED = "returned", _("returned to the client")
+        BOTH = "both", _("returned, and what remained destroyed")
+
+    activity = models.OneToOneField(
+        ProcessingActivity,
+        on_delete=models.CASCADE,
+        related_name="disposal",
+        null=True,
+        blank=True,
+    )
+    addendum_activity = models.OneToOneField(
+        "AddendumActivity",
+        on_delete=models.CASCADE,
+        related_name="disposal",
+        null=True,
+        blank=True,
+    )
+    disposition = models.CharField(
+        _("what happened to the data"), max_length=10, choices=Disposition
+    )
+    done_on = models.DateField(_("when"))
+    method = models.CharField(
+        _("how"),
+        max_length=500,
+        help_text=_("E.g. session notes shredded, files deleted and the bin emptied."),
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+    recorded_by = models.CharField(max_length=254, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(activity__isnull=False, addendum_activity__isnull=True)
+                | models.Q(activity__isnull=True, addendum_activity__isnull=False),
+                name="retention_disposal_one_row",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        row = self.activity_id or self.addendum_activity_id
+        return f"row {row} {self.disposition} on {self.done_on}"
 
 
 # Sub-processors (art. 28(2) and (4) GDPR) -------------------------------------------------

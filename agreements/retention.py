@@ -14,10 +14,15 @@ import calendar
 import datetime
 from dataclasses import dataclass
 
+from django.db import transaction
 from django.db.models import Prefetch, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from avg_portal.emails import Delivery
 from avg_portal.models import OutboxMessage
+from core.exceptions import ActionRefused
+from core.origin import Origin
 
 from . import notices
 from .annexes import effective_annexes
@@ -26,9 +31,12 @@ from .models import (
     AddendumActivity,
     Agreement,
     AgreementEnding,
+    AgreementEvent,
     AgreementStatus,
     Practice,
+    ProcessingActivity,
     ProcessingActivityFields,
+    RetentionDisposal,
     RetentionFrom,
     RetentionReminder,
     RetentionUnit,
@@ -105,19 +113,37 @@ class DueRow:
     days_left: int | None
 
     @property
+    def disposal(self) -> RetentionDisposal | None:
+        """The record that the row's data was destroyed or returned; None while it was not."""
+        return disposal_of(self.activity)
+
+    @property
     def is_overdue(self) -> bool:
-        return self.days_left is not None and self.days_left < 0
+        return self.days_left is not None and self.days_left < 0 and self.disposal is None
 
     @property
     def key(self) -> tuple[str, int]:
         """Which row this is, across the agreement's and the addenda's rows."""
-        kind = "addendum" if isinstance(self.activity, AddendumActivity) else "agreement"
-        return kind, self.activity.pk
+        return row_key(self.activity)
+
+
+def row_key(activity: ProcessingActivityFields) -> tuple[str, int]:
+    kind = "addendum" if isinstance(activity, AddendumActivity) else "agreement"
+    return kind, activity.pk
+
+
+def disposal_of(activity: ProcessingActivityFields) -> RetentionDisposal | None:
+    try:
+        disposal: RetentionDisposal = activity.disposal  # type: ignore[attr-defined]
+    except RetentionDisposal.DoesNotExist:
+        return None
+    return disposal
 
 
 def due_for_destruction(practice: Practice, *, today: datetime.date) -> list[DueRow]:
     """Every Bijlage 1 row of the practice's ended, signed agreements with its due date,
-    soonest first; rows without a computable date come last (keep them until decided)."""
+    soonest first; rows without a computable date come next (keep them until decided), and
+    rows whose data was destroyed or returned last, the latest first."""
     agreements = (
         Agreement.objects.filter(
             practice=practice, status=AgreementStatus.SIGNED, ending__isnull=False
@@ -126,9 +152,12 @@ def due_for_destruction(practice: Practice, *, today: datetime.date) -> list[Due
         # The unsigned PDF, tens of kilobytes a row, is not shown here.
         .defer("document_pdf")
         .prefetch_related(
-            "activities",
+            Prefetch("activities", queryset=ProcessingActivity.objects.select_related("disposal")),
             Prefetch("addenda", queryset=Addendum.objects.defer("document_pdf")),
-            "addenda__activities",
+            Prefetch(
+                "addenda__activities",
+                queryset=AddendumActivity.objects.select_related("disposal"),
+            ),
         )
     )
     rows: list[DueRow] = []
@@ -146,7 +175,9 @@ def due_for_destruction(practice: Practice, *, today: datetime.date) -> list[Due
             row.activity.position,
         )
     )
-    return rows
+    done = [row for row in rows if row.disposal is not None]
+    done.sort(key=lambda row: row.disposal.done_on if row.disposal else today, reverse=True)
+    return [row for row in rows if row.disposal is None] + done
 
 
 # The coach hears of a row this many days before it falls due, or as soon as it is overdue.
@@ -167,7 +198,10 @@ def rows_to_remind(practice: Practice, *, today: datetime.date) -> list[DueRow]:
     return [
         row
         for row in due_for_destruction(practice, today=today)
-        if row.due_on is not None and row.due_on <= horizon and row.key not in reminded
+        if row.due_on is not None
+        and row.due_on <= horizon
+        and row.key not in reminded
+        and row.disposal is None
     ]
 
 
@@ -222,3 +256,54 @@ def _reminded_row(row: DueRow) -> dict[str, ProcessingActivityFields]:
     if isinstance(row.activity, AddendumActivity):
         return {"addendum_activity": row.activity}
     return {"activity": row.activity}
+
+
+def retention_record_disposal(
+    *,
+    agreement: Agreement,
+    row: tuple[str, int],
+    disposition: str,
+    done_on: datetime.date,
+    method: str,
+    origin: Origin,
+) -> RetentionDisposal:
+    """The coach destroyed or returned the data of one Bijlage 1 row of an ended agreement
+    (a row of the annexes in force when it ended): recorded once, and on the agreement's
+    evidence trail."""
+    method = method.strip()
+    if disposition not in RetentionDisposal.Disposition.values:
+        raise ActionRefused(_("Choose what happened to the data."))
+    if not method:
+        raise ActionRefused(_("Describe how the data was destroyed or returned."))
+    if done_on > timezone.localdate():
+        raise ActionRefused(_("The date cannot be in the future."))
+    with transaction.atomic():
+        locked = Agreement.objects.select_for_update().get(pk=agreement.pk)
+        ending = AgreementEnding.objects.filter(agreement=locked).first()
+        if locked.status != AgreementStatus.SIGNED or ending is None:
+            raise ActionRefused(_("Record first that the agreement ended."))
+        if done_on < locked.agreement_date:
+            raise ActionRefused(_("The date cannot be before the agreement was made."))
+        activities = effective_annexes(locked, on=ending.coaching_ended_on).activities
+        activity = next((a for a in activities if row_key(a) == row), None)
+        if activity is None:
+            raise ActionRefused(_("This row is not in the Bijlage 1 of this agreement."))
+        field = "addendum_activity" if row[0] == "addendum" else "activity"
+        if RetentionDisposal.objects.filter(**{field: activity}).exists():
+            raise ActionRefused(_("That this row's data was destroyed or returned is recorded."))
+        disposal = RetentionDisposal.objects.create(
+            **{field: activity},
+            disposition=disposition,
+            done_on=done_on,
+            method=method,
+            recorded_by=origin.account,
+        )
+        locked.log(
+            AgreementEvent.Kind.DATA_DISPOSED,
+            origin,
+            detail=(
+                f"Bijlage 1 row {activity.position + 1}: {disposition} on "
+                f"{done_on:%Y-%m-%d}: {method}"
+            ),
+        )
+    return disposal

@@ -1,8 +1,12 @@
-from typing import Any
+import datetime
+from typing import Any, cast
 
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from agreements.forms import DateInput, check_plausible_date
+from agreements.models import RetentionDisposal
 from core.models import Client
 
 
@@ -30,3 +34,29 @@ class EraseForm(forms.Form):
         if typed.casefold() != " ".join(self.client.name.split()).casefold():
             raise forms.ValidationError(_("This is not the client's name as it is stored."))
         return typed
+
+
+class DisposalForm(forms.ModelForm[RetentionDisposal]):
+    """That a Bijlage 1 row's data was destroyed or returned: what, when and how."""
+
+    class Meta:
+        model = RetentionDisposal
+        fields = ["disposition", "done_on", "method"]
+        widgets = {
+            "disposition": forms.RadioSelect,
+            "done_on": DateInput(),
+            "method": forms.TextInput(),
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {"done_on": timezone.localdate()})
+        super().__init__(*args, **kwargs)
+        # Radio buttons need no "nothing chosen" option: none ticked says that.
+        disposition = cast(forms.ChoiceField, self.fields["disposition"])
+        disposition.choices = RetentionDisposal.Disposition.choices
+
+    def clean_done_on(self) -> datetime.date | None:
+        done_on = check_plausible_date(self.cleaned_data["done_on"])
+        if done_on and done_on > timezone.localdate():
+            raise forms.ValidationError(_("Record what was done; this date is in the future."))
+        return done_on

@@ -256,7 +256,7 @@ def _retention_items(practice: Practice, today: datetime.date) -> list[Todo]:
     rows = [
         row
         for row in due_for_destruction(practice, today=today)
-        if row.due_on and row.due_on <= horizon
+        if row.due_on and row.due_on <= horizon and row.disposal is None
     ]
     if not rows:
         return []

@@ -16,6 +16,11 @@ urlpatterns = [
     path("clients/<uuid:public_id>/erase/", views.client_erase, name="client_erase"),
     path("clients/<uuid:public_id>/export/", views.export_client, name="export_client"),
     path("retention/", views.retention_list, name="retention_list"),
+    path(
+        "retention/<uuid:public_id>/<str:kind>/<int:row_id>/disposed/",
+        views.retention_dispose,
+        name="retention_dispose",
+    ),
     path("export/", views.export_practice, name="export_practice"),
     path("export/<uuid:public_id>/", views.export_download, name="export_download"),
 ]

@@ -27,6 +27,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from agreements import actions as agreement_actions
 from agreements import archive, retention
+from agreements.access import get_agreement_for_coach
 from agreements.models import Agreement, AgreementStatus
 from avg_portal.confirmation import confirmation_page
 from avg_portal.downloads import stored_file_response
@@ -36,7 +37,7 @@ from core.exceptions import ActionRefused
 from core.origin import Origin
 
 from . import dossier_exports, erasure, export
-from .forms import ClientForm, ClientSearchForm, EraseForm
+from .forms import ClientForm, ClientSearchForm, DisposalForm, EraseForm
 from .models import DossierExport
 from .overview import overview, recent_agreements
 from .todo import ENDED, agreement_counts, open_breaches, todo_list
@@ -58,8 +59,42 @@ def retention_list(request: HttpRequest) -> HttpResponse:
             "rows": retention.due_for_destruction(practice, today=today),
             "today": today,
             "soon_days": SOON_DAYS,
+            "disposal_form": DisposalForm(),
         },
     )
+
+
+@require_POST
+def retention_dispose(
+    request: HttpRequest, public_id: uuid.UUID, kind: str, row_id: int
+) -> HttpResponse:
+    """Record that one Bijlage 1 row's data was destroyed or returned."""
+    agreement = get_agreement_for_coach(request, public_id)
+    if kind not in ("agreement", "addendum"):
+        raise Http404("No such row")
+    form = DisposalForm(request.POST)
+    if form.is_valid():
+        try:
+            retention.retention_record_disposal(
+                agreement=agreement,
+                row=(kind, row_id),
+                disposition=form.cleaned_data["disposition"],
+                done_on=form.cleaned_data["done_on"],
+                method=form.cleaned_data["method"],
+                origin=Origin.of_coach(request),
+            )
+        except ActionRefused as refusal:
+            messages.error(request, str(refusal))
+        else:
+            messages.success(
+                request,
+                _("Recorded that the data was destroyed or returned (%(client)s).")
+                % {"client": agreement.client_name},
+            )
+    else:
+        problems = [str(error) for errors in form.errors.values() for error in errors]
+        messages.error(request, " ".join(problems))
+    return redirect(f"{reverse('retention_list')}#row-{kind}-{row_id}")
 
 
 def _zip_response(chunks: Iterable[bytes], name: str) -> StreamingHttpResponse:

@@ -185,6 +185,7 @@ def test_every_protected_table_has_its_triggers():
         "agreements_addendumactivity",
         "agreements_sealedversion",
         "agreements_documenttimestamp",
+        "agreements_retentiondisposal",
         "breaches_breachupdate",
     }
     if connection.vendor == "sqlite":

@@ -9,7 +9,7 @@ from django.test import Client as Browser
 from django.urls import reverse
 from django.utils import timezone
 
-from agreements.models import Declaration
+from agreements.models import Declaration, RetentionDisposal
 
 from ..conftest import make_coach
 from ..test_signing import archived
@@ -73,3 +73,18 @@ def test_end_and_declaration_of_destruction(browser, page, live_server, screensh
     page.get_by_text("Door de cliënt ondertekend, verzegeld en opgeslagen").wait_for()
     assert Declaration.objects.get().is_archived
     screenshot(page, "declaration_signed", full_page=True)
+
+    # The session notes destroyed: recorded on the retention list, the row is then done.
+    page.goto(live_server.url + reverse("retention_list"))
+    row = page.locator("tbody tr").first
+    row.get_by_text("Vernietiging vastleggen").click()
+    row.get_by_label("Vernietigd", exact=True).check()
+    row.get_by_label("Hoe").fill("Sessieverslagen versnipperd")
+    screenshot(page, "retention_record_destruction", full_page=True)
+    row.get_by_role("button", name="Vastleggen").click()
+    page.get_by_text("Vastgelegd dat de gegevens zijn vernietigd").wait_for()
+    done = page.locator("tbody tr").last
+    assert "Vernietigd op" in done.inner_text()
+    assert "Sessieverslagen versnipperd" in done.inner_text()
+    assert RetentionDisposal.objects.get().method == "Sessieverslagen versnipperd"
+    screenshot(page, "retention_destruction_recorded", full_page=True)
