@@ -275,6 +275,7 @@ def test_a_newer_code_replaces_the_older_one(client, session):
     assert not no_client_signature(agreement)
 
 
+@pytest.mark.usefixtures("render_once")  # about the flow, not the text
 def test_a_code_of_another_link_is_refused(
     client, session, coach, django_capture_on_commit_callbacks
 ):
@@ -405,6 +406,7 @@ def test_the_evidence_names_the_time_stamping_authorities_without_credentials(
     assert "secret" not in text
 
 
+@pytest.mark.usefixtures("render_once")  # about the flow, not the text
 def test_a_double_click_on_sign_says_signed_not_code_used(
     client, session, django_capture_on_commit_callbacks, monkeypatch
 ):

@@ -133,6 +133,7 @@ def test_client_signs_and_the_sealed_pdf_is_archived_and_emailed(
         assert content == stored
 
 
+@pytest.mark.usefixtures("render_once")  # about the flow, not the text
 def test_replay_after_signing_shows_no_agreement(client, sent, django_capture_on_commit_callbacks):
     agreement, token = sent
     open_link(client, token)
@@ -290,6 +291,7 @@ def test_oversize_signature_payload_is_refused(client, sent):
     assert not Signature.objects.filter(party="client").exists()
 
 
+@pytest.mark.usefixtures("render_once")  # about the flow, not the text
 def test_typed_signature(client, sent, django_capture_on_commit_callbacks):
     agreement, token = sent
     open_link(client, token)
@@ -357,6 +359,7 @@ def test_an_archived_agreement_is_immutable(
     assert signing.complete(agreement.key) is None
 
 
+@pytest.mark.usefixtures("render_once")  # about the flow, not the text
 def test_verification_page(client, coach, django_capture_on_commit_callbacks):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
