@@ -185,6 +185,13 @@ def report_context(breach: Breach) -> dict[str, object]:
         "triage": [(q, display.shown_value(breach, f)) for f, q in TRIAGE_QUESTIONS],
         "timeline": [(u, display.change_rows(u)) for u in breach.updates.all()],
         "practice": breach.practice,
+        # The AP's form asks for a contact person by name, not only a role.
+        "contact_names": ", ".join(
+            breach.practice.members.filter(is_active=True)
+            .exclude(full_name="")
+            .order_by("date_joined", "id")
+            .values_list("full_name", flat=True)
+        ),
         "deadlines": breach.deadlines(),
         "period": period(breach),
         "notifications": breach.notifications.all(),

@@ -594,9 +594,13 @@ def test_report_pdf_answers_the_questions_in_the_aps_order(coach_client, coach):
         measures="Nieuwe versleutelde sticks",
         unintelligible="no",
     )
+    coach.full_name = "Mado Remkes"
+    coach.save(update_fields=["full_name"])
     response = coach_client.get(reverse("breach_report_pdf", args=[breach.public_id]))
     assert response["Content-Type"] == "application/pdf"
     text = pdf_text(response.content)
+    # The AP's form asks for a contact person by name.
+    assert "Contactpersoon Mado Remkes, de coach · 06 12345678" in " ".join(text.split())
     order = [
         "Samenvatting",
         "Aantal personen: minimum",
