@@ -13,6 +13,7 @@ from agreements.models import (
     AgreementEnding,
     Client,
     ProcessingActivity,
+    RetentionDisposal,
 )
 from agreements.retention import agreement_keep_until
 from core.immutability import lawful_removal
@@ -155,6 +156,13 @@ def test_erasure_removes_the_personal_data_and_the_files(
             retention_amount=1, retention_unit="year", retention_from="agreement_end"
         )
     AgreementEnding.objects.create(agreement=signed, coaching_ended_on=ended)
+    # The coach recorded that the session notes were destroyed (append-only, like the rest).
+    RetentionDisposal.objects.create(
+        activity=signed.activities.first(),
+        disposition="destroyed",
+        done_on=datetime.date(2021, 2, 1),
+        method="Sessieverslagen van Zoë Ünal-Brontë versnipperd",
+    )
     from breaches.actions import breach_create
 
     breach = breach_create(
@@ -193,6 +201,7 @@ def test_erasure_removes_the_personal_data_and_the_files(
 
     assert not Client.objects.filter(pk=client_obj.pk).exists()
     assert not Agreement.objects.filter(pk=signed.pk).exists()
+    assert not RetentionDisposal.objects.exists()
     assert not default_storage.exists(stored_name)
     assert personal_data_left("Ünal-Brontë", "zoe@example.test") == []
     record = ErasureRecord.objects.get()
