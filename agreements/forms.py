@@ -20,6 +20,7 @@ from .models import (
     DefaultProcessingActivity,
     Practice,
     ProcessingActivity,
+    SigningWords,
     Subprocessor,
     SubprocessorNotice,
 )
@@ -469,23 +470,17 @@ class SignatureForm(forms.Form):
     def __init__(
         self,
         *args: Any,
-        declaration: bool = False,
-        kind: str = "",
+        words: SigningWords | None = None,
         ask_code: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         if not ask_code:
             del self.fields["code"]
-        if declaration:
-            self.fields["consent"].label = _(
-                "I have read the declaration and declare that it is true."
-            )
-        if kind == Addendum.KIND:
-            self.fields["consent"].label = _("I have read the addendum and agree to it.")
-            self.fields["consent"].error_messages["required"] = _(
-                "Tick that you have read the addendum and agree to it."
-            )
+        if words is not None:
+            # What the client ticks is the document's own sentence, kept with the signature.
+            self.fields["consent"].label = words.consent
+            self.fields["consent"].error_messages["required"] = words.consent_required
 
     def clean_code(self) -> str:
         digits = "".join(str(self.cleaned_data.get("code") or "").split()).replace("-", "")

@@ -1,10 +1,13 @@
 import datetime
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from avg_portal.downloads import name_part
@@ -139,14 +142,37 @@ class DocumentKind(models.TextChoices):
     ADDENDUM = "addendum", _("addendum to Bijlage 1 and 2")
 
 
+@dataclass(frozen=True)
+class SigningWords:
+    """What the signing path says about one kind of document, in the active language: the
+    client's signing page and its form, and the emails of the path. Each kind gives its own
+    (`SignableDocument.signing_words`); the shared view, form and templates only show them,
+    so a new kind of document brings its wording here and touches none of them."""
+
+    name: str  # the signing page's title
+    heading: str  # the heading of the summary at the top of the page
+    summary: str  # what the client is asked, below it
+    text_heading: str  # above the text to read
+    sign: str  # the sign button
+    signed: str  # the thank-you page's heading
+    consent: str  # the box the client ticks; kept with the signature as evidence
+    consent_required: str  # when it is not ticked
+    invitation_subject: str
+    invitation: str  # what the invitation asks, before the link
+    code_subject: str  # the signer code's email
+    sealing_delayed: str  # to the coach, when the sealed PDF is late
+
+
 class SignableDocument(models.Model):
     """What every document the parties sign has in common, whatever it says.
 
     The exact version they sign is rendered once and hashed when it is sent; links and
     signatures point here; after the last signature the final PDF (signatures, evidence) is
     sealed and stored once with its SHA-256. Each kind of document (the agreement, the
-    declaration of clause 9.3) is a model that inherits from this one and adds its own fields,
-    status and wording; `agreements.signing` does the rest, the same for all kinds.
+    declaration of clause 9.3, the addendum to Bijlage 1 and 2) is a model that inherits from
+    this one and adds its own fields, status and wording (`signing_words`);
+    `agreements.signing` does the rest, the same for all kinds (the README's Layout lists
+    what a new kind adds).
     """
 
     Kind = DocumentKind
@@ -174,6 +200,8 @@ class SignableDocument(models.Model):
     # Set by each kind of document.
     KIND: str
     STORAGE_FOLDER: str
+    # Where its sealed PDF goes in an exported dossier (records.export).
+    DOSSIER_FOLDER: str
     # The file name (without date and extension) of its PDF, and its email when sealed.
     FILE_STEM: str
     COMPLETED_EMAIL: str
@@ -200,7 +228,7 @@ class SignableDocument(models.Model):
         if not self.kind and hasattr(self, "KIND"):
             self.kind = self.KIND
 
-    def concrete(self) -> "Agreement | Declaration | Addendum":
+    def concrete(self) -> "ConcreteDocument":
         """The agreement, declaration or addendum this is."""
         if type(self) is not SignableDocument:
             return self  # type: ignore[return-value]
@@ -229,6 +257,13 @@ class SignableDocument(models.Model):
 
     def download_name(self) -> str:
         return f"{self.FILE_STEM}.pdf"
+
+    def signing_words(self) -> SigningWords:
+        raise NotImplementedError
+
+    def dossier_member(self, base: str) -> str:
+        """Its sealed PDF's name in an exported dossier, from the agreement's base name."""
+        return f"{self.DOSSIER_FOLDER}/{base}.pdf"
 
     @property
     def text_version(self) -> str:
@@ -259,6 +294,7 @@ class Agreement(ChecksInOneQuery, SecurityProfileFields, SignableDocument):
     Status = AgreementStatus
     KIND = SignableDocument.Kind.AGREEMENT
     STORAGE_FOLDER = "agreements"
+    DOSSIER_FOLDER = "verwerkersovereenkomsten"
     FILE_STEM = "verwerkersovereenkomst"
     COMPLETED_EMAIL = "agreement_completed"
     DECLINABLE = True
@@ -377,6 +413,14 @@ class Agreement(ChecksInOneQuery, SecurityProfileFields, SignableDocument):
     def dossier(self) -> "Agreement":
         return self
 
+    def dossier_documents(self) -> "list[ConcreteDocument]":
+        """Every signable document of this agreement's dossier: itself, its declaration and
+        its addenda. Erasure, the archive audit and the dossier export go through this list,
+        so a new kind of document is added here once. Callers prefetch `declaration` and
+        `addenda` for many agreements."""
+        declaration = getattr(self, "declaration", None)
+        return [self, *([declaration] if declaration else []), *self.addenda.all()]
+
     @property
     def awaits_client_signature(self) -> bool:
         return self.status == AgreementStatus.SENT
@@ -421,6 +465,38 @@ class Agreement(ChecksInOneQuery, SecurityProfileFields, SignableDocument):
     def mark_signed_by_client(self) -> None:
         self.status = AgreementStatus.SIGNED
         self.save(update_fields=["status"])
+
+    def signing_words(self) -> SigningWords:
+        practice, client = {"practice": self.practice_name}, {"name": self.client_name}
+        return SigningWords(
+            name=gettext("Processing agreement"),
+            heading=gettext("Processing agreement"),
+            summary=gettext(
+                "%(practice)s asks you to read and sign this agreement. It describes how your "
+                "personal data is handled during your coaching."
+            )
+            % practice,
+            text_heading=gettext("The agreement"),
+            sign=gettext("Sign the agreement"),
+            signed=gettext("Thank you, the agreement is signed"),
+            consent=gettext("I have read the processing agreement and agree to it."),
+            consent_required=gettext("Tick that you have read the agreement and agree to it."),
+            invitation_subject=gettext("%(practice)s asks you to sign the processing agreement")
+            % practice,
+            invitation=gettext(
+                "%(practice)s asks you to read and sign the processing agreement "
+                "(verwerkersovereenkomst) that belongs to your coaching. It describes how your "
+                "personal data is handled and protected."
+            )
+            % practice,
+            code_subject=gettext("Your code to sign the processing agreement with %(practice)s")
+            % practice,
+            sealing_delayed=gettext(
+                "%(name)s signed the processing agreement, but its sealed PDF could not be made "
+                "yet, after several tries."
+            )
+            % client,
+        )
 
     def download_name(self) -> str:
         return f"{self.FILE_STEM}-{name_part(self.client_name)}-{self.agreement_date:%Y-%m-%d}.pdf"
@@ -623,6 +699,7 @@ class Declaration(SignableDocument):
 
     KIND = SignableDocument.Kind.DECLARATION
     STORAGE_FOLDER = "declarations"
+    DOSSIER_FOLDER = "verklaringen"
     FILE_STEM = "verklaring-teruggave-vernietiging"
     COMPLETED_EMAIL = "declaration_completed"
     DECLINABLE = False
@@ -690,6 +767,44 @@ class Declaration(SignableDocument):
         self.status = self.Status.SIGNED
         self.save(update_fields=["status"])
 
+    def signing_words(self) -> SigningWords:
+        agreement = self.agreement
+        practice, client = {"practice": agreement.practice_name}, {"name": agreement.client_name}
+        title = gettext("Declaration of return or destruction")
+        return SigningWords(
+            name=title,
+            heading=title,
+            summary=gettext(
+                "Your processing agreement with %(practice)s has ended. As agreed in clause "
+                "9.3, you declare in writing that you returned or destroyed the personal data. "
+                "Read the declaration and sign it."
+            )
+            % practice,
+            text_heading=gettext("The declaration"),
+            sign=gettext("Sign the declaration"),
+            signed=gettext("Thank you, the declaration is signed"),
+            consent=gettext("I have read the declaration and declare that it is true."),
+            consent_required=gettext(
+                "Tick that you have read the declaration and declare that it is true."
+            ),
+            invitation_subject=gettext(
+                "%(practice)s asks you to sign the declaration of return or destruction"
+            )
+            % practice,
+            invitation=gettext(
+                "Your processing agreement with %(practice)s has ended. As agreed in clause "
+                "9.3, %(practice)s asks you to declare in writing that you returned or "
+                "destroyed the personal data. Read and sign the declaration."
+            )
+            % practice,
+            code_subject=gettext("Your code to sign the declaration for %(practice)s") % practice,
+            sealing_delayed=gettext(
+                "%(name)s signed the declaration of return or destruction, but its sealed PDF "
+                "could not be made yet, after several tries."
+            )
+            % client,
+        )
+
     def download_name(self) -> str:
         client = name_part(self.agreement.client_name)
         return f"{self.FILE_STEM}-{client}-{self.done_on:%Y-%m-%d}.pdf"
@@ -722,6 +837,7 @@ class Addendum(SecurityProfileFields, SignableDocument):
     Status = AddendumStatus
     KIND = SignableDocument.Kind.ADDENDUM
     STORAGE_FOLDER = "addenda"
+    DOSSIER_FOLDER = "addenda"
     FILE_STEM = "addendum"
     COMPLETED_EMAIL = "addendum_completed"
     # A change both parties must agree to; the client who does not, leaves it unsigned
@@ -797,6 +913,45 @@ class Addendum(SecurityProfileFields, SignableDocument):
     def mark_signed_by_client(self) -> None:
         self.status = AddendumStatus.SIGNED
         self.save(update_fields=["status"])
+
+    def dossier_member(self, base: str) -> str:
+        return f"{self.DOSSIER_FOLDER}/{base}-addendum-{self.number}.pdf"
+
+    def signing_words(self) -> SigningWords:
+        agreement = self.agreement
+        practice = {"practice": agreement.practice_name, "number": self.number}
+        return SigningWords(
+            name=gettext("Addendum %(number)s") % practice,
+            heading=gettext("Addendum %(number)s to your processing agreement") % practice,
+            summary=gettext(
+                "%(practice)s asks you to agree to a change of Bijlage 1 or 2 of your "
+                "processing agreement, from %(date)s. Below, what applied and what will apply "
+                "stand side by side. Read it and sign it."
+            )
+            % (practice | {"date": date_format(self.effective_on, "j F Y")}),
+            text_heading=gettext("The addendum"),
+            sign=gettext("Sign the addendum"),
+            signed=gettext("Thank you, the addendum is signed"),
+            consent=gettext("I have read the addendum and agree to it."),
+            consent_required=gettext("Tick that you have read the addendum and agree to it."),
+            invitation_subject=gettext(
+                "%(practice)s asks you to sign addendum %(number)s to the processing agreement"
+            )
+            % practice,
+            invitation=gettext(
+                "%(practice)s asks you to read and sign addendum %(number)s to your processing "
+                "agreement. It changes Bijlage 1 or 2: which personal data is processed and how "
+                "it is protected. The old and the new text stand side by side."
+            )
+            % practice,
+            code_subject=gettext("Your code to sign addendum %(number)s for %(practice)s")
+            % practice,
+            sealing_delayed=gettext(
+                "%(name)s signed addendum %(number)s, but its sealed PDF could not be made yet, "
+                "after several tries."
+            )
+            % (practice | {"name": agreement.client_name}),
+        )
 
     def download_name(self) -> str:
         client = name_part(self.agreement.client_name)
@@ -1148,3 +1303,8 @@ class DocumentTimestamp(models.Model):
 
     def __str__(self) -> str:
         return f"timestamp of {self.document_id} at {self.timestamped_at:%Y-%m-%d %H:%M:%S}"
+
+
+# Every kind of signable document: what `SignableDocument.concrete()` returns. A new kind is
+# added here, and to `Agreement.dossier_documents`.
+ConcreteDocument = Agreement | Declaration | Addendum

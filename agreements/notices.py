@@ -19,9 +19,8 @@ from core.models import Practice
 
 from . import archive
 from .models import (
-    Addendum,
     Agreement,
-    Declaration,
+    ConcreteDocument,
     SignerCode,
     SigningLink,
     Subprocessor,
@@ -52,7 +51,7 @@ def _reply_to(practice: Practice) -> list[str]:
 
 
 def send_invitation(
-    document: Agreement | Declaration | Addendum,
+    document: ConcreteDocument,
     link: SigningLink,
     token: str,
     *,
@@ -67,8 +66,7 @@ def send_invitation(
             "signing_invitation",
             {
                 "agreement": agreement,
-                "declaration": document if isinstance(document, Declaration) else None,
-                "addendum": document if isinstance(document, Addendum) else None,
+                "words": document.signing_words(),
                 "link": absolute_url(reverse("signing_open", kwargs={"token": token})),
                 "expires_at": link.expires_at,
                 "reminder": reminder,
@@ -80,9 +78,7 @@ def send_invitation(
     return queue(message, purpose=REMINDER if reminder else INVITATION, subject_id=link.pk)
 
 
-def send_signer_code(
-    document: Agreement | Declaration | Addendum, code: SignerCode, digits: str
-) -> OutboxMessage:
+def send_signer_code(document: ConcreteDocument, code: SignerCode, digits: str) -> OutboxMessage:
     """The one-time code to sign with (agreements.signer_codes), in the client's language,
     to the address of his link, and deliberately without the link: the two travel apart.
     The digits wait in the outbox only until the message is sent."""
@@ -92,8 +88,7 @@ def send_signer_code(
             "signer_code",
             {
                 "agreement": agreement,
-                "declaration": document if isinstance(document, Declaration) else None,
-                "addendum": document if isinstance(document, Addendum) else None,
+                "words": document.signing_words(),
                 "code": digits,
                 "expires_at": code.expires_at,
             },
@@ -119,7 +114,7 @@ def send_declined(agreement: Agreement) -> OutboxMessage:
 
 
 def send_sealed_copies(
-    document: Agreement | Declaration | Addendum,
+    document: ConcreteDocument,
 ) -> tuple[OutboxMessage, OutboxMessage]:
     """The sealed document to the client (in his language) and to the practice, attached:
     the stored file, checked against its recorded SHA-256."""
@@ -174,7 +169,7 @@ def retention_subject(practice: Practice, today: datetime.date) -> str:
     return f"{practice.pk}/{today.isoformat()}"
 
 
-def send_sealing_delayed(document: Agreement | Declaration | Addendum) -> OutboxMessage:
+def send_sealing_delayed(document: ConcreteDocument) -> OutboxMessage:
     """Tell the coach that the sealed PDF could not be made after repeated tries and that
     the operator is on it: she should not promise her client a copy that is not coming."""
     agreement = document.dossier
@@ -182,7 +177,7 @@ def send_sealing_delayed(document: Agreement | Declaration | Addendum) -> Outbox
         "sealing_delayed",
         {
             "agreement": agreement,
-            "declaration": document if isinstance(document, Declaration) else None,
+            "words": document.signing_words(),
             "link": agreement_url(agreement),
         },
         to=agreement.practice.notice_recipients(),

@@ -1,10 +1,11 @@
 """Signing: the coach signs and sends, the client signs (or declines) through his personal
 link, and the signed document is sealed and archived.
 
-One path serves every signable document (the agreement, the declaration of clause 9.3):
-render once and hash, a link for the client, his signature, then one task that renders the
-final PDF, seals it, stores it with its SHA-256 and emails it to both parties. What differs
-per kind of document lives on its model (`SignableDocument`) and in `documents.py`.
+One path serves every signable document (the agreement, the declaration of clause 9.3, the
+addendum, whose sending is in `addenda.py`): render once and hash, a link for the client,
+his signature, then one task that renders the final PDF, seals it, stores it with its
+SHA-256 and emails it to both parties. What differs per kind of document lives on its model
+(`SignableDocument`) and in `documents.py`.
 
 Every transition is a function here: it locks the row, checks the current status, changes
 it, writes an evidence event, and leaves emails and rendering for after the commit. The
@@ -46,6 +47,7 @@ from .models import (
     AgreementEnding,
     AgreementEvent,
     AgreementStatus,
+    ConcreteDocument,
     Declaration,
     Party,
     SignableDocument,
@@ -204,7 +206,7 @@ def record_code_email(message: OutboxMessage, delivery: Delivery) -> None:
     _record_delivery(code.link.document.concrete(), message, delivery, "signing code")
 
 
-def _email_name(document: Agreement | Declaration | Addendum, purpose: str) -> str:
+def _email_name(document: ConcreteDocument, purpose: str) -> str:
     signed = "signed PDF" if isinstance(document, Agreement) else f"signed {document.kind}"
     return {
         notices.DECLINED: "declined notice",
@@ -215,7 +217,7 @@ def _email_name(document: Agreement | Declaration | Addendum, purpose: str) -> s
 
 
 def _record_delivery(
-    document: Agreement | Declaration | Addendum,
+    document: ConcreteDocument,
     message: OutboxMessage,
     delivery: Delivery,
     what: str,
@@ -245,7 +247,7 @@ def _locked(agreement: Agreement, *statuses: str) -> Agreement:
     return locked
 
 
-def _locked_document(document: SignableDocument) -> Agreement | Declaration | Addendum:
+def _locked_document(document: SignableDocument) -> ConcreteDocument:
     concrete = document.concrete()
     return type(concrete).objects.select_for_update().get(pk=concrete.pk)
 

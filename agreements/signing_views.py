@@ -24,11 +24,10 @@ from core.origin import Origin, client_ip
 from . import documents, signer_codes, signing
 from .forms import DeclineForm, SignatureForm
 from .models import (
-    Addendum,
     Agreement,
     AgreementEvent,
     AgreementStatus,
-    Declaration,
+    ConcreteDocument,
     SignableDocument,
     SignerCode,
     SigningLink,
@@ -120,7 +119,7 @@ def _load_concrete(document: SignableDocument, *, with_pdf: bool) -> None:
     and the practice in two more queries.)"""
     accessor = f"as_{document.kind}"
     model = cast(
-        type[Agreement | Declaration | Addendum],
+        type[ConcreteDocument],
         SignableDocument._meta.get_field(accessor).related_model,
     )
     concrete = model._default_manager.select_related(
@@ -235,8 +234,7 @@ def _signature_form(
     return SignatureForm(
         data,
         initial={"name": document.dossier.client_name, "method": "drawn", **(initial or {})},
-        declaration=not document.DECLINABLE,
-        kind=document.kind,
+        words=document.signing_words(),
         # A code is asked for once one was sent, until this session confirmed it.
         ask_code=bool(code and code["newest"] and not code["confirmed"]),
     )
@@ -260,8 +258,8 @@ def _page(
         "signing/sign.html",
         {
             "agreement": document.dossier,
-            "declaration": document if isinstance(document, Declaration) else None,
             "signable": document,
+            "words": document.signing_words(),
             "link": link,
             "form": form,
             "decline_form": decline_form,
@@ -466,7 +464,6 @@ def signing_done(request: HttpRequest) -> HttpResponse:
         "signing/done.html",
         {
             "agreement": document.dossier,
-            "declaration": document if isinstance(document, Declaration) else None,
-            "signable": document,
+            "words": document.signing_words(),
         },
     )

@@ -40,7 +40,13 @@ from .forms import (
     SignatureForm,
     VerifyForm,
 )
-from .models import Addendum, AddendumStatus, Agreement, AgreementStatus, Declaration
+from .models import (
+    Addendum,
+    AddendumStatus,
+    Agreement,
+    AgreementStatus,
+    ConcreteDocument,
+)
 from .retention import agreement_keep_until
 
 PAGE_SIZE = 25
@@ -296,9 +302,7 @@ def agreement_pdf(request: HttpRequest, public_id: uuid.UUID) -> HttpResponseBas
     )
 
 
-def _document_pdf(
-    request: HttpRequest, document: Agreement | Declaration | Addendum
-) -> HttpResponseBase:
+def _document_pdf(request: HttpRequest, document: ConcreteDocument) -> HttpResponseBase:
     """The sealed file once it exists, served only after its bytes hash to the SHA-256
     recorded when it was stored. Before that, the text the parties sign, named so that it
     cannot pass for the signed document: the sealed PDF may be delayed, never replaced."""
@@ -354,7 +358,7 @@ def sign_and_send_page(
         "function": _("Coach"),
         "place": agreement.practice_seat,
     }
-    form = SignatureForm(request.POST or None, initial=initial, kind=document.kind)
+    form = SignatureForm(request.POST or None, initial=initial, words=document.signing_words())
     if request.method == "POST" and form.is_valid():
         try:
             send(signature=form.signature(), origin=Origin.of_coach(request))

@@ -75,12 +75,8 @@ def verify_archive(*, now: datetime.datetime | None = None) -> ArchiveReport:
     )
     for agreement in _agreements():
         _check_chain(report, agreement)
-        _check_sealed(report, agreement, renew_by)
-        declaration = getattr(agreement, "declaration", None)
-        if declaration is not None:
-            _check_sealed(report, declaration, renew_by)
-        for addendum in agreement.addenda.all():
-            _check_sealed(report, addendum, renew_by)
+        for document in agreement.dossier_documents():
+            _check_sealed(report, document, renew_by)
     for job in DossierExport.objects.filter(expires_at__gt=timezone.now()).iterator():
         _check_file(report, f"dossier export {job.public_id}", job.file, job.sha256)
     return report

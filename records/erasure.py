@@ -74,28 +74,16 @@ def client_erase(*, client: Client, origin: Origin) -> ErasureRecord:
         locked = Client.objects.select_for_update().get(pk=client.pk)
         if holds(locked):
             raise ActionRefused(_("This client's data must still be kept."))
-        agreements = list(locked.agreements.select_related("declaration"))
-        files = [agreement.final_pdf for agreement in agreements if agreement.final_pdf]
-        files += [
-            agreement.declaration.final_pdf
-            for agreement in agreements
-            if hasattr(agreement, "declaration") and agreement.declaration.final_pdf
-        ]
-        files += [
-            addendum.final_pdf
-            for agreement in agreements
-            for addendum in agreement.addenda.all()
-            if addendum.final_pdf
-        ]
+        agreements = list(
+            locked.agreements.select_related("declaration").prefetch_related("addenda")
+        )
+        documents = [document for a in agreements for document in a.dossier_documents()]
+        files = [document.final_pdf for document in documents if document.final_pdf]
         # The renewed versions of those PDFs (manage.py renew_evidence).
         files += [
             version.file
-            for version in SealedVersion.objects.filter(document__as_agreement__in=agreements)
-        ]
-        files += [
-            version.file
             for version in SealedVersion.objects.filter(
-                document__as_declaration__agreement__in=agreements
+                document__in=[document.document_id for document in documents]
             )
         ]
         # The holds above showed that every retention period has run out.

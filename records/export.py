@@ -43,10 +43,8 @@ YIELD_AT = 256 * 1024
 RECORD_AGREEMENTS_PER_PDF = 100
 MANIFEST = "manifest.csv"
 # The members' names are Dutch: the coach, and whoever she shows the dossier to, reads them.
-AGREEMENTS = "verwerkersovereenkomsten"
+# The signed documents' folders are each kind's own (SignableDocument.DOSSIER_FOLDER).
 EVIDENCE = "bewijs"
-DECLARATIONS = "verklaringen"
-ADDENDA = "addenda"
 RECORD = "verwerkingsregister"
 BREACH_REGISTER = "datalekkenregister.csv"
 
@@ -344,22 +342,18 @@ def dossier_members(
     for agreement in archived.iterator(chunk_size=200):
         name = base_name(agreement)
         yield _archived_file(
-            f"{AGREEMENTS}/{name}.pdf", *_newest(agreement), what=f"agreement {agreement.public_id}"
+            agreement.dossier_member(name),
+            *_newest(agreement),
+            what=f"agreement {agreement.public_id}",
         )
         yield f"{EVIDENCE}/{name}.csv", _evidence_csv(agreement, labels)
-        declaration = getattr(agreement, "declaration", None)
-        if declaration is not None and declaration.is_archived:
-            yield _archived_file(
-                f"{DECLARATIONS}/{name}.pdf",
-                *_newest(declaration),
-                what=f"declaration {declaration.public_id}",
-            )
-        for addendum in agreement.addenda.all():
-            yield _archived_file(
-                f"{ADDENDA}/{name}-addendum-{addendum.number}.pdf",
-                *_newest(addendum),
-                what=f"addendum {addendum.public_id}",
-            )
+        for document in agreement.dossier_documents()[1:]:
+            if document.is_archived:
+                yield _archived_file(
+                    document.dossier_member(name),
+                    *_newest(document),
+                    what=f"{document.kind} {document.public_id}",
+                )
         # Its members are written: memory stays flat however many agreements follow.
         batches.release(agreement)
     # The CSV is streamed before the PDFs are started: the index is complete by then.

@@ -22,6 +22,7 @@ from agreements.models import (
     AddendumStatus,
     Agreement,
     AgreementEnding,
+    Declaration,
     RetentionFrom,
     RetentionReminder,
     RetentionUnit,
@@ -360,6 +361,36 @@ def test_an_addendum_that_changes_nothing_is_not_sent(coach_client, signed):
     assert addendum.status == AddendumStatus.DRAFT
     assert not addendum.signatures.exists()
     assert "verandert nog niets" in coach_client.get(response.url).text
+
+
+def test_each_kind_of_document_has_its_own_words_on_the_signing_path(
+    coach_client, signed, django_capture_on_commit_callbacks
+):
+    """The shared signing page, form and emails show each kind's own words
+    (SignableDocument.signing_words): the coach's notice of a late seal names the addendum,
+    not the agreement."""
+    from agreements import notices
+
+    coach_client.post(reverse("addendum_create", args=[signed.public_id]))
+    addendum = Addendum.objects.get()
+    declaration = Declaration(
+        agreement=signed, disposition="destroyed", done_on=datetime.date(2026, 6, 1)
+    )
+    words = {d.kind: d.signing_words() for d in (signed, declaration, addendum)}
+    assert words["addendum"].name == "Addendum 1"
+    assert words["declaration"].sign == "Onderteken de verklaring"
+    assert (
+        words["agreement"].consent
+        == "Ik heb de verwerkersovereenkomst gelezen en ga ermee akkoord."
+    )
+    for kind_words in words.values():  # every field filled in, and Dutch
+        assert all(vars(kind_words).values())
+    assert len({w.sealing_delayed for w in words.values()}) == 3
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        notices.send_sealing_delayed(addendum)
+    (notice,) = mail.outbox
+    assert "Zoë Ünal-Brontë heeft addendum 1 ondertekend" in notice.body
 
 
 def test_one_open_addendum_at_a_time_and_not_before_sealing(coach_client, coach, signed):

@@ -3,17 +3,20 @@ from pathlib import Path
 
 import pytest
 from django.apps import apps
+from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
 from agreements.models import (
+    Addendum,
     Agreement,
     AgreementEnding,
     Client,
     ProcessingActivity,
     RetentionDisposal,
+    SealedVersion,
 )
 from agreements.retention import agreement_keep_until
 from core.immutability import lawful_removal
@@ -156,6 +159,24 @@ def test_erasure_removes_the_personal_data_and_the_files(
             retention_amount=1, retention_unit="year", retention_from="agreement_end"
         )
     AgreementEnding.objects.create(agreement=signed, coaching_ended_on=ended)
+    # An addendum with a renewed version of its sealed PDF (manage.py renew_evidence): every
+    # document of the dossier goes, each of its versions too.
+    addendum = Addendum.objects.create(
+        agreement=signed,
+        kind=Addendum.KIND,
+        number=1,
+        effective_on=datetime.date(2019, 6, 1),
+        reason="Nieuwe agenda",
+        final_pdf=default_storage.save("addenda/t/a.pdf", ContentFile(b"%PDF addendum")),
+        final_sha256="a" * 64,
+    )
+    version = SealedVersion.objects.create(
+        document=addendum.document,
+        number=2,
+        file=default_storage.save("addenda/versions/t/a-2.pdf", ContentFile(b"%PDF v2")),
+        sha256="b" * 64,
+        reason="test",
+    )
     # The coach recorded that the session notes were destroyed (append-only, like the rest).
     RetentionDisposal.objects.create(
         activity=signed.activities.first(),
@@ -203,9 +224,11 @@ def test_erasure_removes_the_personal_data_and_the_files(
     assert not Agreement.objects.filter(pk=signed.pk).exists()
     assert not RetentionDisposal.objects.exists()
     assert not default_storage.exists(stored_name)
+    assert not default_storage.exists(addendum.final_pdf.name)
+    assert not default_storage.exists(version.file.name)
     assert personal_data_left("Ünal-Brontë", "zoe@example.test") == []
     record = ErasureRecord.objects.get()
-    assert (record.agreements, record.files, record.breach_notifications) == (1, 1, 1)
+    assert (record.agreements, record.files, record.breach_notifications) == (1, 3, 1)
     assert record.erased_by == coach.email
     # The register still shows that a client was notified, not who.
     (notification,) = ClientNotification.objects.all()

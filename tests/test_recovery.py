@@ -194,6 +194,7 @@ def test_a_full_disk_leaves_no_file_and_sealing_is_retried_with_growing_pauses(
     assert "No space left on device" in operator.body
     (coach_mail,) = [m for m in mail.outbox if "laat op zich wachten" in m.subject]
     assert coach_mail.to == agreement.practice.notice_recipients()
+    assert f"{agreement.client_name} heeft de verwerkersovereenkomst ondertekend" in coach_mail.body
     assert agreement.seal_alerted_at is not None
 
     # Space is freed: the next sweep seals it, once.
