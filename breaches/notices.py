@@ -32,6 +32,14 @@ def render_breach_notification(notification: ClientNotification) -> EmailMultiAl
     practice = breach.practice
     language = notification.client.language if notification.client else settings.LANGUAGE_CODE
     reply_to = practice.breach_contact_email or practice.email
+    # Clause 7.1 promises word within 24 hours: the email says so only when it keeps that
+    # promise, to a client whose signed agreement makes it (a signed agreement stays signed
+    # after it ended, and clause 2.4 keeps the duty).
+    keeps_promise = (
+        notification.created_at <= breach.client_deadline
+        and notification.client is not None
+        and notification.client.agreements.filter(status="signed").exists()
+    )
     with translation.override(language):
         # Art. 34(2) GDPR: the nature of the breach, a contact point, the likely consequences
         # and the measures taken or proposed (breaches.actions.art34_missing checks them).
@@ -41,6 +49,7 @@ def render_breach_notification(notification: ClientNotification) -> EmailMultiAl
                 "breach": breach,
                 "practice": practice,
                 "notification": notification,
+                "keeps_promise": keeps_promise,
                 "categories": breach.category_labels(),
                 "incident": breach.incident_labels(),
                 "nature": breach.nature_labels(),

@@ -225,8 +225,8 @@ def client_delete_confirm(request: HttpRequest, public_id: uuid.UUID) -> HttpRes
         consequences=[
             _("The client's details are deleted; this cannot be undone."),
             ngettext(
-                "Her %(count)s draft agreement is deleted with her.",
-                "Her %(count)s draft agreements are deleted with her.",
+                "The client's %(count)s draft agreement is deleted too.",
+                "The client's %(count)s draft agreements are deleted too.",
                 drafts,
             )
             % {"count": drafts}

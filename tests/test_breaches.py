@@ -290,6 +290,37 @@ def test_what_each_client_was_told_is_kept_when_the_facts_change_later(
     assert "niemand heeft iets gelezen" in " ".join(report.split())  # the facts, as now
 
 
+@pytest.mark.parametrize(
+    ("hours_ago", "signed", "promised"),
+    [(2, True, True), (30, True, False), (2, False, False)],
+)
+def test_the_email_promises_24_hours_only_when_it_keeps_the_promise(
+    coach, hours_ago, signed, promised, django_capture_on_commit_callbacks
+):
+    """Clause 7.1: word within 24 hours. A late email, or one to a client without a signed
+    agreement, does not claim it."""
+    from agreements.models import Agreement
+
+    from .factories import make_agreement
+
+    zoe = make_client(coach.practice)
+    if signed:
+        agreement = make_agreement(coach.practice, zoe)
+        Agreement.objects.filter(pk=agreement.pk).update(status="signed")
+    breach = log_breach(
+        coach.practice,
+        coach,
+        clients=[zoe],
+        discovered_at=timezone.now() - datetime.timedelta(hours=hours_ago),
+    )
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.breach_notify_clients(breach=breach, origin=Origin.of_account(coach), clients=[zoe])
+    (message,) = mail.outbox
+    assert "is een datalek geweest waarbij jouw persoonsgegevens betrokken zijn." in message.body
+    assert ("hoor je dat binnen 24 uur" in message.body) == promised
+
+
 def test_a_failed_email_is_recorded_and_shown(
     coach_client, coach, settings, django_capture_on_commit_callbacks
 ):

@@ -58,7 +58,7 @@ def test_deleting_a_client_asks_first_and_names_her_drafts(coach_client, coach):
     )
     page = coach_client.get(confirm_url).text
     assert "Anna Jansen verwijderen?" in page
-    assert "Haar 2 concept-overeenkomsten worden met haar verwijderd." in page
+    assert "De 2 concept-overeenkomsten van de cliënt worden ook verwijderd." in page
     assert Client.objects.filter(pk=client.pk).exists()
 
 
