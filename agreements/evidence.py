@@ -9,6 +9,7 @@ hash, so a printed copy pins the trail down as it was when the document was seal
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import re
@@ -16,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -123,7 +125,10 @@ def shown_detail(detail: str) -> str:
             shown += f": {shown_mail_error(match['error'])} ({_THEN[match['then']]})"
         return shown
     if match := _DISPOSED.fullmatch(detail):
-        fields = match.groupdict() | {"disposition": _DISPOSITIONS[match["disposition"]]}
+        fields = match.groupdict() | {
+            "disposition": _DISPOSITIONS[match["disposition"]],
+            "on": date_format(datetime.date.fromisoformat(match["on"]), "j F Y"),
+        }
         return _("Bijlage 1 row %(row)s: %(disposition)s on %(on)s: %(method)s") % fields
     if match := _SIGNED_TEXT.fullmatch(detail):
         return _("SHA-256 of the signed text %(sha256)s") % match.groupdict()

@@ -4,6 +4,7 @@ import datetime
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models import Field
 from django.utils import timezone
@@ -122,5 +123,27 @@ def change_rows(update: BreachUpdate) -> list[tuple["StrOrPromise", str]]:
             value = str(dict(CHOICE_FIELDS[name]).get(value, value))
         elif value in ("ja", "nee"):
             value = _("yes") if value == "ja" else _("no")
+        else:
+            value = _moment_in_words(name, value)
         rows.append((field_label(name), value))
     return rows
+
+
+def _moment_in_words(name: str, value: object) -> object:
+    """A date or moment as the timeline stores it (breaches.actions.shown: ISO, local
+    time), shown as the rest of the page writes them: "27 november 2026, 08:00"."""
+    try:
+        field = Breach._meta.get_field(name)
+    except FieldDoesNotExist:
+        return value
+    if not isinstance(value, str) or not value:
+        return value
+    try:
+        if isinstance(field, models.DateTimeField):
+            moment = datetime.datetime.strptime(value, "%Y-%m-%d %H:%M")
+            return date_format(moment, "j F Y, H:i")
+        if isinstance(field, models.DateField):
+            return date_format(datetime.date.fromisoformat(value), "j F Y")
+    except ValueError:
+        return value
+    return value

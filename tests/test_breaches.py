@@ -6,7 +6,8 @@ import pytest
 from django.core import mail
 from django.db import IntegrityError
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.formats import date_format
 
 from breaches import actions
 from breaches.models import (
@@ -480,7 +481,9 @@ def test_notified_needs_time_and_reference_and_a_reason_when_late(coach):
     assert breach.deadlines()[1].met_late
 
 
-def test_a_notification_recorded_afterwards_counts_from_when_the_ap_was_notified(coach):
+def test_a_notification_recorded_afterwards_counts_from_when_the_ap_was_notified(
+    coach, coach_client
+):
     """Notified within 72 hours but written down in the app a day later: the deadline was
     met at the notification, not at the moment of writing it down."""
     discovered = timezone.now() - datetime.timedelta(hours=100)
@@ -497,6 +500,13 @@ def test_a_notification_recorded_afterwards_counts_from_when_the_ap_was_notified
     authority = breach.deadlines()[1]
     assert authority.met_at == notified
     assert not authority.met_late
+    # The timeline writes the moment as the page does, not as it is stored.
+    local = timezone.localtime(notified)
+    page = coach_client.get(detail(breach)).text
+    assert local.strftime("%Y-%m-%d %H:%M") not in page
+    with translation.override("nl"):
+        in_words = date_format(local, "j F Y, H:i")
+    assert f"Gemeld bij de AP op: {in_words}" in page
 
 
 def test_a_discovery_moved_after_the_notification_must_still_agree_with_it(coach_client, coach):

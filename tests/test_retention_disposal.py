@@ -7,7 +7,8 @@ import datetime
 import pytest
 from django.db import IntegrityError, transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.formats import date_format
 
 from agreements.evidence import verify_chain
 from agreements.models import (
@@ -89,7 +90,9 @@ def test_a_recorded_destruction_takes_the_row_off_every_list(coach, coach_client
     )
     assert verify_chain(agreement.events.order_by("id")) is None
     detail = coach_client.get(reverse("agreement_detail", args=[agreement.public_id])).text
-    assert f"Bijlage 1, rij 1: vernietigd op {today:%Y-%m-%d}" in detail
+    with translation.override("nl"):
+        in_words = date_format(today, "j F Y")
+    assert f"Bijlage 1, rij 1: vernietigd op {in_words}: Sessieverslagen" in detail
 
     # Every row done: the dashboard no longer asks.
     for other in others:
