@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate, pre_migrate
 from django.utils.translation import gettext_lazy as _
 
 
@@ -10,7 +11,11 @@ class AgreementsConfig(AppConfig):
         # Imported here: these modules use the models, which are not loaded when apps.py is.
         from avg_portal.emails import on_delivery, wanted_while
 
-        from . import notices, retention, signer_codes, signing, subprocessors
+        from . import notices, retention, signer_codes, signing, subprocessors, tally
+
+        # SQLite remakes tables in migrations, and the tally's triggers go with them.
+        pre_migrate.connect(tally.lift_before_migrate, sender=self)
+        post_migrate.connect(tally.restore_after_migrate, sender=self)
 
         on_delivery(notices.INVITATION, signing.record_link_email)
         on_delivery(notices.REMINDER, signing.record_link_email)

@@ -972,6 +972,19 @@ class AddendumActivity(ProcessingActivityFields):
         verbose_name_plural = _("processing activities of addenda")
 
 
+class AgreementTally(models.Model):
+    """How many agreements a practice has, kept by a database trigger (agreements.tally) so
+    that the archive's pages need not count them."""
+
+    practice = models.OneToOneField(
+        Practice, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    agreements = models.IntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.agreements} agreements of practice {self.practice_id}"
+
+
 class RetentionReminder(models.Model):
     """That the coach was reminded of a Bijlage 1 row falling due for destruction, so that
     the daily reminder run mails each row once. The row is the agreement's own or, when an

@@ -26,7 +26,17 @@ from core.access import get_practice
 from core.exceptions import ActionRefused
 from core.origin import Origin
 
-from . import actions, addenda, archive, art28, documents, evidence_renewal, notices, signing
+from . import (
+    actions,
+    addenda,
+    archive,
+    art28,
+    documents,
+    evidence_renewal,
+    notices,
+    signing,
+    tally,
+)
 from .access import get_agreement_for_coach
 from .forms import (
     ActivityFormSet,
@@ -139,7 +149,12 @@ def agreement_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").replace("\x00", "").strip()[:100]
     if query:
         agreements = agreements.filter(client_name__icontains=query)
-    page = Paginator(agreements, PAGE_SIZE).get_page(request.GET.get("page"))
+    paginator = Paginator(agreements, PAGE_SIZE)
+    if not query and status not in AgreementStatus.values:
+        # All of them: the number the database keeps (agreements.tally), not a count of
+        # every row for every page.
+        paginator.__dict__["count"] = tally.agreements_of(practice.pk)
+    page = paginator.get_page(request.GET.get("page"))
     detail, edit, addendum_detail = map(
         url_for_each, ("agreement_detail", "agreement_edit", "addendum_detail")
     )

@@ -6,6 +6,7 @@ import datetime
 import hashlib
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from avg_portal.pdf import render_pdf
@@ -133,6 +134,16 @@ def test_an_existing_declaration_moves_onto_the_signing_path(old_apps, settings,
     assert [link.token_sha256 for link in moved.signing_links.all()] == ["1" * 64]
     on_its_timeline = moved.document_events.values_list("kind", flat=True)
     assert sorted(on_its_timeline) == ["declaration_sent", "declaration_signed", "opened"]
+
+    # The agreement made before the tally existed is counted (agreements.tally), and on
+    # SQLite, whose migrations remade the agreements' table, the triggers are back.
+    from agreements import tally
+
+    assert tally.agreements_of(practice.pk) == 1
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+            assert set(tally.TRIGGERS) <= {name for (name,) in cursor.fetchall()}
 
     kept = NewAgreement.objects.get(pk=agreement.pk)
     assert kept.final_pdf.name == "agreements/2026/01/a.pdf"
