@@ -98,6 +98,22 @@ def shown_value(breach: Breach, name: str) -> str:
     return str(value)
 
 
+def unanswered_facts(breach: Breach) -> list[tuple[str, "StrOrPromise"]]:
+    """The facts the register must hold (art. 33(5)) and the AP's form asks for first that
+    the report does not give yet, with the section that asks for each: said before the
+    coach closes the breach."""
+    missing: list[tuple[str, StrOrPromise]] = []
+    if _unanswered_box(breach, NATURE[0]):
+        missing.append(("what", _("the nature of the breach")))
+    if not breach.data_categories and not breach.data_other.strip():
+        missing.append(("data", _("which personal data")))
+    if breach.persons_min is None and breach.persons_max is None:
+        missing.append(("people", _("how many persons")))
+    if not breach.consequences.strip():
+        missing.append(("cause", _("the likely consequences")))
+    return missing
+
+
 def answers(breach: Breach, names: Iterable[str]) -> list[tuple["StrOrPromise", str]]:
     return [(field_label(name), shown_value(breach, name)) for name in names]
 

@@ -118,6 +118,7 @@ def _detail_context(request: HttpRequest, breach: Breach, **forms: Form) -> dict
         "art34_missing": actions.art34_missing(breach),
         "subjects_form": SubjectsDecisionForm(),
         "close_form": CloseForm(initial={"measures": breach.measures}),
+        "unanswered": display.unanswered_facts(breach),
         "reopen_form": ReopenForm(),
         "autosave_done": request.session.pop(AUTOSAVE_DONE, ""),
         "ap_breach_form_url": settings.AP_BREACH_FORM_URL,

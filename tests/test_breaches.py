@@ -573,6 +573,29 @@ def test_not_informing_because_encrypted_needs_the_report_to_say_so(coach_client
     assert breach.unintelligible == "yes"
 
 
+def test_before_closing_the_page_names_the_facts_the_report_lacks(coach_client, coach):
+    """Art. 33(5): the register holds the facts. The close step says which of the AP's first
+    questions are still open, with a link to each, and still lets the coach close."""
+    breach = log_breach(coach.practice, coach)
+    page = coach_client.get(detail(breach)).text
+    warning = page[page.index('id="unanswered-facts"') :].split("</div>", 1)[0]
+    for words, section in [
+        ("de aard van de inbreuk", "what"),
+        ("welke persoonsgegevens", "data"),
+        ("hoeveel personen", "people"),
+        ("de waarschijnlijke gevolgen", "cause"),
+    ]:
+        assert words in warning
+        assert reverse("breach_edit", args=[breach.public_id, section]) in warning
+    actions.breach_update(
+        breach=breach,
+        origin=Origin.of_account(coach),
+        changes={"nature_confidentiality": True, "data_categories": ["name"], "persons_max": 3}
+        | ART34,
+    )
+    assert 'id="unanswered-facts"' not in coach_client.get(detail(breach)).text
+
+
 def test_close_needs_the_decisions_and_reopen_needs_a_reason(coach_client, coach):
     breach = log_breach(coach.practice, coach)
     close = reverse("breach_close", args=[breach.public_id])
