@@ -36,9 +36,8 @@ from .models import (
 from .signing import (
     SignatureInput,
     _create_signature,
-    _email_link,
-    _issue_link,
     _locked,
+    send_for_client_signature,
     sha256_hex,
 )
 
@@ -156,16 +155,13 @@ def addendum_sign_and_send(
         locked.save(update_fields=["status", "sent_at", "document_pdf", "document_sha256"])
         locked.signatures.all().delete()
         _create_signature(locked, Party.PRACTICE, signature, origin)
-        agreement = locked.agreement
-        link, token = _issue_link(locked, now=origin.at)
-        agreement.log(
-            Kind.ADDENDUM_SENT,
-            origin,
-            document=locked,
-            detail=f"{agreement.client.email}; SHA-256 {locked.document_sha256}",
+        send_for_client_signature(
+            locked,
+            event=Kind.ADDENDUM_SENT,
+            detail=f"{locked.agreement.client.email}; SHA-256 {locked.document_sha256}",
+            origin=origin,
             at=origin.at,
         )
-        _email_link(link, token)
     return locked
 
 

@@ -307,9 +307,29 @@ def agreement_sign_and_send(
             detail=f"SHA-256 {locked.document_sha256}",
             at=origin.at,
         )
-        _send_link(locked, origin)
-        _timestamp_after_commit(locked)
+        send_for_client_signature(
+            locked, event=Kind.SENT, detail=locked.client.email, origin=origin
+        )
     return locked
+
+
+def send_for_client_signature(
+    document: ConcreteDocument,
+    *,
+    event: str,
+    detail: str,
+    origin: Origin,
+    at: datetime.datetime | None = None,
+) -> SigningLink:
+    """Give the client his link to a document just rendered and hashed: the link, the
+    sending on the agreement's evidence trail, the invitation after the commit, and an RFC
+    3161 timestamp of what was sent. Every kind of document is sent through here; the caller
+    holds the rows' locks."""
+    link, token = _issue_link(document, now=origin.at)
+    document.dossier.log(event, origin, document=document, detail=detail, at=at)
+    _email_link(link, token)
+    _timestamp_after_commit(document)
+    return link
 
 
 def _timestamp_after_commit(document: SignableDocument) -> None:
@@ -617,13 +637,10 @@ def declaration_send(
         declaration.document_sha256 = sha256_hex(pdf)
         declaration.full_clean(exclude=["document"])
         declaration.save()
-        link, token = _issue_link(declaration, now=origin.at)
-        locked.log(
-            Kind.DECLARATION_SENT,
-            origin,
-            document=declaration,
+        send_for_client_signature(
+            declaration,
+            event=Kind.DECLARATION_SENT,
             detail=f"{locked.client.email}; SHA-256 {declaration.document_sha256}",
+            origin=origin,
         )
-        _email_link(link, token)
-        _timestamp_after_commit(declaration)
     return declaration

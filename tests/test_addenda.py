@@ -3,6 +3,7 @@ the common signing path, and the annexes in force follow it (retention, art. 30 
 
 import datetime
 import hashlib
+import types
 
 import pytest
 from django.core import mail
@@ -391,6 +392,29 @@ def test_each_kind_of_document_has_its_own_words_on_the_signing_path(
         notices.send_sealing_delayed(addendum)
     (notice,) = mail.outbox
     assert "Zoë Ünal-Brontë heeft addendum 1 ondertekend" in notice.body
+
+
+def test_a_sent_addendum_gets_its_timestamp_as_the_agreement_does(
+    coach_client, signed, django_capture_on_commit_callbacks, monkeypatch
+):
+    """Every kind is sent through signing.send_for_client_signature: the addendum's text,
+    too, is timestamped once sent (it was left to the recovery sweep)."""
+    from agreements import evidence_renewal
+
+    asked = []
+    monkeypatch.setattr(
+        evidence_renewal, "timestamp_sent_document", types.SimpleNamespace(enqueue=asked.append)
+    )
+    addendum = draft_changed(coach_client, signed, add=NEW_ROW)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = coach_client.post(
+            reverse("addendum_send", args=[addendum.public_id]), coach_signature()
+        )
+    assert response.status_code == 302
+    addendum.refresh_from_db()
+    assert addendum.status == AddendumStatus.SENT
+    assert asked == [addendum.key]
+    assert signed.events.filter(kind="addendum_sent", document=addendum).count() == 1
 
 
 def test_one_open_addendum_at_a_time_and_not_before_sealing(coach_client, coach, signed):
