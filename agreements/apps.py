@@ -11,7 +11,15 @@ class AgreementsConfig(AppConfig):
         # Imported here: these modules use the models, which are not loaded when apps.py is.
         from avg_portal.emails import on_delivery, wanted_while
 
-        from . import notices, retention, signer_codes, signing, subprocessors, tally
+        from . import (
+            checks,  # noqa: F401 - registers what every signable document needs
+            notices,
+            retention,
+            signer_codes,
+            signing,
+            subprocessors,
+            tally,
+        )
 
         # SQLite remakes tables in migrations, and the tally's triggers go with them.
         pre_migrate.connect(tally.lift_before_migrate, sender=self)
