@@ -243,7 +243,7 @@ def record_reminder_email(message: OutboxMessage, delivery: Delivery) -> None:
     today = datetime.date.fromisoformat(day)
     RetentionReminder.objects.bulk_create(
         [
-            RetentionReminder(**_reminded_row(row), due_on=row.due_on, sent_on=today)
+            RetentionReminder(**row_reference(row.activity), due_on=row.due_on, sent_on=today)
             for row in rows_to_remind(practice, today=today)
             if row.due_on is not None  # rows_to_remind keeps only dated rows
             and row.agreement.ending.recorded_at <= message.created_at
@@ -252,10 +252,12 @@ def record_reminder_email(message: OutboxMessage, delivery: Delivery) -> None:
     )
 
 
-def _reminded_row(row: DueRow) -> dict[str, ProcessingActivityFields]:
-    if isinstance(row.activity, AddendumActivity):
-        return {"addendum_activity": row.activity}
-    return {"activity": row.activity}
+def row_reference(activity: ProcessingActivityFields) -> dict[str, ProcessingActivityFields]:
+    """The fields a record of one Bijlage 1 row (a reminder, a disposal) names it by: the
+    agreement's own row or an addendum's."""
+    if isinstance(activity, AddendumActivity):
+        return {"addendum_activity": activity}
+    return {"activity": activity}
 
 
 def retention_record_disposal(
@@ -288,11 +290,10 @@ def retention_record_disposal(
         activity = next((a for a in activities if row_key(a) == row), None)
         if activity is None:
             raise ActionRefused(_("This row is not in the Bijlage 1 of this agreement."))
-        field = "addendum_activity" if row[0] == "addendum" else "activity"
-        if RetentionDisposal.objects.filter(**{field: activity}).exists():
+        if RetentionDisposal.objects.filter(**row_reference(activity)).exists():
             raise ActionRefused(_("That this row's data was destroyed or returned is recorded."))
         disposal = RetentionDisposal.objects.create(
-            **{field: activity},
+            **row_reference(activity),
             disposition=disposition,
             done_on=done_on,
             method=method,
