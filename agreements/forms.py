@@ -649,6 +649,27 @@ class SubprocessorEndForm(forms.Form):
         return check_plausible_date(self.cleaned_data["ended_on"])
 
 
+class ConsentForm(forms.ModelForm[SubprocessorNotice]):
+    """A client's consent to a change, where his agreement has no Bijlage 4 (clause 3.4)."""
+
+    class Meta:
+        model = SubprocessorNotice
+        fields = ["consent_received_on", "consent"]
+        widgets = {
+            "consent_received_on": DateInput(),
+            "consent": forms.Textarea(attrs={"rows": 2}),
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.required = True
+        self.fields["consent"].help_text = _("What the client wrote, in short.")
+
+    def clean_consent_received_on(self) -> datetime.date | None:
+        return check_plausible_date(self.cleaned_data["consent_received_on"])
+
+
 class ObjectionForm(forms.ModelForm[SubprocessorNotice]):
     """An objection a client sent in answer to a change notice, as the coach received it."""
 

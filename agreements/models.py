@@ -629,6 +629,7 @@ class AgreementEvent(models.Model):
         ADDENDUM_WITHDRAWN = "addendum_withdrawn", _("addendum withdrawn by the coach")
         SUBPROCESSOR_NOTICE = "subprocessor_notice", _("told of a change of sub-processors")
         SUBPROCESSOR_OBJECTION = "subprocessor_objection", _("objection to a sub-processor")
+        SUBPROCESSOR_CONSENT = "subprocessor_consent", _("consent to a sub-processor")
         TIMESTAMPED = "timestamped", _("timestamp of the document obtained")
         EVIDENCE_RENEWED = "evidence_renewed", _("seal evidence renewed (new timestamp)")
         DATA_DISPOSED = "data_disposed", _("data of a Bijlage 1 row destroyed or returned")
@@ -1188,7 +1189,8 @@ class SubprocessorChange(models.Model):
 
 class SubprocessorNotice(models.Model):
     """The change notice one client got: the email (its delivery as the mail server
-    answered), the agreements it concerned, and the client's objection if he made one."""
+    answered), the agreements it concerned, and the client's objection if he made one, or his
+    consent where his agreement asks for it."""
 
     class Delivery(models.TextChoices):
         QUEUED = "queued", _("waiting to be sent")
@@ -1208,6 +1210,12 @@ class SubprocessorNotice(models.Model):
     objection_received_on = models.DateField(_("objection received on"), null=True, blank=True)
     objection = models.TextField(_("the objection"), max_length=2000, blank=True)
     objection_recorded_at = models.DateTimeField(null=True, blank=True)
+    # An agreement without Bijlage 4 lets the coach engage no one else (clause 3.4): the
+    # client is asked for his consent, which the coach records when he gives it.
+    consent_needed = models.BooleanField(default=False)
+    consent_received_on = models.DateField(_("consent received on"), null=True, blank=True)
+    consent = models.TextField(_("the consent"), max_length=2000, blank=True)
+    consent_recorded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["change", "client__name", "id"]
@@ -1227,6 +1235,10 @@ class SubprocessorNotice(models.Model):
     @property
     def has_objection(self) -> bool:
         return self.objection_received_on is not None
+
+    @property
+    def has_consent(self) -> bool:
+        return self.consent_received_on is not None
 
 
 class SignerCode(models.Model):

@@ -204,6 +204,7 @@ def send_subprocessor_change(
                 "rows": subprocessor_rows(change.subprocessor, before),
                 "effective_on": change.effective_on,
                 "with_supplement": any(a.with_supplement for a in agreements),
+                "consent_needed": notice.consent_needed,
                 "objection_address": practice.email,
             },
             to=[notice.sent_to],

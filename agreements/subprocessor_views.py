@@ -17,7 +17,7 @@ from core.origin import Origin
 
 from . import art28, subprocessors
 from .access import get_agreement_for_coach
-from .forms import ObjectionForm, SubprocessorEndForm, SubprocessorForm
+from .forms import ConsentForm, ObjectionForm, SubprocessorEndForm, SubprocessorForm
 from .models import SubprocessorChange
 
 # Each change lists the notice of every client told, so the notices come a page at a time.
@@ -42,6 +42,7 @@ def subprocessor_list(request: HttpRequest) -> HttpResponse:
             "changes": changes,
             "active_count": subprocessors.active_agreements(practice).count(),
             "objection_form": ObjectionForm(),
+            "consent_form": ConsentForm(),
         },
     )
 
@@ -192,3 +193,30 @@ def _told(request: HttpRequest, change: SubprocessorChange) -> None:
         messages.success(
             request, _("Saved. No client has a signed agreement now, so no one needs to be told.")
         )
+
+
+@require_POST
+def notice_consent(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """The coach records that a client whose agreement has no Bijlage 4 consented."""
+    notice = subprocessors.get_notice_for_coach(request, public_id)
+    form = ConsentForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            messages.error(request, " ".join(str(error) for error in errors))
+        return redirect("subprocessor_list")
+    try:
+        subprocessors.notice_record_consent(
+            notice=notice,
+            received_on=form.cleaned_data["consent_received_on"],
+            consent=form.cleaned_data["consent"],
+            origin=Origin.of_coach(request),
+        )
+    except ActionRefused as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(
+            request,
+            _("The consent of %(name)s is recorded in the history of the agreement.")
+            % {"name": notice.client.name},
+        )
+    return redirect("subprocessor_list")

@@ -261,7 +261,11 @@ def _announce(
     for agreements in by_client.values():
         client = agreements[0].client
         notice = SubprocessorNotice.objects.create(
-            change=change, client=client, sent_to=client.email
+            change=change,
+            client=client,
+            sent_to=client.email,
+            # Without Bijlage 4, clause 3.4 admits no one else: silence is no consent.
+            consent_needed=kind != "ended" and any(not a.with_supplement for a in agreements),
         )
         notice.agreements.set(agreements)
         detail = (
@@ -291,6 +295,8 @@ def notice_record_objection(
         )
         if locked.has_objection:
             raise ActionRefused(_("An objection to this change is already recorded."))
+        if locked.has_consent:
+            raise ActionRefused(_("This client's consent to the change is already recorded."))
         if received_on < timezone.localdate(locked.change.created_at):
             raise ActionRefused(
                 _("The objection cannot have been received before the change was announced.")
@@ -307,6 +313,43 @@ def notice_record_objection(
         )
         for agreement in locked.agreements.all():
             agreement.log(AgreementEvent.Kind.SUBPROCESSOR_OBJECTION, origin, detail=detail)
+    return locked
+
+
+def notice_record_consent(
+    *, notice: SubprocessorNotice, received_on: datetime.date, consent: str, origin: Origin
+) -> SubprocessorNotice:
+    """The coach writes down that a client whose agreement has no Bijlage 4 consented to the
+    change (clause 3.4), when, and in what words."""
+    if received_on > timezone.localdate():
+        raise ActionRefused(_("The consent cannot have been received in the future."))
+    with transaction.atomic():
+        locked = (
+            SubprocessorNotice.objects.select_for_update()
+            .select_related("change")
+            .get(pk=notice.pk)
+        )
+        if not locked.consent_needed:
+            raise ActionRefused(_("This change needs no consent from this client."))
+        if locked.has_consent:
+            raise ActionRefused(_("This client's consent to the change is already recorded."))
+        if locked.has_objection:
+            raise ActionRefused(_("This client objected to the change."))
+        if received_on < timezone.localdate(locked.change.created_at):
+            raise ActionRefused(
+                _("The consent cannot have been received before the change was announced.")
+            )
+        locked.consent_received_on = received_on
+        locked.consent = consent
+        locked.consent_recorded_at = timezone.now()
+        locked.full_clean()
+        locked.save(update_fields=["consent_received_on", "consent", "consent_recorded_at"])
+        detail = (
+            f"Toestemming ontvangen op {received_on:%d-%m-%Y} voor: {locked.change.summary}. "
+            f"Toestemming: {consent}"
+        )
+        for agreement in locked.agreements.all():
+            agreement.log(AgreementEvent.Kind.SUBPROCESSOR_CONSENT, origin, detail=detail)
     return locked
 
 

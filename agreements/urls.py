@@ -31,6 +31,11 @@ urlpatterns = [
         name="subprocessor_notice_objection",
     ),
     path(
+        "practice/subprocessors/notices/<uuid:public_id>/consent/",
+        subprocessor_views.notice_consent,
+        name="subprocessor_notice_consent",
+    ),
+    path(
         "agreements/<uuid:public_id>/supplement/",
         subprocessor_views.agreement_supplement,
         name="agreement_supplement",

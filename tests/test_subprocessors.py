@@ -59,7 +59,8 @@ def coach_client(client, coach):
 
 @pytest.fixture
 def clients(practice):
-    """Who has what: only Anna and Eva have a signed agreement that has not ended."""
+    """Who has what: only Anna and Eva have a signed agreement that has not ended; Eva's
+    two have Bijlage 4, Anna's has not."""
     anna = make_client(practice, "Anna", email="anna@example.test")
     bram = make_client(practice, "Bram", email="bram@example.test")
     cas = make_client(practice, "Cas", email="cas@example.test")
@@ -70,7 +71,7 @@ def clients(practice):
         "bram": signed(practice, bram),
         "cas": make_agreement(practice, cas),
         "dirk": make_agreement(practice, dirk),
-        "eva": signed(practice, eva),
+        "eva": signed(practice, eva, supplement_version="2026.1"),
         "eva2": signed(practice, eva, supplement_version="2026.1"),
     }
     AgreementEnding.objects.create(
@@ -133,7 +134,13 @@ def test_adding_one_tells_exactly_the_clients_with_active_signed_agreements(
     # Eva has Bijlage 4: her email points to its clause on objections.
     to_eva = next(m for m in mail.outbox if m.to == ["eva@example.test"])
     assert "Bijlage 4 (clause 4.2)" in to_eva.body
+    assert not notices["Eva"].consent_needed
+    # Anna's agreement has none: clause 3.4 admits no one else, so she is asked to consent,
+    # not told how to object (her silence is no consent).
+    assert notices["Anna"].consent_needed
     assert "Bijlage 4" not in to_anna.body
+    assert "zonder jouw toestemming. Ga je akkoord?" in to_anna.body
+    assert "Bezwaar?" not in to_anna.body and "bezwaar" not in to_anna.body.lower()
 
     # Evidence on each active agreement, in the hash chain, with the mail server's answer.
     for key in ("anna", "eva", "eva2"):
@@ -210,6 +217,51 @@ def test_the_coach_records_an_objection_and_sees_it(
     coach_client.post(url, {"objection_received_on": "2026-11-01", "objection": "Nog een"})
     notice.refresh_from_db()
     assert notice.objection == "Ik wil niet dat mijn mails in Duitsland staan."
+
+
+def test_the_coach_records_the_consent_of_a_client_without_bijlage_4(
+    coach_client, clients, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        coach_client.post(reverse("subprocessor_add"), add_form())
+    page = coach_client.get(reverse("subprocessor_list")).text
+    assert page.count("Toestemming nodig: geen Bijlage 4 (artikel 3.4)") == 1  # Anna only
+    anna = SubprocessorNotice.objects.get(client__name="Anna")
+    eva = SubprocessorNotice.objects.get(client__name="Eva")
+    url = reverse("subprocessor_notice_consent", args=[anna.public_id])
+    today = timezone.localdate().isoformat()
+
+    response = coach_client.post(
+        url, {"consent_received_on": today, "consent": "Akkoord, per e-mail."}
+    )
+    assert response.status_code == 302
+    anna.refresh_from_db()
+    assert (anna.consent_received_on, anna.consent) == (
+        timezone.localdate(),
+        "Akkoord, per e-mail.",
+    )
+    (event,) = events_of(clients["anna"], Kind.SUBPROCESSOR_CONSENT)
+    assert "Akkoord, per e-mail." in event.detail
+    assert evidence.verify_chain(clients["anna"].events.order_by("id")) is None
+    page = coach_client.get(reverse("subprocessor_list")).text
+    assert "Toestemming gegeven op" in page and "Akkoord, per e-mail." in page
+
+    # Once is enough; an objection after it is refused; a client with Bijlage 4 needs none.
+    again = coach_client.post(
+        url, {"consent_received_on": today, "consent": "Nog eens"}, follow=True
+    )
+    assert "al vastgelegd" in again.text
+    objection = reverse("subprocessor_notice_objection", args=[anna.public_id])
+    coach_client.post(objection, {"objection_received_on": today, "objection": "Toch niet"})
+    anna.refresh_from_db()
+    assert anna.consent == "Akkoord, per e-mail." and anna.objection == ""
+    response = coach_client.post(
+        reverse("subprocessor_notice_consent", args=[eva.public_id]),
+        {"consent_received_on": today, "consent": "Ja"},
+        follow=True,
+    )
+    assert "geen toestemming van deze cliënt nodig" in response.text
+    assert coach_client.get(url).status_code == 405
 
 
 def test_changing_one_tells_what_changed_and_reprints_drafts_and_defaults(
@@ -410,10 +462,15 @@ def test_a_stranger_gets_404_and_changes_nothing(stranger_client, entry, notice)
         {"objection_received_on": "2026-11-01", "objection": "x"},
     )
     assert response.status_code == 404
+    response = stranger_client.post(
+        reverse("subprocessor_notice_consent", args=[notice.public_id]),
+        {"consent_received_on": "2026-11-01", "consent": "x"},
+    )
+    assert response.status_code == 404
     entry.refresh_from_db()
     notice.refresh_from_db()
     assert entry.ended_on is None and entry.name == "Mailbox.org"
-    assert notice.objection == ""
+    assert notice.objection == "" and notice.consent == ""
     assert "Mailbox.org" not in stranger_client.get(reverse("subprocessor_list")).text
 
 
