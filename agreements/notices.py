@@ -189,7 +189,8 @@ def send_subprocessor_change(
     notice: SubprocessorNotice, *, before: Mapping[str, Any] | None = None
 ) -> OutboxMessage:
     """Tell one client of an added, changed or ended sub-processor: what changes, from when,
-    and how to object (Bijlage 4, clause 4.2), in his language; replies go to the practice."""
+    and how to object (Bijlage 4, clause 4.2), or, when one of his agreements has no Bijlage 4,
+    a request for his consent (clause 3.4); in his language; replies go to the practice."""
     change = notice.change
     practice = change.practice
     agreements = list(notice.agreements.all())
