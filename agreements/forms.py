@@ -594,8 +594,8 @@ class SubprocessorForm(forms.ModelForm[Subprocessor]):
         label=_("Takes effect on"),
         widget=DateInput(),
         help_text=_(
-            "Your clients with a signed agreement get an email now; they can object until this "
-            "day. At least 30 days ahead."
+            "Your clients with a signed agreement get an email now; until this day they can "
+            "object, or, without Bijlage 4, give their consent. At least 30 days ahead."
         ),
     )
 

@@ -245,6 +245,7 @@ def test_the_coach_records_the_consent_of_a_client_without_bijlage_4(
     assert evidence.verify_chain(clients["anna"].events.order_by("id")) is None
     page = coach_client.get(reverse("subprocessor_list")).text
     assert "Toestemming gegeven op" in page and "Akkoord, per e-mail." in page
+    assert "Toestemming nodig" not in page
 
     # Once is enough; an objection after it is refused; a client with Bijlage 4 needs none.
     again = coach_client.post(
