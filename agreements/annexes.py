@@ -179,18 +179,31 @@ def _row_change(
 def compare_rows(
     old_rows: Sequence[ProcessingActivityFields], new_rows: Sequence[ProcessingActivityFields]
 ) -> list[RowChange]:
-    """Rows are matched by their description: a row whose description changed reads as one
-    removed and one added, which is what it means for the processing. The new order first,
-    then what was removed."""
+    """Rows are matched by their description. A row left over is matched to one whose
+    purposes and personal data are the same: the same processing, its description put
+    better, reads as changed, not as one processing dropped and another added. What differs
+    in what and why stays one removed and one added, which is what it means for the
+    processing. The new order first, then what was removed."""
     unmatched = list(old_rows)
-    changes: list[RowChange] = []
+    pairs: list[tuple[ProcessingActivityFields | None, ProcessingActivityFields]] = []
     for new in new_rows:
         old = next((row for row in unmatched if row.description == new.description), None)
         if old is not None:
             unmatched.remove(old)
-        changes.append(_row_change(old, new))
+        pairs.append((old, new))
+    for index, (old, new) in enumerate(pairs):
+        if old is None:
+            same = next((row for row in unmatched if _same_processing(row, new)), None)
+            if same is not None:
+                unmatched.remove(same)
+                pairs[index] = (same, new)
+    changes = [_row_change(old, new) for old, new in pairs]
     changes += [_row_change(old, None) for old in unmatched]
     return changes
+
+
+def _same_processing(old: ProcessingActivityFields, new: ProcessingActivityFields) -> bool:
+    return (old.purposes, old.personal_data) == (new.purposes, new.personal_data)
 
 
 def _bijlage2_values(annexes: Annexes) -> list[tuple[str, str]]:

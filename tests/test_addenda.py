@@ -586,6 +586,26 @@ def test_comparison_marks_added_removed_and_changed(signed):
     assert changed.new == "2: de cliënt en partner"
 
 
+def test_a_description_put_better_reads_as_a_change_of_that_row(signed):
+    """The same processing (its purposes and personal data unchanged) with a clearer
+    description is one changed row, not one dropped and one added."""
+    addendum = addenda.addendum_create_draft(agreement=signed, origin=COACH)
+    first = addendum.activities.first()
+    old_description = first.description
+    AddendumActivity.objects.filter(pk=first.pk).update(
+        description=f"{old_description}; ook van online sessies (Zoom)"
+    )
+    comparison = compare(annexes_before(addendum), annexes_of(addendum))
+    states = [row.state for row in comparison.rows]
+    assert states.count("changed") == 1
+    assert "added" not in states and "removed" not in states
+    (changed,) = [row for row in comparison.rows if row.state == "changed"]
+    assert [f.label for f in changed.fields if f.changed] == [
+        "Beschrijving verwerkingsactiviteiten door Verwerker"
+    ]
+    assert changed.fields[0].old == old_description
+
+
 def test_the_object_lock_never_outlasts_an_addendum_that_shortens_retention(coach):
     """A sealed PDF is locked in the bucket until the earliest day its data could be erased;
     an addendum with a shorter retention period makes that day earlier."""
