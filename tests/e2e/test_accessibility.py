@@ -106,6 +106,23 @@ def test_coach_pages(browser, live_server):
     )
     signed.refresh_from_db()
     assert signed.is_archived
+    # A sub-processor told to the client while the agreement ran: without Bijlage 4, he is
+    # asked for consent, and the register page shows it.
+    from agreements.subprocessors import earliest_effective_date, subprocessor_add
+
+    subprocessor_add(
+        practice=practice,
+        values={
+            "name": "Mailbox.org",
+            "service": "E-mail",
+            "data": "Naam en e-mailadres",
+            "location": "Duitsland",
+            "since": earliest_effective_date(),
+        },
+        effective_on=earliest_effective_date(),
+        origin=Origin.of_account(coach),
+    )
+    assert signed.subprocessor_notices.get().consent_needed
     signing.agreement_record_end(
         agreement=signed, ended_on=timezone.localdate(), origin=Origin.of_account(coach)
     )
@@ -125,6 +142,7 @@ def test_coach_pages(browser, live_server):
         reverse("client_edit", args=[client.public_id]),
         reverse("practice_edit"),
         reverse("practice_defaults"),
+        reverse("subprocessor_list"),
         reverse("breach_list"),
         reverse("breach_create"),
         reverse("breach_detail", args=[breach.public_id]),
