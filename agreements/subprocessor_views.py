@@ -2,13 +2,17 @@
 objections clients send to its change notices, and adding Bijlage 4 to a draft."""
 
 import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
+from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from core.access import get_practice
@@ -18,7 +22,10 @@ from core.origin import Origin
 from . import art28, subprocessors
 from .access import get_agreement_for_coach
 from .forms import ConsentForm, ObjectionForm, SubprocessorEndForm, SubprocessorForm
-from .models import SubprocessorChange
+from .models import SubprocessorChange, SubprocessorNotice
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 # Each change lists the notice of every client told, so the notices come a page at a time.
 CHANGES_PAGE_SIZE = 10
@@ -129,30 +136,48 @@ def subprocessor_end(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse
 
 
 @require_POST
-def notice_objection(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
-    """The coach records that a client objected to a change she told him of."""
+def notice_answer(request: HttpRequest, public_id: uuid.UUID, answer: str) -> HttpResponse:
+    """The coach records a client's answer to a change she told him of: his objection, or,
+    where his agreement has no Bijlage 4, his consent (`answer`, from the URL)."""
     notice = subprocessors.get_notice_for_coach(request, public_id)
-    form = ObjectionForm(request.POST)
+    form_class, record, recorded = ANSWERS[answer]
+    form = form_class(request.POST)
     if not form.is_valid():
         for errors in form.errors.values():
             messages.error(request, " ".join(str(error) for error in errors))
         return redirect("subprocessor_list")
     try:
-        subprocessors.notice_record_objection(
+        record(
             notice=notice,
-            received_on=form.cleaned_data["objection_received_on"],
-            objection=form.cleaned_data["objection"],
+            received_on=form.cleaned_data[f"{answer}_received_on"],
             origin=Origin.of_coach(request),
+            **{answer: form.cleaned_data[answer]},
         )
     except ActionRefused as refusal:
         messages.error(request, str(refusal))
     else:
-        messages.success(
-            request,
-            _("The objection of %(name)s is recorded in the history of the agreement.")
-            % {"name": notice.client.name},
-        )
+        messages.success(request, str(recorded) % {"name": notice.client.name})
     return redirect("subprocessor_list")
+
+
+# What each answer is recorded with, and what the coach reads once it is.
+Answer = tuple[
+    type[forms.ModelForm[SubprocessorNotice]],
+    Callable[..., SubprocessorNotice],
+    "StrOrPromise",
+]
+ANSWERS: dict[str, Answer] = {
+    "objection": (
+        ObjectionForm,
+        subprocessors.notice_record_objection,
+        gettext_lazy("The objection of %(name)s is recorded in the history of the agreement."),
+    ),
+    "consent": (
+        ConsentForm,
+        subprocessors.notice_record_consent,
+        gettext_lazy("The consent of %(name)s is recorded in the history of the agreement."),
+    ),
+}
 
 
 @require_POST
@@ -193,30 +218,3 @@ def _told(request: HttpRequest, change: SubprocessorChange) -> None:
         messages.success(
             request, _("Saved. No client has a signed agreement now, so no one needs to be told.")
         )
-
-
-@require_POST
-def notice_consent(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
-    """The coach records that a client whose agreement has no Bijlage 4 consented."""
-    notice = subprocessors.get_notice_for_coach(request, public_id)
-    form = ConsentForm(request.POST)
-    if not form.is_valid():
-        for errors in form.errors.values():
-            messages.error(request, " ".join(str(error) for error in errors))
-        return redirect("subprocessor_list")
-    try:
-        subprocessors.notice_record_consent(
-            notice=notice,
-            received_on=form.cleaned_data["consent_received_on"],
-            consent=form.cleaned_data["consent"],
-            origin=Origin.of_coach(request),
-        )
-    except ActionRefused as refusal:
-        messages.error(request, str(refusal))
-    else:
-        messages.success(
-            request,
-            _("The consent of %(name)s is recorded in the history of the agreement.")
-            % {"name": notice.client.name},
-        )
-    return redirect("subprocessor_list")

@@ -285,35 +285,17 @@ def notice_record_objection(
     *, notice: SubprocessorNotice, received_on: datetime.date, objection: str, origin: Origin
 ) -> SubprocessorNotice:
     """The coach writes down that the client objected, when, and what he said."""
-    if received_on > timezone.localdate():
-        raise ActionRefused(_("The objection cannot have been received in the future."))
-    with transaction.atomic():
-        locked = (
-            SubprocessorNotice.objects.select_for_update()
-            .select_related("change")
-            .get(pk=notice.pk)
-        )
-        if locked.has_objection:
-            raise ActionRefused(_("An objection to this change is already recorded."))
-        if locked.has_consent:
-            raise ActionRefused(_("This client's consent to the change is already recorded."))
-        if received_on < timezone.localdate(locked.change.created_at):
-            raise ActionRefused(
-                _("The objection cannot have been received before the change was announced.")
-            )
-        locked.objection_received_on = received_on
-        locked.objection = objection
-        locked.objection_recorded_at = timezone.now()
-        locked.full_clean()
-        locked.save(update_fields=["objection_received_on", "objection", "objection_recorded_at"])
-        change = locked.change
-        detail = (
-            f"Bezwaar ontvangen op {received_on:%d-%m-%Y} tegen: {change.summary}. "
-            f"Bezwaar: {objection}"
-        )
-        for agreement in locked.agreements.all():
-            agreement.log(AgreementEvent.Kind.SUBPROCESSOR_OBJECTION, origin, detail=detail)
-    return locked
+    return _record_answer(
+        notice,
+        "objection",
+        received_on,
+        objection,
+        origin,
+        event=AgreementEvent.Kind.SUBPROCESSOR_OBJECTION,
+        detail="Bezwaar ontvangen op {on} tegen: {summary}. Bezwaar: {text}",
+        in_future=_("The objection cannot have been received in the future."),
+        before_notice=_("The objection cannot have been received before the change was announced."),
+    )
 
 
 def notice_record_consent(
@@ -321,35 +303,63 @@ def notice_record_consent(
 ) -> SubprocessorNotice:
     """The coach writes down that a client whose agreement has no Bijlage 4 consented to the
     change (clause 3.4), when, and in what words."""
+    return _record_answer(
+        notice,
+        "consent",
+        received_on,
+        consent,
+        origin,
+        event=AgreementEvent.Kind.SUBPROCESSOR_CONSENT,
+        detail="Toestemming ontvangen op {on} voor: {summary}. Toestemming: {text}",
+        in_future=_("The consent cannot have been received in the future."),
+        before_notice=_("The consent cannot have been received before the change was announced."),
+    )
+
+
+def _record_answer(
+    notice: SubprocessorNotice,
+    answer: str,
+    received_on: datetime.date,
+    text: str,
+    origin: Origin,
+    *,
+    event: str,
+    detail: str,
+    in_future: str,
+    before_notice: str,
+) -> SubprocessorNotice:
+    """A client's answer to a notice (`answer`: "objection" or "consent", the notice's
+    fields of that name): one per notice, and on each of his agreements' evidence trails."""
     if received_on > timezone.localdate():
-        raise ActionRefused(_("The consent cannot have been received in the future."))
+        raise ActionRefused(in_future)
     with transaction.atomic():
         locked = (
             SubprocessorNotice.objects.select_for_update()
             .select_related("change")
             .get(pk=notice.pk)
         )
-        if not locked.consent_needed:
+        if answer == "consent" and not locked.consent_needed:
             raise ActionRefused(_("This change needs no consent from this client."))
+        if locked.has_objection:
+            raise ActionRefused(
+                _("An objection to this change is already recorded.")
+                if answer == "objection"
+                else _("This client objected to the change.")
+            )
         if locked.has_consent:
             raise ActionRefused(_("This client's consent to the change is already recorded."))
-        if locked.has_objection:
-            raise ActionRefused(_("This client objected to the change."))
         if received_on < timezone.localdate(locked.change.created_at):
-            raise ActionRefused(
-                _("The consent cannot have been received before the change was announced.")
-            )
-        locked.consent_received_on = received_on
-        locked.consent = consent
-        locked.consent_recorded_at = timezone.now()
+            raise ActionRefused(before_notice)
+        fields = [f"{answer}_received_on", answer, f"{answer}_recorded_at"]
+        for field, value in zip(fields, (received_on, text, timezone.now()), strict=True):
+            setattr(locked, field, value)
         locked.full_clean()
-        locked.save(update_fields=["consent_received_on", "consent", "consent_recorded_at"])
-        detail = (
-            f"Toestemming ontvangen op {received_on:%d-%m-%Y} voor: {locked.change.summary}. "
-            f"Toestemming: {consent}"
+        locked.save(update_fields=fields)
+        shown = detail.format(
+            on=f"{received_on:%d-%m-%Y}", summary=locked.change.summary, text=text
         )
         for agreement in locked.agreements.all():
-            agreement.log(AgreementEvent.Kind.SUBPROCESSOR_CONSENT, origin, detail=detail)
+            agreement.log(event, origin, detail=shown)
     return locked
 
 

@@ -27,12 +27,14 @@ urlpatterns = [
     ),
     path(
         "practice/subprocessors/notices/<uuid:public_id>/objection/",
-        subprocessor_views.notice_objection,
+        subprocessor_views.notice_answer,
+        {"answer": "objection"},
         name="subprocessor_notice_objection",
     ),
     path(
         "practice/subprocessors/notices/<uuid:public_id>/consent/",
-        subprocessor_views.notice_consent,
+        subprocessor_views.notice_answer,
+        {"answer": "consent"},
         name="subprocessor_notice_consent",
     ),
     path(
