@@ -105,7 +105,7 @@ def cache_from_url(url: str) -> dict[str, Any]:
     parts = urlsplit(url)
     if parts.scheme in ("redis", "rediss"):
         return {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "avg_portal.cache.RedisCache",
             "LOCATION": url,
             # An unreachable Redis answers within seconds, not when the kernel gives up: the
             # request then gets the 503 page (avg_portal.views.server_error), not a hang.
@@ -183,7 +183,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django_otp.middleware.OTPMiddleware",
+    # django-otp's, with the device read by a statement made once.
+    "avg_portal.middleware.OTPMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "avg_portal.middleware.SecondFactorRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

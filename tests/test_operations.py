@@ -7,6 +7,7 @@ import logging
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -144,7 +145,7 @@ def test_error_reports_carry_no_personal_data():
 
 def test_cache_urls():
     assert cache_from_url("redis://127.0.0.1:6379/2") == {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "avg_portal.cache.RedisCache",
         "LOCATION": "redis://127.0.0.1:6379/2",
         "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
     }
@@ -166,6 +167,26 @@ def redis_url(settings):
     settings.CACHES = {"default": cache_from_url(url)}
     yield url
     server.flushdb()
+
+
+def test_the_redis_cache_keeps_one_client_and_works_across_threads(redis_url):
+    """Values round-trip through Redis, every operation uses the one client of its pool,
+    and another thread (its own cache object, as Django gives each thread) sees the values."""
+    from django.core.cache import caches
+
+    cache = caches.create_connection("default")
+    cache.set("a", {"b": 1}, 60)
+    assert cache.get("a") == {"b": 1}
+    assert cache.add("teller", 0, 60)
+    assert cache.incr("teller") == 1
+    clients = {id(cache._cache.get_client()), id(cache._cache.get_client(write=True))}
+    assert len(clients) == 1
+    seen = []
+    thread = threading.Thread(target=lambda: seen.append(caches["default"].get("a")))
+    thread.start()
+    thread.join()
+    assert seen == [{"b": 1}]
+    assert redis.Redis.from_url(redis_url).dbsize() == 2
 
 
 COUNT_GUESSES = """
