@@ -8,6 +8,11 @@ category of processing, transfers to countries outside the EEA with their safegu
 the general description of the technical and organisational measures (Bijlage 2). The
 annexes are those in force (agreements.annexes): an agreement's own, or those of its latest
 signed addendum; for an ended agreement, those in force on the day it ended.
+
+A sub-processor added, changed or ended after signing is told to the client by a notice
+(agreements.subprocessors, art. 28(2)), not by a new annex: each entry lists the notices its
+agreement got with the client's answer, and a sub-processor outside the EEA that such a
+notice brought in (and the client did not refuse) is among its transfers.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ from agreements.models import (
     ProcessingActivity,
     ProcessingActivityFields,
     Subprocessor,
+    SubprocessorChangeKind,
+    SubprocessorNotice,
 )
 from agreements.retention import activity_due_date
 from core.models import Client, Practice
@@ -68,6 +75,12 @@ def signed_agreements(agreements: QuerySet[Agreement]) -> QuerySet[Agreement]:
             Prefetch("activities", queryset=ProcessingActivity.objects.order_by("position", "id")),
             Prefetch("addenda", queryset=Addendum.objects.defer("document_pdf")),
             "addenda__activities",
+            Prefetch(
+                "subprocessor_notices",
+                queryset=SubprocessorNotice.objects.select_related("change__subprocessor").order_by(
+                    "change__effective_on", "change__created_at", "change__id"
+                ),
+            ),
         )
         .order_by("client_name", "agreement_date", "id")
     )
@@ -128,6 +141,62 @@ def transfers(row: ProcessingActivityFields, register: dict[int, Subprocessor]) 
     )
 
 
+def _answer(notice: SubprocessorNotice) -> str:
+    """What the client answered, and so whether the change applies to his data."""
+    if notice.change.kind == SubprocessorChangeKind.ENDED:
+        return ""
+    if notice.objection_received_on:
+        return (
+            f"bezwaar ontvangen op {_date(notice.objection_received_on)}:"
+            " geldt niet voor zijn persoonsgegevens"
+        )
+    if not notice.consent_needed:
+        return "geen bezwaar vastgelegd"
+    if notice.consent_received_on:
+        return f"toestemming gegeven op {_date(notice.consent_received_on)}"
+    return "toestemming gevraagd (geen Bijlage 4), niet vastgelegd: geldt niet voor zijn gegevens"
+
+
+def _applies(notice: SubprocessorNotice, on: datetime.date) -> bool:
+    """The change is in force for this client's data on `on`."""
+    if notice.change.effective_on > on or notice.objection_received_on:
+        return False
+    return not notice.consent_needed or notice.consent_received_on is not None
+
+
+def notices_told(notices: list[SubprocessorNotice], on: datetime.date) -> str:
+    """The sub-processor changes told to the client after signing, with his answer."""
+    lines = []
+    for notice in notices:
+        change = notice.change
+        when = "vanaf" if change.effective_on <= on else "gaat in op"
+        answer = _answer(notice)
+        lines.append(
+            f"{change.summary} ({when} {_date(change.effective_on)}{'; ' if answer else ''}"
+            f"{answer})"
+        )
+    if not lines:
+        return ""
+    return "Na ondertekening aangekondigd (artikel 28 lid 2 AVG):\n" + "\n".join(lines)
+
+
+def transfers_by_notice(notices: list[SubprocessorNotice], on: datetime.date) -> list[str]:
+    """Sub-processors outside the EEA that a notice in force brought in."""
+    found: dict[int, str] = {}
+    for notice in notices:
+        entry = notice.change.subprocessor
+        if not _applies(notice, on):
+            continue
+        if notice.change.kind == SubprocessorChangeKind.ENDED or not entry.outside_eea:
+            found.pop(entry.pk, None)
+            continue
+        found[entry.pk] = (
+            f"Na kennisgeving: {entry.name} ({entry.location}): {entry.transfer_safeguard},"
+            f" vanaf {_date(notice.change.effective_on)}"
+        )
+    return list(found.values())
+
+
 def _source(annexes: Annexes) -> str:
     addendum = annexes.addendum
     if addendum is None:
@@ -152,9 +221,13 @@ def agreement_entries(
     """The record's entries for one signed agreement: one per row of its Bijlage 1 in
     force, in the order of COLUMNS."""
     ending = getattr(agreement, "ending", None)
-    annexes = effective_annexes(agreement, on=in_force_on(agreement, today=today))
+    on = in_force_on(agreement, today=today)
+    annexes = effective_annexes(agreement, on=on)
     practice, client = agreement.practice, agreement.client
     measures = security_description(annexes)
+    notices = list(agreement.subprocessor_notices.all())
+    told = notices_told(notices, on)
+    brought_in = transfers_by_notice(notices, on)
     return [
         [
             agreement.client_name,
@@ -169,9 +242,9 @@ def agreement_entries(
             _source(annexes),
             row.purposes,
             row.personal_data,
-            row.sub_processors,
+            "\n\n".join(text for text in (row.sub_processors, told) if text),
             row.location,
-            transfers(row, register),
+            "\n".join([transfers(row, register), *brought_in]),
             row.retention,
             measures,
             _date(ending.coaching_ended_on) if ending else "",

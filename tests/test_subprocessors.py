@@ -19,8 +19,14 @@ from agreements.models import (
     SubprocessorChange,
     SubprocessorNotice,
 )
-from agreements.subprocessors import NOTICE_DAYS, subprocessor_add
+from agreements.subprocessors import (
+    NOTICE_DAYS,
+    notice_record_consent,
+    notice_record_objection,
+    subprocessor_add,
+)
 from core.origin import Actor, Origin
+from records import art30
 
 from .conftest import login_verified, make_coach, make_practice
 from .factories import make_agreement, make_client
@@ -521,3 +527,92 @@ def test_the_change_notices_come_a_page_at_a_time_with_the_same_queries(
     assert "Wijziging 02" not in newest and first.summary not in newest
     assert "Wijziging 02" in older and first.summary in older and "Wijziging 03" not in older
     assert "Pagina 2 van 2" in older
+
+
+# The record of processing (art. 30(2)) ------------------------------------------------
+
+SUBPROCESSORS = art30.COLUMNS.index("Subverwerkers")
+TRANSFERS = art30.COLUMNS.index("Doorgifte naar landen buiten de EER en waarborgen")
+WOLK = "Na kennisgeving: Wolk Agenda Inc. (Verenigde Staten): EU-VS Data Privacy Framework"
+
+
+def entries_of(agreement, on):
+    (signed,) = art30.signed_agreements(Agreement.objects.filter(pk=agreement.pk))
+    register = art30._register(agreement.practice_id)
+    entries = art30.agreement_entries(signed, register, today=on)
+    assert entries
+    return entries
+
+
+def column(agreement, on, index):
+    """The column's text in every row of the agreement's Bijlage 1: a notice concerns the
+    whole agreement, so what is asserted of it must hold in each row (or in none)."""
+    return Rows(entry[index] for entry in entries_of(agreement, on))
+
+
+class Rows(list):
+    def __contains__(self, text):
+        found = [text in row for row in self]
+        assert all(found) or not any(found), (text, self)
+        return all(found)
+
+
+def test_a_notice_and_the_clients_answer_reach_the_record(coach, clients):
+    effective = in_days(NOTICE_DAYS)
+    subprocessor_add(
+        practice=coach.practice,
+        values={
+            "name": "Wolk Agenda Inc.",
+            "service": "Online agenda",
+            "data": "Naam en afspraken",
+            "location": "Verenigde Staten",
+            "outside_eea": True,
+            "transfer_safeguard": "EU-VS Data Privacy Framework",
+            "since": effective,
+        },
+        effective_on=effective,
+        origin=Origin.of_account(coach),
+    )
+    anna, eva = clients["anna"], clients["eva"]
+    today = timezone.localdate()
+
+    # Announced, not yet in force: listed, no transfer yet.
+    told = column(anna, today, SUBPROCESSORS)
+    assert len(told) == 3
+    assert "Na ondertekening aangekondigd (artikel 28 lid 2 AVG):" in told
+    assert "Nieuwe subverwerker: Wolk Agenda Inc." in told
+    assert f"gaat in op {effective:%d-%m-%Y}" in told
+    assert "toestemming gevraagd (geen Bijlage 4), niet vastgelegd" in told
+    assert WOLK not in column(eva, today, TRANSFERS)
+    assert "geen bezwaar vastgelegd" in column(eva, today, SUBPROCESSORS)
+
+    # In force: Eva (Bijlage 4, no objection) has the transfer; Anna, who has not
+    # consented, has not.
+    assert f"{WOLK}, vanaf {effective:%d-%m-%Y}" in column(eva, effective, TRANSFERS)
+    assert WOLK not in column(anna, effective, TRANSFERS)
+    assert f"vanaf {effective:%d-%m-%Y}" in column(anna, effective, SUBPROCESSORS)
+
+    # Anna consents, Eva objects: the other way round.
+    notice_record_consent(
+        notice=SubprocessorNotice.objects.get(client=anna.client),
+        received_on=today,
+        consent="Akkoord.",
+        origin=Origin.of_account(coach),
+    )
+    notice_record_objection(
+        notice=SubprocessorNotice.objects.get(client=eva.client),
+        received_on=today,
+        objection="Liever niet in de VS.",
+        origin=Origin.of_account(coach),
+    )
+    assert WOLK in column(anna, effective, TRANSFERS)
+    assert f"toestemming gegeven op {today:%d-%m-%Y}" in column(anna, effective, SUBPROCESSORS)
+    assert WOLK not in column(eva, effective, TRANSFERS)
+    for agreement in (eva, clients["eva2"]):
+        told = column(agreement, effective, SUBPROCESSORS)
+        assert f"bezwaar ontvangen op {today:%d-%m-%Y}: geldt niet" in told
+
+    # The export's record reads the same entries; a client who got no notice has none.
+    rows = {row[0]: row for row in art30.record_rows(Agreement.objects.all())}
+    assert "Nieuwe subverwerker: Wolk Agenda Inc." in rows[anna.client_name][SUBPROCESSORS]
+    assert "Na ondertekening" not in rows[clients["bram"].client_name][SUBPROCESSORS]
