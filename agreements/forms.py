@@ -20,10 +20,12 @@ from .models import (
     DefaultProcessingActivity,
     Practice,
     ProcessingActivity,
+    RetentionUnit,
     SigningWords,
     Subprocessor,
     SubprocessorNotice,
 )
+from .retention import text_disagrees
 from .signing import SignatureInput, SignatureRejected, png_from_data_url
 from .subprocessors import earliest_effective_date, printed_text
 
@@ -294,6 +296,7 @@ class ActivityForm(
         filled = [bool(cleaned.get(name)) for name in RETENTION_PARTS]
         if any(filled) and not all(filled):
             self.add_error("retention_amount", RETENTION_ALL_OR_NONE)
+        self._check_retention_text(cleaned)
         # What the row prints: the register's entries, else the earlier free text (only a row
         # that has one keeps it; typed text is not taken from the browser).
         ids = cleaned.get("subprocessor_ids") or []
@@ -304,6 +307,28 @@ class ActivityForm(
         else:
             cleaned["sub_processors"] = ""
         return cleaned
+
+    def _check_retention_text(self, cleaned: dict[str, Any]) -> None:
+        """The printed period and the one the due date is computed from must be the same:
+        "2 jaar" printed beside a computed 7 years would keep or destroy data against what
+        the client signed."""
+        text, unit = cleaned.get("retention") or "", cleaned.get("retention_unit") or ""
+        named = text_disagrees(text, cleaned.get("retention_amount"), unit)
+        if named is None:
+            return
+        units = dict(RetentionUnit.choices)
+        self.add_error(
+            "retention",
+            _(
+                "The text says %(text)s, but the period the due date is computed from is "
+                "%(computed)s. Make them the same: the text is what the agreement prints, the "
+                "computed period decides when the data must go."
+            )
+            % {
+                "text": f"{named[0]} {units[named[1]]}",
+                "computed": f"{cleaned['retention_amount']} {units[unit]}",
+            },
+        )
 
 
 class ActivityFormSetBase(BaseInlineFormSet[Any, Any, ActivityForm]):

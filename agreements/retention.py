@@ -12,6 +12,7 @@ free-text period. The app never treats an unknown date as permission to destroy.
 
 import calendar
 import datetime
+import re
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -59,6 +60,54 @@ def _add_months(start: datetime.date, months: int) -> datetime.date:
     year, month = start.year + month_index // 12, month_index % 12 + 1
     last_day = calendar.monthrange(year, month)[1]
     return datetime.date(year, month, min(start.day, last_day))
+
+
+# A period as the printed text names it: a number (in digits or words, Dutch or English)
+# and a unit.
+_NUMBER_WORDS = {
+    "een": 1, "één": 1, "one": 1, "twee": 2, "two": 2, "drie": 3, "three": 3, "vier": 4,
+    "four": 4, "vijf": 5, "five": 5, "zes": 6, "six": 6, "zeven": 7, "seven": 7, "acht": 8,
+    "eight": 8, "negen": 9, "nine": 9, "tien": 10, "ten": 10, "elf": 11, "eleven": 11,
+    "twaalf": 12, "twelve": 12, "vijftien": 15, "fifteen": 15, "twintig": 20, "twenty": 20,
+}  # fmt: skip
+_UNITS = {
+    "dag": RetentionUnit.DAY, "dagen": RetentionUnit.DAY, "day": RetentionUnit.DAY,
+    "days": RetentionUnit.DAY, "maand": RetentionUnit.MONTH, "maanden": RetentionUnit.MONTH,
+    "month": RetentionUnit.MONTH, "months": RetentionUnit.MONTH, "jaar": RetentionUnit.YEAR,
+    "jaren": RetentionUnit.YEAR, "year": RetentionUnit.YEAR, "years": RetentionUnit.YEAR,
+}  # fmt: skip
+_PERIOD = re.compile(
+    r"(?<![\w-])(\d{1,3}|" + "|".join(_NUMBER_WORDS) + r")\s+(" + "|".join(_UNITS) + r")\b",
+    re.IGNORECASE,
+)
+
+
+def _as_length(amount: int, unit: str) -> tuple[int, str]:
+    """A period's length to compare: months for months and years, else days."""
+    if unit == RetentionUnit.YEAR:
+        return amount * 12, RetentionUnit.MONTH
+    return amount, unit
+
+
+def period_in_text(text: str) -> tuple[int, str] | None:
+    """The one period (amount, unit) that a printed retention text names, or None when it
+    names none ("zo lang als nodig") or more than one (then a reader must weigh them)."""
+    found = {
+        (int(number) if number.isdigit() else _NUMBER_WORDS[number.lower()], _UNITS[unit.lower()])
+        for number, unit in _PERIOD.findall(text)
+    }
+    if len({_as_length(*period) for period in found}) != 1:
+        return None
+    return min(found)
+
+
+def text_disagrees(text: str, amount: int | None, unit: str) -> tuple[int, str] | None:
+    """The period the printed text names, when it differs from the structured one that
+    computes the due date (12 months and 1 year agree); else None."""
+    named = period_in_text(text)
+    if named is None or amount is None or not unit:
+        return None
+    return None if _as_length(*named) == _as_length(amount, unit) else named
 
 
 def period_start(retention_from: str, ending: AgreementEnding) -> datetime.date:

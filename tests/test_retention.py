@@ -163,6 +163,7 @@ def test_the_form_asks_for_all_three_parts_or_none(coach):
         "activities-0-retention_amount": "",
         "activities-0-retention_unit": "",
         "activities-0-retention_from": "",
+        "activities-1-retention": "6 maanden na het einde van het coachtraject",
         "activities-1-retention_amount": "6",
         "activities-1-retention_unit": "month",
     }
@@ -172,6 +173,38 @@ def test_the_form_asks_for_all_three_parts_or_none(coach):
     first, second, _third = agreement.activities.all()
     assert (first.retention_amount, first.retention_unit, first.retention_from) == (None, "", "")
     assert (second.retention_amount, second.retention_unit) == (6, "month")
+
+
+def test_the_printed_period_and_the_computed_one_must_agree(coach):
+    """ "2 jaar" printed beside a computed 7 years is refused, in Dutch, on the text; a text
+    that names no period, or several, is left to the coach; 24 months and 2 years agree."""
+    agreement = make_agreement(coach.practice)
+    first = "activities-0-"
+    formset = ActivityFormSet(
+        _formset_data(agreement, **{f"{first}retention_amount": "7"}), instance=agreement
+    )
+    assert not formset.is_valid()
+    (error,) = formset.forms[0].errors["retention"]
+    assert error.startswith("De tekst noemt 2 jaar, maar de termijn waarmee")
+    assert "7 jaar" in error
+    for text, amount, unit in (
+        ("24 maanden na het einde van het coachtraject", "2", "year"),
+        ("Twee jaar na het einde", "2", "year"),
+        ("Zo lang als nodig, daarna vernietigd", "7", "year"),
+        ("Notities 2 jaar, facturen 7 jaar", "7", "year"),
+        ("30 dagen", "30", "day"),
+    ):
+        data = {
+            f"{first}retention": text,
+            f"{first}retention_amount": amount,
+            f"{first}retention_unit": unit,
+        }
+        formset = ActivityFormSet(_formset_data(agreement, **data), instance=agreement)
+        assert formset.is_valid(), (text, formset.errors)
+    for text in ("1 maand", "3 jaar", "twaalf dagen", "3 years after the end"):
+        data = {f"{first}retention": text}
+        formset = ActivityFormSet(_formset_data(agreement, **data), instance=agreement)
+        assert not formset.is_valid(), text
 
 
 def test_due_for_destruction_lists_ended_agreements_soonest_first(coach, stranger):
