@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from django.db import connections
-from django.db.models import Field, Model
+from django.db.models import Field, IntegerField, Model
 from django.db.models.fields.related import ForeignKey
 
 
@@ -33,6 +33,9 @@ class _Statement:
     sql: str
     own: _Part
     related: tuple[ForeignKey, _Part] | None
+    # The keys the column can hold, for an integer key (as the ORM, a key out of range finds
+    # no row rather than an error from the database).
+    key_range: tuple[int | None, int | None] | None
 
 
 def _column(field: Field[Any, Any]) -> str:
@@ -79,7 +82,11 @@ def _statement(model: type[Model], related: str | None, using: str) -> _Statemen
     where = f"{quote(table)}.{quote(_column(model._meta.pk))} = %s"
     # Names from the models' metadata, quoted; the one value is a parameter.
     sql = f"SELECT {', '.join(columns)} FROM {source} WHERE {where}"  # noqa: S608
-    return _Statement(sql, own, joined)
+    pk = model._meta.pk
+    key_range = None
+    if isinstance(pk, IntegerField):
+        key_range = connections[using].ops.integer_field_range(pk.get_internal_type())
+    return _Statement(sql, own, joined, key_range)
 
 
 def _instance(part: _Part, row: list[Any], using: str) -> Model:
@@ -96,6 +103,10 @@ def get_by_pk[M: Model](
     """`model.objects.select_related(related).filter(pk=pk).first()`, without building the
     query: None when there is no such row. `pk` must already be of the key's type."""
     statement = _statement(model, related, using)
+    if statement.key_range is not None:
+        low, high = statement.key_range
+        if (low is not None and pk < low) or (high is not None and pk > high):
+            return None
     with connections[using].cursor() as cursor:
         cursor.execute(statement.sql, [pk])
         found = cursor.fetchone()

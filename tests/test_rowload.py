@@ -47,6 +47,9 @@ def test_a_user_without_a_practice_has_none_and_a_missing_row_is_none(db):
     assert len(queries) == 1
     assert get_by_pk(User, admin.pk + 1000, related="practice") is None
     assert get_by_pk(TOTPDevice, 10**9) is None
+    # Beyond what the key column holds: no row, not a database error.
+    assert get_by_pk(TOTPDevice, 2**70) is None
+    assert get_by_pk(User, -(2**70), related="practice") is None
 
 
 def test_the_device_is_what_the_orm_reads(coach):
@@ -78,6 +81,7 @@ def test_a_session_naming_a_device_that_is_not_hers_is_not_verified(client, coac
         deleted_id,
         f"avg_portal.user/{coach.pk}",
         "otp_totp.totpdevice/abc",
+        "otp_totp.totpdevice/99999999999999999999999",
         "geen.model/1",
         "zonder-schuine-streep",
     ):
