@@ -26,6 +26,7 @@ from .models import (
     Addendum,
     Agreement,
     AgreementEvent,
+    ConcreteDocument,
     Declaration,
     Party,
     SignableDocument,
@@ -253,8 +254,9 @@ def final_context(agreement: Agreement) -> dict[str, Any]:
             "party1": printed_signature(practice, agreement.practice_name),
             "party2": printed_signature(client, agreement.client_name),
         },
-        "evidence": {
-            "title": (
+        "evidence": evidence_page(
+            agreement,
+            title=(
                 f"Verwerkersovereenkomst {agreement.practice_name} – {agreement.client_name}, "
                 f"tekstversie {agreement.template_version}"
                 + (
@@ -263,14 +265,30 @@ def final_context(agreement: Agreement) -> dict[str, Any]:
                     else ""
                 )
             ),
-            "reference": agreement.public_id,
-            "document_sha256": agreement.document_sha256,
-            "text_version": agreement.text_version,
-            "chain_sha256": chain_head(agreement),
-            "timestamp_authorities": timestamp_authorities(),
-            "signers": signers,
-            "events": events,
-        },
+            signers=signers,
+            events=events,
+        ),
+    }
+
+
+def evidence_page(
+    document: ConcreteDocument,
+    *,
+    title: str,
+    signers: list[EvidenceSigner],
+    events: list[EvidenceEvent],
+) -> dict[str, Any]:
+    """What the evidence page (pdf/agreement/evidence.html) prints for any signed document:
+    what it is, its hashes, who signed, and its trail, sealed by the dossier's last event."""
+    return {
+        "title": title,
+        "reference": document.public_id,
+        "document_sha256": document.document_sha256,
+        "text_version": document.text_version,
+        "chain_sha256": chain_head(document.dossier),
+        "timestamp_authorities": timestamp_authorities(),
+        "signers": signers,
+        "events": events,
     }
 
 
@@ -310,18 +328,14 @@ def declaration_context(declaration: Declaration, *, final: bool = False) -> dic
         events = AgreementEvent.objects.filter(document=declaration).order_by("at", "id")
         context |= {
             "signature": printed_signature(signature, agreement.client_name),
-            "evidence": {
-                "title": context["title"],
-                "reference": declaration.public_id,
-                "document_sha256": declaration.document_sha256,
-                "text_version": declaration.text_version,
-                "chain_sha256": chain_head(agreement),
-                "timestamp_authorities": timestamp_authorities(),
-                "signers": [
+            "evidence": evidence_page(
+                declaration,
+                title=context["title"],
+                signers=[
                     evidence_signer("Verwerker", signature, invited_at(declaration, signature))
                 ],
-                "events": evidence_events(events),
-            },
+                events=evidence_events(events),
+            ),
         }
     return context
 
@@ -376,19 +390,15 @@ def addendum_context(addendum: Addendum, *, final: bool = False) -> dict[str, An
                 "party1": printed_signature(practice, agreement.practice_name),
                 "party2": printed_signature(client, agreement.client_name),
             },
-            "evidence": {
-                "title": f"{title}, tekstversie {addendum.text_version}",
-                "reference": addendum.public_id,
-                "document_sha256": addendum.document_sha256,
-                "text_version": addendum.text_version,
-                "chain_sha256": chain_head(agreement),
-                "timestamp_authorities": timestamp_authorities(),
-                "signers": [
+            "evidence": evidence_page(
+                addendum,
+                title=f"{title}, tekstversie {addendum.text_version}",
+                signers=[
                     evidence_signer("Verantwoordelijke", practice),
                     evidence_signer("Verwerker", client, invited_at(addendum, client)),
                 ],
-                "events": evidence_events(events),
-            },
+                events=evidence_events(events),
+            ),
         }
     return context
 
