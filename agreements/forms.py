@@ -133,6 +133,7 @@ class PracticeForm(forms.ModelForm[Practice]):
             "breach_contact_role",
             "breach_contact_phone",
             "breach_contact_email",
+            "data_protection_officer",
             "default_penalty_per_violation",
             "default_penalty_per_day",
             "signer_code_required",

@@ -92,6 +92,17 @@ class Practice(SecurityProfileFields):
         _("breach contact phone"), max_length=20, blank=True, validators=[phone_validator]
     )
     breach_contact_email = models.EmailField(_("breach contact email"), blank=True)
+    # Art. 37 GDPR: few coaching practices must have one, but one that has names it in the
+    # record of processing (art. 30(2)(a)) and in a breach report to the AP (art. 33(3)(b)).
+    data_protection_officer = models.CharField(
+        _("data protection officer"),
+        max_length=300,
+        blank=True,
+        help_text=_(
+            "Only if your practice has one: name and how to reach them. Most coaching "
+            "practices do not need one."
+        ),
+    )
 
     # Clause 8.3: the default penalties a new agreement starts with.
     default_penalty_per_violation = models.DecimalField(

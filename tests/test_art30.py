@@ -20,6 +20,7 @@ from agreements.models import (
     Addendum,
     AddendumActivity,
     AddendumStatus,
+    Agreement,
     AgreementEnding,
     Subprocessor,
 )
@@ -418,3 +419,45 @@ def test_the_entries_of_agreements_sealed_before_can_be_laid_out_at_once(coach, 
     renders.clear()
     call_command("record_entries", stdout=output)
     assert renders == []
+
+
+def test_a_practices_data_protection_officer_is_named_in_the_record_and_the_breach_report(
+    coach, coach_client
+):
+    """Art. 30(2)(a) and 33(3)(b): a practice that has one names its data protection officer
+    (set on the practice page); without one, the record says so with a dash and the report
+    leaves the line out."""
+    from django.template.loader import render_to_string
+
+    from breaches.documents import report_context
+
+    from .test_breaches import log_breach
+    from .test_export import fake_archived
+
+    practice = coach.practice
+    form = coach_client.get(reverse("practice_edit")).context["form"]
+    values = {name: form[name].value() or "" for name in form.fields}
+    dpo = "Mr. A. de Wit <fg@dewit-privacy.test>, 06 12345678"
+    response = coach_client.post(
+        reverse("practice_edit"), values | {"data_protection_officer": dpo}
+    )
+    assert response.status_code == 302
+    practice.refresh_from_db()
+    assert practice.data_protection_officer == dpo
+
+    agreement = fake_archived(practice)
+    column = art30.COLUMNS.index("Vertegenwoordiger of functionaris gegevensbescherming verwerker")
+    (signed,) = art30.signed_agreements(Agreement.objects.filter(pk=agreement.pk))
+    entries = art30.agreement_entries(signed, {})
+    assert entries and all(entry[column] == dpo for entry in entries)
+
+    breach = log_breach(practice, coach)
+    html = render_to_string("pdf/breach/report.html", report_context(breach))
+    assert "Functionaris voor gegevensbescherming" in html
+    assert "Mr. A. de Wit &lt;fg@dewit-privacy.test&gt;" in html  # escaped, as all user text
+
+    practice.data_protection_officer = ""
+    practice.save()
+    breach.refresh_from_db()
+    html = render_to_string("pdf/breach/report.html", report_context(breach))
+    assert "Functionaris voor gegevensbescherming" not in html
