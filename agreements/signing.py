@@ -23,6 +23,7 @@ import io
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import get_args
 
 from django.conf import settings
 from django.db import transaction
@@ -508,43 +509,71 @@ def _seal_and_store(document: SignableDocument, pdf: bytes) -> None:
 
 
 def expire_and_remind(*, now: datetime.datetime | None = None) -> tuple[int, int]:
-    """Expire agreements whose links all ran out; remind clients who have not signed yet.
-    Run by a task or `manage.py signing_reminders` from cron; safe to run at any time."""
+    """Remind clients who have not signed a document sent to them (an agreement, a
+    declaration, an addendum: every kind alike), and mark what they can no longer sign
+    because all its links ran out. Run by a task or `manage.py signing_reminders` from cron;
+    safe to run at any time. Returns (expired, reminded)."""
     now = now or timezone.now()
     system = dataclasses.replace(Origin.system(), at=now)
     expired = reminded = 0
-    for agreement in Agreement.objects.filter(status=AgreementStatus.SENT):
-        with transaction.atomic():
-            locked = _locked(agreement)
-            if locked.status != AgreementStatus.SENT:
-                continue
-            live = [
-                link for link in locked.signing_links.select_for_update() if link.is_usable(now)
-            ]
-            if not live:
-                locked.status = AgreementStatus.EXPIRED
-                locked.save(update_fields=["status"])
-                locked.log(Kind.EXPIRED, system, document=locked)
-                expired += 1
-                continue
-            newest = max(live, key=lambda link: link.created_at)
-            due = (newest.last_emailed_at or newest.created_at) + timedelta(
-                days=settings.SIGNING_REMINDER_AFTER_DAYS
-            )
-            # Only delivered reminders count (record_link_email marks them), and one still
-            # waiting in the outbox is not followed by another.
-            delivered = sum(link.reminders_sent for link in locked.signing_links.all())
-            if due > now or delivered >= settings.SIGNING_MAX_REMINDERS:
-                continue
-            if is_pending(notices.REMINDER, newest.pk):
-                continue
-            # The reminder carries a new link with the same end date; the earlier one keeps
-            # working, so an older email is not suddenly dead.
-            link, token = _issue_link(locked, now=now, expires_at=newest.expires_at)
-            locked.log(Kind.REMINDED, system, document=locked, detail=locked.client.email)
-            _email_link(link, token, reminder=True)
-            reminded += 1
+    for model in get_args(ConcreteDocument):
+        # Every kind has a status "sent" while it waits for the client (agreements.checks).
+        manager = model._default_manager
+        for pk in manager.filter(status="sent").values_list("pk", flat=True):
+            with transaction.atomic():
+                outcome = _expire_or_remind(manager.select_for_update().get(pk=pk), system, now)
+            expired += outcome == "expired"
+            reminded += outcome == "reminded"
     return expired, reminded
+
+
+def _expire_or_remind(
+    document: ConcreteDocument, system: Origin, now: datetime.datetime
+) -> str | None:
+    """One waiting document, locked: "expired", "reminded" or None (nothing due)."""
+    if not document.awaits_client_signature:
+        return None
+    dossier = document.dossier
+    live = [link for link in document.signing_links.select_for_update() if link.is_usable(now)]
+    if not live:
+        return "expired" if _expire(document, system) else None
+    newest = max(live, key=lambda link: link.created_at)
+    due = (newest.last_emailed_at or newest.created_at) + timedelta(
+        days=settings.SIGNING_REMINDER_AFTER_DAYS
+    )
+    # Only delivered reminders count (record_link_email marks them), and one still waiting
+    # in the outbox is not followed by another.
+    delivered = sum(link.reminders_sent for link in document.signing_links.all())
+    if due > now or delivered >= settings.SIGNING_MAX_REMINDERS:
+        return None
+    if is_pending(notices.REMINDER, newest.pk):
+        return None
+    # The reminder carries a new link with the same end date; the earlier one keeps working,
+    # so an older email is not suddenly dead.
+    link, token = _issue_link(document, now=now, expires_at=newest.expires_at)
+    dossier.log(Kind.REMINDED, system, document=document, detail=dossier.client.email)
+    _email_link(link, token, reminder=True)
+    return "reminded"
+
+
+def _expire(document: ConcreteDocument, system: Origin) -> bool:
+    """Every link of `document` ran out: an agreement becomes expired (the coach sends it
+    again from its page); a declaration or an addendum keeps its status, and its trail says
+    once, per round of links, that they ran out. False when already said."""
+    dossier = document.dossier
+    if isinstance(document, Agreement):
+        document.status = AgreementStatus.EXPIRED
+        document.save(update_fields=["status"])
+    else:
+        newest_link = document.signing_links.order_by("-created_at").first()
+        said = AgreementEvent.objects.filter(document=document, kind=Kind.EXPIRED)
+        if newest_link is not None:
+            said = said.filter(at__gte=newest_link.created_at)
+        if said.exists():
+            return False
+    # Dated by the sweep's moment, which the check above compares with the links' dates.
+    dossier.log(Kind.EXPIRED, system, document=document, at=system.at)
+    return True
 
 
 @task

@@ -628,3 +628,45 @@ def test_the_object_lock_never_outlasts_an_addendum_that_shortens_retention(coac
     until = archive.lock_until(Agreement.objects.get(pk=agreement.pk), today=today)
     assert until == add_period(today, 1, RetentionUnit.MONTH)
     assert until < as_signed
+
+
+def test_an_unsigned_addendum_is_reminded_and_its_expiry_is_on_the_trail(
+    coach_client, signed, django_capture_on_commit_callbacks, settings
+):
+    """Reminders and expiry take every kind alike: the client of a sent addendum gets the
+    reminders an agreement's client gets, with a new link to the addendum; when every link
+    ran out the trail says so, once, and nothing more is sent."""
+    from datetime import timedelta
+
+    from django.core import mail
+
+    from agreements import signing
+    from agreements.models import AgreementEvent, SigningLink
+
+    addendum = draft_changed(coach_client, signed, add=NEW_ROW)
+    with django_capture_on_commit_callbacks(execute=True):
+        coach_client.post(reverse("addendum_send", args=[addendum.public_id]), coach_signature())
+    link = SigningLink.objects.get(document=addendum)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert signing.expire_and_remind(now=link.created_at + timedelta(days=2)) == (0, 0)
+        assert signing.expire_and_remind(now=link.created_at + timedelta(days=3, hours=1)) == (0, 1)
+    (reminder,) = mail.outbox
+    assert reminder.subject.startswith("Herinnering")
+    assert reminder.to == [signed.client.email]
+    new_link = signing.link_for_token(token_from(reminder))
+    assert new_link.document_id == addendum.document_id
+    assert new_link.expires_at == link.expires_at
+    assert signed.events.filter(kind=AgreementEvent.Kind.REMINDED, document=addendum).exists()
+
+    mail.outbox.clear()
+    after = link.expires_at + timedelta(minutes=1)
+    assert signing.expire_and_remind(now=after) == (1, 0)
+    assert signing.expire_and_remind(now=after + timedelta(days=1)) == (0, 0)
+    expired = signed.events.filter(kind=AgreementEvent.Kind.EXPIRED, document=addendum)
+    assert expired.count() == 1
+    addendum.refresh_from_db()
+    assert addendum.status == AddendumStatus.SENT  # the coach withdraws it or it stays open
+    signed.refresh_from_db()
+    assert signed.is_archived  # the agreement itself is untouched
+    assert mail.outbox == []
