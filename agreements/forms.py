@@ -326,7 +326,7 @@ class ActivityForm(
                 "computed period decides when the data must go."
             )
             % {
-                "text": f"{named[0]} {units[named[1]]}",
+                "text": f"{named.written} {units[named.unit]}",
                 "computed": f"{cleaned['retention_amount']} {units[unit]}",
             },
         )

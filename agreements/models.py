@@ -159,6 +159,7 @@ class SigningWords:
     consent_required: str  # when it is not ticked
     invitation_subject: str
     invitation: str  # what the invitation asks, before the link
+    reminder: str  # what a reminder says first, before the invitation's words
     code_subject: str  # the signer code's email
     sealing_delayed: str  # to the coach, when the sealed PDF is late
 
@@ -489,6 +490,7 @@ class Agreement(ChecksInOneQuery, SecurityProfileFields, SignableDocument):
                 "personal data is handled and protected."
             )
             % practice,
+            reminder=gettext("You have not signed the processing agreement yet."),
             code_subject=gettext("Your code to sign the processing agreement with %(practice)s")
             % practice,
             sealing_delayed=gettext(
@@ -798,6 +800,7 @@ class Declaration(SignableDocument):
                 "destroyed the personal data. Read and sign the declaration."
             )
             % practice,
+            reminder=gettext("You have not signed the declaration of return or destruction yet."),
             code_subject=gettext("Your code to sign the declaration for %(practice)s") % practice,
             sealing_delayed=gettext(
                 "%(name)s signed the declaration of return or destruction, but its sealed PDF "
@@ -943,6 +946,10 @@ class Addendum(SecurityProfileFields, SignableDocument):
                 "%(practice)s asks you to read and sign addendum %(number)s to your processing "
                 "agreement. It changes Bijlage 1 or 2: which personal data is processed and how "
                 "it is protected. The old and the new text stand side by side."
+            )
+            % practice,
+            reminder=gettext(
+                "You have not signed addendum %(number)s to your processing agreement yet."
             )
             % practice,
             code_subject=gettext("Your code to sign addendum %(number)s for %(practice)s")

@@ -13,7 +13,10 @@ free-text period. The app never treats an unknown date as permission to destroy.
 import calendar
 import datetime
 import re
+import unicodedata
 from dataclasses import dataclass
+from fractions import Fraction
+from typing import NamedTuple
 
 from django.db import transaction
 from django.db.models import Prefetch, Q
@@ -62,8 +65,9 @@ def _add_months(start: datetime.date, months: int) -> datetime.date:
     return datetime.date(year, month, min(start.day, last_day))
 
 
-# A period as the printed text names it: a number (in digits or words, Dutch or English)
-# and a unit.
+# A period as the printed text names it: a number (in digits, with a decimal comma or point
+# or Dutch thousands points, or in words, Dutch or English) and a unit. The text is first
+# brought to one form (NFKC, then casefold: "２", "ſ" and "JAAR" read as "2", "s", "jaar").
 _NUMBER_WORDS = {
     "een": 1, "één": 1, "one": 1, "twee": 2, "two": 2, "drie": 3, "three": 3, "vier": 4,
     "four": 4, "vijf": 5, "five": 5, "zes": 6, "six": 6, "zeven": 7, "seven": 7, "acht": 8,
@@ -76,38 +80,54 @@ _UNITS = {
     "month": RetentionUnit.MONTH, "months": RetentionUnit.MONTH, "jaar": RetentionUnit.YEAR,
     "jaren": RetentionUnit.YEAR, "year": RetentionUnit.YEAR, "years": RetentionUnit.YEAR,
 }  # fmt: skip
+_THOUSANDS = r"\d{1,3}(?:\.\d{3})+"
 _PERIOD = re.compile(
-    r"(?<![\w-])(\d{1,3}|" + "|".join(_NUMBER_WORDS) + r")\s+(" + "|".join(_UNITS) + r")\b",
-    re.IGNORECASE,
+    rf"(?<![\w.,-])({_THOUSANDS}(?![\d,])|\d+(?:[.,]\d+)?|{'|'.join(_NUMBER_WORDS)})"
+    rf"\s+({'|'.join(_UNITS)})\b"
 )
 
 
-def _as_length(amount: int, unit: str) -> tuple[int, str]:
-    """A period's length to compare: months for months and years, else days."""
-    if unit == RetentionUnit.YEAR:
-        return amount * 12, RetentionUnit.MONTH
-    return amount, unit
+class Period(NamedTuple):
+    amount: Fraction
+    unit: str
+    written: str  # the number as the text writes it: "2,5", "twee"
+
+    def length(self) -> tuple[Fraction, str]:
+        """To compare: months for months and years, else days."""
+        if self.unit == RetentionUnit.YEAR:
+            return self.amount * 12, RetentionUnit.MONTH
+        return self.amount, self.unit
 
 
-def period_in_text(text: str) -> tuple[int, str] | None:
-    """The one period (amount, unit) that a printed retention text names, or None when it
-    names none ("zo lang als nodig") or more than one (then a reader must weigh them)."""
-    found = {
-        (int(number) if number.isdigit() else _NUMBER_WORDS[number.lower()], _UNITS[unit.lower()])
-        for number, unit in _PERIOD.findall(text)
-    }
-    if len({_as_length(*period) for period in found}) != 1:
+def _amount(written: str) -> Fraction:
+    if written in _NUMBER_WORDS:
+        return Fraction(_NUMBER_WORDS[written])
+    digits = "".join(str(unicodedata.digit(char, char)) for char in written)
+    if re.fullmatch(_THOUSANDS, digits):
+        return Fraction(digits.replace(".", ""))
+    return Fraction(digits.replace(",", "."))
+
+
+def period_in_text(text: str) -> Period | None:
+    """The one period that a printed retention text names, or None when it names none
+    ("zo lang als nodig") or more than one (then a reader must weigh them)."""
+    plain = unicodedata.normalize("NFKC", text).casefold()
+    found = [
+        Period(_amount(number), _UNITS[unit], number) for number, unit in _PERIOD.findall(plain)
+    ]
+    if len({period.length() for period in found}) != 1:
         return None
-    return min(found)
+    return found[0]
 
 
-def text_disagrees(text: str, amount: int | None, unit: str) -> tuple[int, str] | None:
+def text_disagrees(text: str, amount: int | None, unit: str) -> Period | None:
     """The period the printed text names, when it differs from the structured one that
     computes the due date (12 months and 1 year agree); else None."""
     named = period_in_text(text)
     if named is None or amount is None or not unit:
         return None
-    return None if _as_length(*named) == _as_length(amount, unit) else named
+    structured = Period(Fraction(amount), unit, str(amount))
+    return None if named.length() == structured.length() else named
 
 
 def period_start(retention_from: str, ending: AgreementEnding) -> datetime.date:

@@ -122,9 +122,22 @@ def _representative(party: object) -> str:
     return "\n".join(name for name in names if name)
 
 
-def transfers(row: ProcessingActivityFields, register: dict[int, Subprocessor]) -> str:
+def transfers(
+    row: ProcessingActivityFields, register: dict[int, Subprocessor], by_notice: list[str]
+) -> str:
     """Transfers to countries outside the EEA and their safeguards: from the sub-processor
-    register when the row picks from it, else what the row's own text says."""
+    register when the row picks from it, else what the row's own text says; then those that
+    a notice after signing brought in (`transfers_by_notice`)."""
+    signed = _signed_transfers(row, register)
+    if not by_notice:
+        return signed
+    # Said of the signed annexes, so that "Geen ..." does not read as the whole answer.
+    if not signed.startswith("Volgens Bijlage 1"):
+        signed = f"Bijlage 1: {signed}"
+    return "\n".join([signed, *by_notice])
+
+
+def _signed_transfers(row: ProcessingActivityFields, register: dict[int, Subprocessor]) -> str:
     entries = [register[pk] for pk in row.subprocessor_ids or [] if pk in register]
     if entries:
         outside = [entry for entry in entries if entry.outside_eea]
@@ -244,7 +257,7 @@ def agreement_entries(
             row.personal_data,
             "\n\n".join(text for text in (row.sub_processors, told) if text),
             row.location,
-            "\n".join([transfers(row, register), *brought_in]),
+            transfers(row, register, brought_in),
             row.retention,
             measures,
             _date(ending.coaching_ended_on) if ending else "",

@@ -654,6 +654,9 @@ def test_an_unsigned_addendum_is_reminded_and_its_expiry_is_on_the_trail(
     (reminder,) = mail.outbox
     assert reminder.subject.startswith("Herinnering")
     assert reminder.to == [signed.client.email]
+    # It says what is unsigned: the addendum, not the agreement the client signed long ago.
+    assert "Je hebt addendum 1 bij je verwerkersovereenkomst nog niet ondertekend." in reminder.body
+    assert "de verwerkersovereenkomst nog niet" not in reminder.body
     new_link = signing.link_for_token(token_from(reminder))
     assert new_link.document_id == addendum.document_id
     assert new_link.expires_at == link.expires_at

@@ -450,6 +450,12 @@ def test_a_practices_data_protection_officer_is_named_in_the_record_and_the_brea
     (signed,) = art30.signed_agreements(Agreement.objects.filter(pk=agreement.pk))
     entries = art30.agreement_entries(signed, {})
     assert entries and all(entry[column] == dpo for entry in entries)
+    # The register's heading names it too, also when no agreement is signed yet.
+    from records.record_entries import render_html
+
+    cover = render_html(practice, [], cover=True, total=0, part=1, parts=1)
+    assert "Functionaris voor gegevensbescherming" in cover
+    assert "Mr. A. de Wit &lt;fg@dewit-privacy.test&gt;" in cover
 
     breach = log_breach(practice, coach)
     html = render_to_string("pdf/breach/report.html", report_context(breach))

@@ -193,6 +193,9 @@ def test_the_printed_period_and_the_computed_one_must_agree(coach):
         ("Zo lang als nodig, daarna vernietigd", "7", "year"),
         ("Notities 2 jaar, facturen 7 jaar", "7", "year"),
         ("30 dagen", "30", "day"),
+        ("2,5 jaar na het einde", "30", "month"),
+        ("2 dayſ", "2", "day"),  # a long s reads as an s, as in any case-blind match
+        ("Ｚeven JAAR", "7", "year"),
     ):
         data = {
             f"{first}retention": text,
@@ -201,7 +204,16 @@ def test_the_printed_period_and_the_computed_one_must_agree(coach):
         }
         formset = ActivityFormSet(_formset_data(agreement, **data), instance=agreement)
         assert formset.is_valid(), (text, formset.errors)
-    for text in ("1 maand", "3 jaar", "twaalf dagen", "3 years after the end"):
+    for text in (
+        "1 maand",
+        "3 jaar",
+        "twaalf dagen",
+        "3 years after the end",
+        "1000 dagen na het einde",
+        "1.000 dagen",
+        "1,5 jaar",
+        "ſix years",
+    ):
         data = {f"{first}retention": text}
         formset = ActivityFormSet(_formset_data(agreement, **data), instance=agreement)
         assert not formset.is_valid(), text

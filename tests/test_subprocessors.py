@@ -589,6 +589,9 @@ def test_a_notice_and_the_clients_answer_reach_the_record(coach, clients):
     # In force: Eva (Bijlage 4, no objection) has the transfer; Anna, who has not
     # consented, has not.
     assert f"{WOLK}, vanaf {effective:%d-%m-%Y}" in column(eva, effective, TRANSFERS)
+    # What the signed annexes said is said of them, not of the whole: no "Geen" standing
+    # alone above a sub-processor outside the EEA.
+    assert all(text.startswith("Bijlage 1: Geen") for text in column(eva, effective, TRANSFERS))
     assert WOLK not in column(anna, effective, TRANSFERS)
     assert f"vanaf {effective:%d-%m-%Y}" in column(anna, effective, SUBPROCESSORS)
 
