@@ -1,7 +1,8 @@
 """What this app tells the apps above it, which it may not import (README, Layout).
 
 `terms_changed` is sent after the commit that changed what a signed agreement says about
-the processing in force: it was sealed, it ended, an addendum to it was sealed. The records
+the processing in force: it was sealed, it ended, an addendum to it was sealed, a
+sub-processor change was announced to its client or the client's answer recorded. The records
 app lays out the agreement's entries in the processing record then (records.record_entries).
 The services send it; a receiver only queues its own work.
 """

@@ -41,6 +41,7 @@ from .models import (
     SubprocessorChange,
     SubprocessorNotice,
 )
+from .signals import announce_terms_changed
 
 # Bijlage 4 (2026.1, clause 4.2) promises clients at least this many days' notice of a new
 # or replaced sub-processor.
@@ -274,6 +275,7 @@ def _announce(
         )
         for agreement in agreements:
             agreement.log(AgreementEvent.Kind.SUBPROCESSOR_NOTICE, origin, detail=detail)
+            announce_terms_changed(agreement.pk)
         notices.send_subprocessor_change(notice, before=before)
     return change
 
@@ -360,6 +362,8 @@ def _record_answer(
         )
         for agreement in locked.agreements.all():
             agreement.log(event, origin, detail=shown)
+            # What the record of processing says of it changed (records.art30).
+            announce_terms_changed(agreement.pk)
     return locked
 
 

@@ -170,35 +170,40 @@ def _answer(notice: SubprocessorNotice) -> str:
     return "toestemming gevraagd (geen Bijlage 4), niet vastgelegd: geldt niet voor zijn gegevens"
 
 
-def _applies(notice: SubprocessorNotice, on: datetime.date) -> bool:
-    """The change is in force for this client's data on `on`."""
-    if notice.change.effective_on > on or notice.objection_received_on:
+def _applies(notice: SubprocessorNotice, ended_on: datetime.date | None) -> bool:
+    """The change applies to this client's data (from its date, before the agreement ended).
+
+    Not cut off at today: an entry reads the same before and after a change's date (which it
+    names), so the entries laid out when the notice was sent or answered stay valid."""
+    if ended_on is not None and notice.change.effective_on > ended_on:
+        return False
+    if notice.objection_received_on:
         return False
     return not notice.consent_needed or notice.consent_received_on is not None
 
 
-def notices_told(notices: list[SubprocessorNotice], on: datetime.date) -> str:
+def notices_told(notices: list[SubprocessorNotice]) -> str:
     """The sub-processor changes told to the client after signing, with his answer."""
     lines = []
     for notice in notices:
         change = notice.change
-        when = "vanaf" if change.effective_on <= on else "gaat in op"
         answer = _answer(notice)
         lines.append(
-            f"{change.summary} ({when} {_date(change.effective_on)}{'; ' if answer else ''}"
-            f"{answer})"
+            f"{change.summary} (per {_date(change.effective_on)}{'; ' if answer else ''}{answer})"
         )
     if not lines:
         return ""
     return "Na ondertekening aangekondigd (artikel 28 lid 2 AVG):\n" + "\n".join(lines)
 
 
-def transfers_by_notice(notices: list[SubprocessorNotice], on: datetime.date) -> list[str]:
-    """Sub-processors outside the EEA that a notice in force brought in."""
+def transfers_by_notice(
+    notices: list[SubprocessorNotice], ended_on: datetime.date | None
+) -> list[str]:
+    """Sub-processors outside the EEA that a notice brought in, from the day it named."""
     found: dict[int, str] = {}
     for notice in notices:
         entry = notice.change.subprocessor
-        if not _applies(notice, on):
+        if not _applies(notice, ended_on):
             continue
         if notice.change.kind == SubprocessorChangeKind.ENDED or not entry.outside_eea:
             found.pop(entry.pk, None)
@@ -239,8 +244,8 @@ def agreement_entries(
     practice, client = agreement.practice, agreement.client
     measures = security_description(annexes)
     notices = list(agreement.subprocessor_notices.all())
-    told = notices_told(notices, on)
-    brought_in = transfers_by_notice(notices, on)
+    told = notices_told(notices)
+    brought_in = transfers_by_notice(notices, ending.coaching_ended_on if ending else None)
     return [
         [
             agreement.client_name,

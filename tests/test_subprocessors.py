@@ -557,62 +557,85 @@ class Rows(list):
         return all(found)
 
 
-def test_a_notice_and_the_clients_answer_reach_the_record(coach, clients):
+def test_a_notice_and_the_clients_answer_reach_the_record(
+    coach, clients, django_capture_on_commit_callbacks
+):
+    from agreements.models import AgreementEnding
+    from agreements.signals import terms_changed
+
+    announced = []
+
+    def listen(sender, agreement_id, **kwargs):
+        announced.append(agreement_id)
+
+    terms_changed.connect(listen)
     effective = in_days(NOTICE_DAYS)
-    subprocessor_add(
-        practice=coach.practice,
-        values={
-            "name": "Wolk Agenda Inc.",
-            "service": "Online agenda",
-            "data": "Naam en afspraken",
-            "location": "Verenigde Staten",
-            "outside_eea": True,
-            "transfer_safeguard": "EU-VS Data Privacy Framework",
-            "since": effective,
-        },
-        effective_on=effective,
-        origin=Origin.of_account(coach),
-    )
-    anna, eva = clients["anna"], clients["eva"]
+    with django_capture_on_commit_callbacks(execute=True):
+        subprocessor_add(
+            practice=coach.practice,
+            values={
+                "name": "Wolk Agenda Inc.",
+                "service": "Online agenda",
+                "data": "Naam en afspraken",
+                "location": "Verenigde Staten",
+                "outside_eea": True,
+                "transfer_safeguard": "EU-VS Data Privacy Framework",
+                "since": effective,
+            },
+            effective_on=effective,
+            origin=Origin.of_account(coach),
+        )
+    anna, eva, eva2 = clients["anna"], clients["eva"], clients["eva2"]
+    # Each agreement told of it has its entries laid out again (records.record_entries).
+    assert sorted(announced) == sorted([anna.pk, eva.pk, eva2.pk])
     today = timezone.localdate()
 
-    # Announced, not yet in force: listed, no transfer yet.
+    # Listed with its date and the answer so far; an entry reads the same before and on
+    # that date, so what was laid out when the notice went out stays right.
     told = column(anna, today, SUBPROCESSORS)
     assert len(told) == 3
     assert "Na ondertekening aangekondigd (artikel 28 lid 2 AVG):" in told
     assert "Nieuwe subverwerker: Wolk Agenda Inc." in told
-    assert f"gaat in op {effective:%d-%m-%Y}" in told
+    assert f"per {effective:%d-%m-%Y}" in told
     assert "toestemming gevraagd (geen Bijlage 4), niet vastgelegd" in told
-    assert WOLK not in column(eva, today, TRANSFERS)
     assert "geen bezwaar vastgelegd" in column(eva, today, SUBPROCESSORS)
+    for table in (SUBPROCESSORS, TRANSFERS):
+        assert column(eva, today, table) == column(eva, effective, table)
 
-    # In force: Eva (Bijlage 4, no objection) has the transfer; Anna, who has not
+    # Eva (Bijlage 4, no objection) has the transfer from its date; Anna, who has not
     # consented, has not.
-    assert f"{WOLK}, vanaf {effective:%d-%m-%Y}" in column(eva, effective, TRANSFERS)
+    assert f"{WOLK}, vanaf {effective:%d-%m-%Y}" in column(eva, today, TRANSFERS)
     # What the signed annexes said is said of them, not of the whole: no "Geen" standing
     # alone above a sub-processor outside the EEA.
-    assert all(text.startswith("Bijlage 1: Geen") for text in column(eva, effective, TRANSFERS))
-    assert WOLK not in column(anna, effective, TRANSFERS)
-    assert f"vanaf {effective:%d-%m-%Y}" in column(anna, effective, SUBPROCESSORS)
+    assert all(text.startswith("Bijlage 1: Geen") for text in column(eva, today, TRANSFERS))
+    assert WOLK not in column(anna, today, TRANSFERS)
+    # An agreement that ends before the change's date never had it.
+    AgreementEnding.objects.create(agreement=eva2, coaching_ended_on=today)
+    assert WOLK not in column(eva2, today, TRANSFERS)
+    assert f"per {effective:%d-%m-%Y}" in column(eva2, today, SUBPROCESSORS)
 
     # Anna consents, Eva objects: the other way round.
-    notice_record_consent(
-        notice=SubprocessorNotice.objects.get(client=anna.client),
-        received_on=today,
-        consent="Akkoord.",
-        origin=Origin.of_account(coach),
-    )
-    notice_record_objection(
-        notice=SubprocessorNotice.objects.get(client=eva.client),
-        received_on=today,
-        objection="Liever niet in de VS.",
-        origin=Origin.of_account(coach),
-    )
-    assert WOLK in column(anna, effective, TRANSFERS)
-    assert f"toestemming gegeven op {today:%d-%m-%Y}" in column(anna, effective, SUBPROCESSORS)
-    assert WOLK not in column(eva, effective, TRANSFERS)
-    for agreement in (eva, clients["eva2"]):
-        told = column(agreement, effective, SUBPROCESSORS)
+    announced.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        notice_record_consent(
+            notice=SubprocessorNotice.objects.get(client=anna.client),
+            received_on=today,
+            consent="Akkoord.",
+            origin=Origin.of_account(coach),
+        )
+        notice_record_objection(
+            notice=SubprocessorNotice.objects.get(client=eva.client),
+            received_on=today,
+            objection="Liever niet in de VS.",
+            origin=Origin.of_account(coach),
+        )
+    terms_changed.disconnect(listen)
+    assert sorted(announced) == sorted([anna.pk, eva.pk, eva2.pk])
+    assert WOLK in column(anna, today, TRANSFERS)
+    assert f"toestemming gegeven op {today:%d-%m-%Y}" in column(anna, today, SUBPROCESSORS)
+    assert WOLK not in column(eva, today, TRANSFERS)
+    for agreement in (eva, eva2):
+        told = column(agreement, today, SUBPROCESSORS)
         assert f"bezwaar ontvangen op {today:%d-%m-%Y}: geldt niet" in told
 
     # The export's record reads the same entries; a client who got no notice has none.
