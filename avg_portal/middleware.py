@@ -114,8 +114,9 @@ class OTPMiddleware(django_otp.middleware.OTPMiddleware):
     """django-otp's middleware, reading the session's device with a statement made once
     (`rowload`) instead of an ORM query built for every request.
 
-    Overrides `_device_from_persistent_id`, the one step of django-otp (1.6 and 1.7) that
-    queries; what it does with the device (is it confirmed, and this user's?) is unchanged.
+    Overrides `_device_from_persistent_id`, the one step of django-otp's middleware (1.7)
+    that queries; what it does with the device (is it confirmed, and this user's?) is
+    unchanged. tests/test_rowload.py goes through it with good and bad devices.
     """
 
     def _device_from_persistent_id(self, persistent_id: str) -> Device | None:
