@@ -9,7 +9,7 @@ PORT ?= 8000
 # Development settings for `make run` and the test suite; production sets its own environment.
 DEV_ENV = DJANGO_DEBUG=1 DJANGO_SITE_URL=http://$(HOST):$(PORT)
 
-.PHONY: run test install messages system-deps browser-deps lint typecheck format bench bench-http bench-scale pg-client-deps restore-drill clean screenshots
+.PHONY: run test install messages system-deps browser-deps front-deps lint typecheck format bench bench-http bench-scale pg-client-deps restore-drill clean screenshots
 
 install: $(INSTALLED)
 
@@ -34,6 +34,15 @@ browser-deps:
 	@missing=""; command -v chromium >/dev/null || missing="chromium"; \
 	command -v pdftotext >/dev/null || missing="$$missing poppler-utils"; \
 	$(call apt_install,$$missing)
+
+# nginx, for tests/test_front_server.py (the signed download links are checked by nginx
+# itself) and `make bench-http`. Not fatal: without it that test is skipped and says why.
+# Debian starts an nginx of its own on installing it; that one is stopped again.
+front-deps:
+	@if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then \
+	  ( $(call apt_install, nginx-light) ) && { /usr/sbin/nginx -s quit 2>/dev/null || true; } \
+	    || echo "Without nginx, tests/test_front_server.py skips its nginx test."; \
+	fi
 
 define apt_install
 if [ -n "$(1)" ]; then \
@@ -63,7 +72,7 @@ run: messages
 # and rewrite the tests' asserts again. The 15 slowest tests are listed at the end, to keep
 # the suite's time in view.
 PYTEST_WORKERS ?= auto
-test: messages browser-deps
+test: messages browser-deps front-deps
 	env -u PYTHONDONTWRITEBYTECODE $(DEV_ENV) $(BIN)/python -m pytest -n $(PYTEST_WORKERS) \
 		--dist worksteal --durations=15 $(PYTEST_ARGS)
 
@@ -85,7 +94,7 @@ bench: messages
 
 # Issue 15's table over HTTP: gunicorn on PostgreSQL (DATABASE_URL, default the scratch
 # database avg_bench on 127.0.0.1, dropped and made again) and Redis, production settings.
-bench-http: messages
+bench-http: messages front-deps
 	$(BIN)/python -m bench http
 
 # Scale-out (bench/scale.py): 200 clients sign at once through two gunicorn instances, two

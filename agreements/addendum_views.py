@@ -8,6 +8,7 @@ import uuid
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -19,7 +20,7 @@ from . import addenda, documents
 from .access import get_addendum_for_coach, get_agreement_for_coach
 from .annexes import annexes_before, annexes_of, compare
 from .forms import AddendumActivityFormSet, AddendumForm
-from .views import SendPage, _document_pdf, sign_and_send_page
+from .views import SendPage, _document_pdf, download_url, sign_and_send_page
 
 
 @require_POST
@@ -80,19 +81,22 @@ def addendum_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
             "document": documents.render_html(addendum),
             "events": addendum.document_events.all(),
             "latest_link": addendum.signing_links.first(),
+            "pdf_url": download_url(
+                request, addendum, reverse("addendum_pdf", args=[addendum.public_id])
+            ),
         },
     )
 
 
 @require_safe
 def addendum_pdf(request: HttpRequest, public_id: uuid.UUID) -> HttpResponseBase:
-    """A draft is rendered fresh; once sent, the version both sign; once sealed, the stored
-    file, checked first."""
+    """A draft is rendered once per version and kept; once sent, the version both sign;
+    once sealed, the stored file, checked first."""
     addendum = get_addendum_for_coach(request, public_id)
     if addendum.document_sha256:
         return _document_pdf(request, addendum)
     return HttpResponse(
-        documents.render_pdf(addendum),
+        documents.draft_pdf(addendum),
         content_type="application/pdf",
         headers={"Content-Disposition": attachment(addendum.download_name())},
     )

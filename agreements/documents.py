@@ -93,46 +93,62 @@ def render_agreement_html(agreement: Agreement) -> str:
         return body
 
 
-def render_agreement_pdf(agreement: Agreement, *, final: bool = False) -> bytes:
+def render_agreement_pdf(
+    agreement: Agreement, *, final: bool = False, keep_in: str | None = None
+) -> bytes:
     """The printable agreement. `final` adds both signatures and the evidence page: the
-    document that is sealed and archived once the client has signed."""
+    document that is sealed and archived once the client has signed. `keep_in`: see
+    `draft_pdf`."""
     with translation.override(DOCUMENT_LANGUAGE):
         context = document_context(agreement)
         if final:
             context |= final_context(agreement)
         html = render_to_string(PRINT_TEMPLATE, context)
-    return pdf.render_pdf(
+    return _print(
         html,
-        title=context["title"],
+        context,
         author=agreement.practice_name,
-        lang=DOCUMENT_LANGUAGE,
         allowed_data_uris=signature_images(context["signatures"]),
+        keep_in=keep_in,
     )
 
 
-# Where `agreement_draft_pdf` keeps the PDFs of drafts (avg_portal.pdf.render_pdf_once).
+def _print(
+    html: str,
+    context: Mapping[str, Any],
+    *,
+    author: str,
+    allowed_data_uris: list[str],
+    keep_in: str | None,
+) -> bytes:
+    """The PDF of `html`; kept in storage under `keep_in` when given (`draft_pdf`)."""
+    options = {
+        "title": context["title"],
+        "author": author,
+        "lang": DOCUMENT_LANGUAGE,
+        "allowed_data_uris": allowed_data_uris,
+    }
+    if keep_in is None:
+        return pdf.render_pdf(html, **options)
+    return pdf.render_pdf_once(html, folder=keep_in, **options)
+
+
+# Where `draft_pdf` keeps the PDFs of drafts (avg_portal.pdf.render_pdf_once).
 DRAFT_PDFS = "agreement-drafts"
 
 
-def draft_pdf_folder(agreement: Agreement) -> str:
-    return f"{DRAFT_PDFS}/{agreement.public_id}"
+def draft_pdf_folder(document: ConcreteDocument) -> str:
+    """Where the drafts of `document` are kept (an agreement or an addendum has drafts)."""
+    return f"{DRAFT_PDFS}/{document.public_id}"
 
 
-def agreement_draft_pdf(agreement: Agreement) -> bytes:
-    """The draft's PDF for the coach's download: rendered once per version of the draft and
+def draft_pdf(document: Agreement | Addendum) -> bytes:
+    """A draft's PDF for the coach's download: rendered once per version of the draft and
     kept in storage under the hash of its HTML, so that downloading it again, or after an
     edit that changed nothing printed, reads the stored file instead of laying it out."""
-    with translation.override(DOCUMENT_LANGUAGE):
-        context = document_context(agreement)
-        html = render_to_string(PRINT_TEMPLATE, context)
-    return pdf.render_pdf_once(
-        html,
-        folder=draft_pdf_folder(agreement),
-        title=context["title"],
-        author=agreement.practice_name,
-        lang=DOCUMENT_LANGUAGE,
-        allowed_data_uris=signature_images(context["signatures"]),
-    )
+    if isinstance(document, Addendum):
+        return render_addendum_pdf(document, keep_in=draft_pdf_folder(document))
+    return render_agreement_pdf(document, keep_in=draft_pdf_folder(document))
 
 
 @dataclass(frozen=True)
@@ -408,16 +424,18 @@ def render_addendum_html(addendum: Addendum) -> str:
         return render_to_string(ADDENDUM_BODY, addendum_context(addendum))
 
 
-def render_addendum_pdf(addendum: Addendum, *, final: bool = False) -> bytes:
+def render_addendum_pdf(
+    addendum: Addendum, *, final: bool = False, keep_in: str | None = None
+) -> bytes:
     with translation.override(DOCUMENT_LANGUAGE):
         context = addendum_context(addendum, final=final)
         html = render_to_string(ADDENDUM_PRINT, context)
-    return pdf.render_pdf(
+    return _print(
         html,
-        title=context["title"],
+        context,
         author=addendum.agreement.practice_name,
-        lang=DOCUMENT_LANGUAGE,
         allowed_data_uris=signature_images(context["signatures"]),
+        keep_in=keep_in,
     )
 
 

@@ -5,6 +5,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
@@ -19,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from avg_portal.confirmation import confirmation_page
-from avg_portal.downloads import attachment, stored_file_response
+from avg_portal.downloads import attachment, front_server_link, stored_file_response
 from avg_portal.emails import shown_mail_error
 from avg_portal.models import User
 from core.access import get_practice
@@ -277,6 +278,7 @@ def agreement_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse
     agreement = get_agreement_for_coach(request, public_id)
     latest_link = agreement.signing_links.first()
     ending = getattr(agreement, "ending", None)
+    declaration = getattr(agreement, "declaration", None)
     return render(
         request,
         "agreements/agreement_detail.html",
@@ -292,7 +294,14 @@ def agreement_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse
             "ending": ending,
             "keep_until": agreement_keep_until(agreement) if ending else None,
             "end_form": EndForm(),
-            "declaration": getattr(agreement, "declaration", None),
+            "declaration": declaration,
+            "pdf_url": download_url(
+                request, agreement, reverse("agreement_pdf", args=[agreement.public_id])
+            ),
+            "declaration_pdf_url": declaration
+            and download_url(
+                request, declaration, reverse("declaration_pdf", args=[agreement.public_id])
+            ),
             "declaration_form": DeclarationForm(),
             "addenda": agreement.addenda.all(),
             "open_addendum": addenda.open_addendum(agreement),
@@ -302,6 +311,27 @@ def agreement_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse
     )
 
 
+def download_url(request: HttpRequest, document: ConcreteDocument, path: str) -> str:
+    """The address a page gives for downloading `document` (its view at `path`): once it is
+    sealed and where nginx checks signed links (DJANGO_SENDFILE_LINK_SECRET), a link that
+    nginx answers without the app, made only after the checks `_document_pdf` makes before
+    it serves the file; otherwise `path` itself."""
+    if not (settings.SENDFILE_LINK_SECRET and document.is_archived):
+        return path
+    latest = evidence_renewal.latest_version(document)
+    try:
+        archive.check_stored_once(latest.file, latest.sha256)
+    except archive.ArchiveProblem:
+        return path  # the view says what is wrong, and tells the operator
+    link = front_server_link(
+        path,
+        latest.file.name or "",
+        filename=document.download_name(),
+        session_key=request.session.session_key,
+    )
+    return link or path
+
+
 def agreement_pdf(request: HttpRequest, public_id: uuid.UUID) -> HttpResponseBase:
     """A draft is rendered once per version and kept; once sent, the version the parties sign
     is served (named as an unsigned copy); once sealed, the stored file, checked first, never
@@ -309,7 +339,7 @@ def agreement_pdf(request: HttpRequest, public_id: uuid.UUID) -> HttpResponseBas
     agreement = get_agreement_for_coach(request, public_id)
     if agreement.document_sha256:
         return _document_pdf(request, agreement)
-    pdf = documents.agreement_draft_pdf(agreement)
+    pdf = documents.draft_pdf(agreement)
     return HttpResponse(
         pdf,
         content_type="application/pdf",

@@ -5,10 +5,14 @@ front server's speed.
 A view checks who asks and that the stored file is intact first; `stored_file_response`
 then hands the sending to the front server when `settings.SENDFILE` says how (nginx or
 Caddy read the file from disk, S3 serves a presigned URL), or streams it from storage in
-chunks, never reading the whole file into memory.
+chunks, never reading the whole file into memory. `front_server_link` makes the signed link
+that nginx checks and answers by itself, for the pages that offer a sealed document.
 """
 
+import base64
+import hashlib
 import re
+import time
 import unicodedata
 from typing import Any
 from urllib.parse import quote
@@ -67,3 +71,40 @@ def stored_file_response(field: FieldFile, *, filename: str, content_type: str) 
         response = FileResponse(field.storage.open(name, "rb"), content_type=content_type)
     response["Content-Disposition"] = disposition
     return response
+
+
+# What nginx hashes to check a signed link (deploy/nginx.conf, secure_link_md5): the same
+# text, in the same order, as `front_server_link` below.
+LINK_MD5 = "$arg_avg_e|$uri|$arg_avg_f|$cookie_sessionid|$arg_avg_n|$avg_link_secret"
+
+# Stored names that go into a signed link as they are: nginx compares and uses the query's
+# text undecoded, so a name that would need escaping gets no such link (none of ours does).
+LINK_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_./-]*")
+
+
+def front_server_link(
+    path: str, name: str, *, filename: str, session_key: str | None, now: float | None = None
+) -> str | None:
+    """`path` (the app's own download address) with a query that nginx checks itself
+    (deploy/nginx.conf, secure_link) and answers by sending the stored file `name` as the
+    download `filename`, or None where no such link can be made.
+
+    Only after the caller checked access and integrity, like `stored_file_response`: nginx
+    trusts the link until it expires (SENDFILE_URL_SECONDS), and only with the session
+    cookie of the page that got it. A link that is expired, altered, or asked for with
+    another session is not answered by nginx: the request goes to the app, which checks
+    everything again, as for the plain address.
+
+    nginx's secure_link knows one hash, MD5 over the text and the secret. What a coach can
+    influence (the download's name, from the client's name) comes last, after the address,
+    the stored name and the session it could want to change, so that no collision of her
+    making can reach them."""
+    secret = settings.SENDFILE_LINK_SECRET
+    if not (secret and session_key and LINK_NAME.fullmatch(name)) or ".." in name.split("/"):
+        return None
+    expires = int(time.time() if now is None else now) + settings.SENDFILE_URL_SECONDS
+    shown = quote(filename, safe="")
+    text = "|".join((str(expires), path, name, session_key, shown, secret))
+    digest = hashlib.md5(text.encode(), usedforsecurity=True).digest()  # noqa: S324 (above)
+    key = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    return f"{path}?avg_e={expires}&avg_f={name}&avg_n={shown}&avg_k={key}"

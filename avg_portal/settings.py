@@ -6,6 +6,7 @@ start-up instead of surfacing later as a surprise.
 """
 
 import os
+import re
 from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
@@ -360,6 +361,24 @@ if SENDFILE in ("x-accel-redirect", "x-sendfile") and _S3_BUCKET:
     raise ImproperlyConfigured(f"DJANGO_SENDFILE={SENDFILE} needs documents on this disk.")
 SENDFILE_PREFIX = "/" + env_str("DJANGO_SENDFILE_PREFIX", "/protected/").strip("/") + "/"
 SENDFILE_URL_SECONDS = env_int("DJANGO_SENDFILE_URL_SECONDS", 60, minimum=1)
+# With x-accel-redirect, a page that offers a sealed document may link to it with a query
+# signed with this secret, which nginx checks itself (its secure_link module, deploy/nginx.conf)
+# and then sends the file without asking the app: the page's view checked who asks and that
+# the file is intact when it made the link, which works DJANGO_SENDFILE_URL_SECONDS, for this
+# session only. Any other request for the same address goes to the app as before. The
+# same random string goes into nginx's configuration; empty (the default): no such links.
+SENDFILE_LINK_SECRET = env_str("DJANGO_SENDFILE_LINK_SECRET", "")
+if SENDFILE_LINK_SECRET and SENDFILE != "x-accel-redirect":
+    raise ImproperlyConfigured(
+        "DJANGO_SENDFILE_LINK_SECRET needs DJANGO_SENDFILE=x-accel-redirect."
+    )
+if SENDFILE_LINK_SECRET and (
+    len(SENDFILE_LINK_SECRET) < 32 or not re.fullmatch(r"[A-Za-z0-9_-]+", SENDFILE_LINK_SECRET)
+):
+    raise ImproperlyConfigured(
+        "DJANGO_SENDFILE_LINK_SECRET must be at least 32 letters, digits, - or _ "
+        "(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')."
+    )
 STORAGES = {
     "default": _default_storage,
     "staticfiles": {

@@ -33,8 +33,10 @@ for 5 and sorts them all.
 from __future__ import annotations
 
 import contextlib
+import html
 import http.client
 import os
+import re
 import resource
 import secrets
 import shutil
@@ -48,6 +50,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from avg_portal.downloads import LINK_MD5
 from bench.scale import Children, free_port, tail, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,12 +67,18 @@ TARGET_SPREAD = 0.10
 TICKS = os.sysconf("SC_CLK_TCK")
 # The front server's internal location of the media folder (deploy/nginx.conf).
 SENDFILE_PREFIX = "/protected/"
+# DJANGO_SENDFILE_LINK_SECRET of the hand-off instance and its nginx; its links work for an
+# hour here, longer than a run, so that the page that gives one is asked once.
+LINK_SECRET = "bench-link-secret-" + "s" * 32
+LINK_SECONDS = 3600
 
 
 # Setup ----------------------------------------------------------------------------------
 
 
-def environment(media: Path, seal: tuple[Path, Path], *, sendfile: str = "") -> dict[str, str]:
+def environment(
+    media: Path, seal: tuple[Path, Path], *, sendfile: str = "", link_secret: str = ""
+) -> dict[str, str]:
     inherited = {
         key: value
         for key, value in os.environ.items()
@@ -93,6 +102,8 @@ def environment(media: Path, seal: tuple[Path, Path], *, sendfile: str = "") -> 
         "DJANGO_LOG_LEVEL": "ERROR",
         "DJANGO_SENDFILE": sendfile,
         "DJANGO_SENDFILE_PREFIX": SENDFILE_PREFIX,
+        "DJANGO_SENDFILE_LINK_SECRET": link_secret,
+        "DJANGO_SENDFILE_URL_SECONDS": str(LINK_SECONDS),
         # Signing-link guesses: the benchmark opens one link once; no limit is reached.
     }
 
@@ -213,7 +224,7 @@ def fill() -> Fixture:
     from django.core.files.storage import default_storage
     from django.utils import timezone
 
-    from agreements.documents import agreement_draft_pdf, render_agreement_pdf
+    from agreements.documents import draft_pdf, render_agreement_pdf
     from agreements.models import Agreement, AgreementStatus, Client
     from avg_portal.seal import seal_pdf
     from bench.__main__ import make_agreement
@@ -235,7 +246,7 @@ def fill() -> Fixture:
     Agreement.objects.filter(pk=draft.pk).update(practice=small)
     # Its first download renders and keeps it; done here, so the figures are those of every
     # later download (and the workers' memory that of workers that render nothing).
-    agreement_draft_pdf(Agreement.objects.get(pk=draft.pk))
+    draft_pdf(Agreement.objects.get(pk=draft.pk))
     sealed = make_agreement()
     sealed_pdf = seal_pdf(render_agreement_pdf(sealed))
     name = default_storage.save(f"agreements/bench/{sealed.public_id}.pdf", ContentFile(sealed_pdf))
@@ -328,6 +339,17 @@ def get(port: int, path: str, cookie: str = "") -> tuple[http.client.HTTPRespons
         connection.close()
 
 
+def page_link(port: int, download: str, cookie: str) -> str:
+    """The link to `download` on its agreement's page: signed for nginx (avg_k=...)."""
+    page = download.removesuffix("pdf/")
+    response, body = get(port, page, cookie)
+    assert response.status == 200, (page, response.status)
+    found = re.search(rf'href="({re.escape(download)}\?[^"]*avg_k=[^"]*)"', body.decode())
+    if found is None:
+        raise RuntimeError(f"{page} gives no signed link to {download}")
+    return html.unescape(found.group(1))
+
+
 def burst(variant: Variant) -> tuple[float, float]:
     """Requests per second and worker CPU milliseconds per request over one burst."""
     done = [0] * CONNECTIONS
@@ -388,13 +410,16 @@ def run_rounds(variants: list[Variant], baseline: str) -> dict[str, dict[str, li
 
 
 def report(results: dict[str, dict[str, list[float]]], baseline: str) -> None:
+    width = max(len(name) for name in results)
     print()
     print(
-        f"  {'variant':<40} {'req/s':>8} {'CPU ms/req':>11} {'req/s ratio':>17} {'CPU ratio':>17}"
+        f"  {'variant':<{width}} {'req/s':>8} {'CPU ms/req':>11} {'req/s ratio':>17}"
+        f" {'CPU ratio':>17}"
     )
     for name, r in results.items():
         print(
-            f"  {name:<40} {statistics.median(r['rps']):>8.1f} {statistics.median(r['cpu']):>11.2f}"
+            f"  {name:<{width}} {statistics.median(r['rps']):>8.1f}"
+            f" {statistics.median(r['cpu']):>11.2f}"
             f" {statistics.median(r['rps_ratio']):>9.3f}x ±{spread(r['rps_ratio']) / 2:>4.0%}"
             f" {statistics.median(r['cpu_ratio']):>9.2f}x ±{spread(r['cpu_ratio']) / 2:>4.0%}"
         )
@@ -425,9 +450,17 @@ def nginx_binary() -> str | None:
     )
 
 
-def nginx_config(directory: Path, port: int, upstream: int, media: Path, static: Path) -> str:
+def nginx_config(
+    directory: Path,
+    port: int,
+    upstream: int,
+    media: Path,
+    static: Path,
+    link_secret: str = LINK_SECRET,
+) -> str:
     """deploy/nginx.conf's locations, on loopback without TLS; logs and temporary files in
-    `directory`."""
+    `directory`. (tests/test_front_server.py runs it too, and checks that its lines for
+    signed links are deploy/nginx.conf's.)"""
     temp = directory / "nginx-temp"
     temp.mkdir(exist_ok=True)
     # As root, nginx's workers would run as nobody, who cannot read the bench's private
@@ -451,9 +484,20 @@ http {{
     fastcgi_temp_path {temp}/fastcgi;
     uwsgi_temp_path {temp}/uwsgi;
     scgi_temp_path {temp}/scgi;
+    map $host $avg_link_secret {{ default "{link_secret}"; }}
+    map $arg_avg_n $avg_link_disposition {{
+        "" "";
+        default "attachment; filename*=UTF-8''$arg_avg_n";
+    }}
     server {{
         listen 127.0.0.1:{port};
         location / {{
+            # DJANGO_SENDFILE_LINK_SECRET: signed links answered here.
+            secure_link $arg_avg_k,$arg_avg_e;
+            secure_link_md5 "{LINK_MD5}";
+            if ($secure_link = "1") {{
+                rewrite ^ {SENDFILE_PREFIX}$arg_avg_f last;
+            }}
             proxy_pass http://127.0.0.1:{upstream};
             proxy_set_header Host $host;
             proxy_set_header X-Forwarded-For $remote_addr;
@@ -465,6 +509,7 @@ http {{
             internal;
             alias {media}/;
             add_header Cache-Control "private, no-store" always;
+            add_header Content-Disposition $avg_link_disposition always;
         }}
         # Only here: the same bytes as a plain static file, to compare with.
         location /static/ {{
@@ -515,6 +560,7 @@ def loaded_weasyprint(pid: int) -> bool:
 # which never loads a database driver; psycopg with libpq is 20 MB of any real site.)
 MINIMAL_SETTINGS = """
 import os
+import re
 import dj_database_url
 SECRET_KEY = "minimal-" + "k" * 60
 DEBUG = False
@@ -571,6 +617,7 @@ urlpatterns = [path("admin/", admin.site.urls), path("", hello)]
 """
 MINIMAL_WSGI = """
 import os
+import re
 os.environ["DJANGO_SETTINGS_MODULE"] = "minimal_settings"
 from django.core.wsgi import get_wsgi_application
 application = get_wsgi_application()
@@ -712,7 +759,7 @@ def measure(
         "web-handoff",
         "avg_portal.wsgi",
         handoff_port,
-        environment(media, seal, sendfile="x-accel-redirect"),
+        environment(media, seal, sendfile="x-accel-redirect", link_secret=LINK_SECRET),
         ROOT,
     )
     minimal = minimal_project(directory)
@@ -722,6 +769,14 @@ def measure(
 
     def pdf(expected: bytes) -> Callable[[http.client.HTTPResponse, bytes], bool]:
         return lambda response, body: response.status == 200 and body == expected
+
+    def named_pdf(expected: bytes) -> Callable[[http.client.HTTPResponse, bytes], bool]:
+        """The file, with the download's name that nginx adds from the link."""
+        return lambda response, body: (
+            response.status == 200
+            and body == expected
+            and "filename*=UTF-8''" in (response.getheader("Content-Disposition") or "")
+        )
 
     def handed_off(response: http.client.HTTPResponse, body: bytes) -> bool:
         return response.status == 200 and bool(response.getheader("X-Accel-Redirect")) and not body
@@ -787,12 +842,22 @@ def measure(
         ),
     ]
     through_nginx = "signed PDF download via nginx, X-Accel-Redirect"
+    linked_nginx = "signed PDF via nginx, the page's signed link"
     static_nginx = "the same bytes as a static file from nginx"
     if front is None:
         print(f"  ({NGINX_HINT})")
     else:
         nginx_port, nginx = front
+        signed_link = page_link(nginx_port, fixture.sealed_url, fixture.small_cookie)
         variants += [
+            Variant(
+                linked_nginx,
+                nginx_port,
+                [nginx, handoff],
+                signed_link,
+                fixture.small_cookie,
+                named_pdf(fixture.sealed_bytes),
+            ),
             Variant(
                 through_nginx,
                 nginx_port,
@@ -832,6 +897,7 @@ def measure(
     pair_ratio(results, "signed PDF download, streamed", "the same bytes as a static file")
     if front is not None:
         pair_ratio(results, through_nginx, static_nginx)
+        pair_ratio(results, linked_nginx, static_nginx)
     else:
         print(f"  ({NGINX_HINT})")
 

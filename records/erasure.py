@@ -105,7 +105,7 @@ def client_erase(*, client: Client, origin: Origin) -> ErasureRecord:
         stored = [(file.storage, file.name) for file in files if file.name]
         # The PDFs kept so as not to render them again hold the client's data too.
         renders = [f"{RECORD_ENTRIES}/{a.public_id}" for a in agreements]
-        renders += [draft_pdf_folder(a) for a in agreements]
+        renders += [draft_pdf_folder(document) for document in documents]
 
         def delete_files() -> None:
             for storage, name in stored:

@@ -15,7 +15,7 @@ from django.test import TestCase
 from django.urls import reverse
 from django.utils import timezone
 
-from agreements import addenda, signing
+from agreements import addenda, documents, signing
 from agreements.annexes import annexes_before, annexes_of, compare, effective_annexes
 from agreements.models import (
     Addendum,
@@ -35,6 +35,7 @@ from agreements.retention import (
     rows_to_remind,
     send_reminders,
 )
+from avg_portal import pdf
 from avg_portal.models import User
 from avg_portal.seal import verify_seal
 from core.exceptions import ActionRefused
@@ -673,3 +674,25 @@ def test_an_unsigned_addendum_is_reminded_and_its_expiry_is_on_the_trail(
     signed.refresh_from_db()
     assert signed.is_archived  # the agreement itself is untouched
     assert mail.outbox == []
+
+
+def test_an_addendum_draft_is_rendered_once_per_version(coach_client, signed, renders):
+    addendum = draft_changed(coach_client, signed, change_first={"description": "Intake"})
+    url = reverse("addendum_pdf", args=[addendum.public_id])
+
+    first = coach_client.get(url)
+    again = coach_client.get(url)
+
+    assert first.status_code == again.status_code == 200
+    assert first["Content-Type"] == "application/pdf"
+    assert again.content == first.content
+    assert len(renders) == 1
+    assert "Intake" in pdf_text(first.content)
+    # A change is laid out once more, and the draft keeps only its latest version.
+    data = edit_data(addendum, change_first={"description": "Intake en evaluatie"})
+    coach_client.post(reverse("addendum_edit", args=[addendum.public_id]), data)
+    changed = coach_client.get(url).content
+    assert len(renders) == 2
+    assert "Intake en evaluatie" in pdf_text(changed)
+    folder = f"{pdf.RENDERS_FOLDER}/{documents.draft_pdf_folder(addendum)}"
+    assert len(default_storage.listdir(folder)[1]) == 1

@@ -218,6 +218,15 @@ def test_in_a_bucket_the_download_redirects_to_a_short_lived_signed_url(
         ({"DJANGO_SENDFILE": "carrier-pigeon"}, "DJANGO_SENDFILE must be"),
         ({"DJANGO_SENDFILE": "signed-url"}, "needs DJANGO_S3_BUCKET"),
         ({"DJANGO_SENDFILE": "x-sendfile", "DJANGO_S3_BUCKET": "b"}, "documents on this disk"),
+        ({"DJANGO_SENDFILE_LINK_SECRET": "k" * 40}, "needs DJANGO_SENDFILE=x-accel-redirect"),
+        (
+            {"DJANGO_SENDFILE": "x-accel-redirect", "DJANGO_SENDFILE_LINK_SECRET": "short"},
+            "at least 32 letters",
+        ),
+        (
+            {"DJANGO_SENDFILE": "x-accel-redirect", "DJANGO_SENDFILE_LINK_SECRET": '"' * 40},
+            "at least 32 letters",
+        ),
     ],
 )
 def test_the_hand_off_setting_refuses_nonsense(env, complaint):

@@ -1,0 +1,289 @@
+"""Signed download links that nginx answers by itself (DJANGO_SENDFILE_LINK_SECRET): the
+page that offers a sealed document checks who asks and that the file is intact, and gives a
+link that nginx checks with its secure_link module and serves from disk. Anything else, that
+address without a valid link included, goes to the app and is checked there again.
+
+The link's hash is checked here against nginx itself: nginx runs on loopback with the
+bench's configuration, whose lines for these links are deploy/nginx.conf's, in front of the
+test's live server."""
+
+import base64
+import hashlib
+import html
+import http.client
+import os
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+from django.core import signals
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.urls import reverse
+
+from agreements.models import Agreement
+from avg_portal.downloads import LINK_MD5, attachment, front_server_link
+
+from .conftest import login_verified
+from .test_downloads import SEALED, tamper
+
+pytestmark = pytest.mark.usefixtures("render_once")
+
+SECRET = "test-link-secret-" + "x" * 32
+DEPLOY = Path(__file__).resolve().parents[1] / "deploy" / "nginx.conf"
+LINK = re.compile(r'href="(/agreements/[^"]*\?[^"]*avg_k=[^"]*)"')
+
+
+@pytest.fixture
+def linking(settings):
+    settings.SENDFILE = "x-accel-redirect"
+    settings.SENDFILE_PREFIX = "/protected/"
+    settings.SENDFILE_LINK_SECRET = SECRET
+    settings.SENDFILE_URL_SECONDS = 60
+
+
+@pytest.fixture
+def sealed(coach):
+    from .test_downloads import sealed as make_sealed
+
+    return make_sealed.__wrapped__(coach)
+
+
+def nginx_key(link, session_key, secret=SECRET):
+    """What nginx computes for `link`: LINK_MD5 with the query's raw (undecoded) values,
+    the path, the session cookie and the secret, MD5, base64url without padding."""
+    parts = urlsplit(link)
+    args = dict(parse_qsl(parts.query, keep_blank_values=True))
+    raw = dict(part.split("=", 1) for part in parts.query.split("&"))
+    values = {
+        "$arg_avg_e": raw["avg_e"],
+        "$uri": parts.path,
+        "$arg_avg_f": raw["avg_f"],
+        "$cookie_sessionid": session_key,
+        "$arg_avg_n": raw["avg_n"],
+        "$avg_link_secret": secret,
+    }
+    text = LINK_MD5
+    for name in sorted(values, key=len, reverse=True):
+        text = text.replace(name, values[name])
+    digest = hashlib.md5(text.encode(), usedforsecurity=True).digest()  # noqa: S324
+    assert args["avg_k"] == raw["avg_k"]
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def page_link(client, agreement):
+    page = client.get(reverse("agreement_detail", args=[agreement.public_id])).content.decode()
+    found = LINK.search(page)
+    return html.unescape(found.group(1)) if found else None
+
+
+def test_the_page_of_a_sealed_agreement_links_to_it_signed_for_this_session(
+    linking, sealed, coach_client
+):
+    link = page_link(coach_client, sealed)
+
+    assert link is not None
+    assert link.startswith(reverse("agreement_pdf", args=[sealed.public_id]) + "?")
+    args = dict(parse_qsl(urlsplit(link).query))
+    assert args["avg_f"] == sealed.final_pdf.name
+    assert args["avg_n"] == sealed.download_name()
+    assert 55 <= int(args["avg_e"]) - time.time() <= 60
+    session_key = coach_client.cookies["sessionid"].value
+    assert args["avg_k"] == nginx_key(link, session_key)
+    assert args["avg_k"] != nginx_key(link, session_key, secret="another-" + "y" * 32)
+
+
+def test_no_signed_link_without_the_secret_a_seal_or_an_intact_file(
+    linking, settings, sealed, coach_client, coach
+):
+    from .factories import make_agreement
+
+    draft = make_agreement(coach.practice)
+    assert page_link(coach_client, draft) is None
+    assert (
+        b"avg_k="
+        not in coach_client.get(reverse("agreement_detail", args=[draft.public_id])).content
+    )
+
+    tamper(sealed)
+    assert page_link(coach_client, sealed) is None
+    assert coach_client.get(reverse("agreement_pdf", args=[sealed.public_id])).status_code == 409
+
+    settings.SENDFILE_LINK_SECRET = ""
+    assert page_link(coach_client, Agreement.objects.get(pk=sealed.pk)) is None
+
+
+@pytest.mark.parametrize("name", ["a/../b.pdf", "a b.pdf", "/etc/passwd", "a?b.pdf", "a&x=1"])
+def test_a_stored_name_that_would_need_escaping_gets_no_link(linking, name):
+    assert front_server_link("/x/pdf/", name, filename="x.pdf", session_key="k" * 32) is None
+    assert front_server_link("/x/pdf/", "a/b.pdf", filename="x.pdf", session_key=None) is None
+    assert front_server_link("/x/pdf/", "a/b.pdf", filename="x.pdf", session_key="k" * 32)
+
+
+def test_deploy_config_checks_links_as_the_app_signs_them(tmp_path):
+    from bench.http import nginx_config
+
+    deployed = DEPLOY.read_text()
+    bench = nginx_config(tmp_path, 1, 2, Path("/m"), Path("/s"))
+    for config in (deployed, bench):
+        assert f'secure_link_md5 "{LINK_MD5}";' in config
+        assert "secure_link $arg_avg_k,$arg_avg_e;" in config
+        assert re.search(r"rewrite \^ /protected/\$arg_avg_f last;", config)
+        assert "filename*=UTF-8''$arg_avg_n" in config
+        assert "add_header Content-Disposition $avg_link_disposition always;" in config
+
+
+# nginx in front of the live server -------------------------------------------------------
+
+
+def nginx_binary():
+    found = shutil.which("nginx") or (
+        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").is_file() else None
+    )
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail("nginx is not installed (.ci/run installs nginx-light)")
+        pytest.skip("nginx is not installed: sudo apt-get install nginx-light")
+    return found
+
+
+@pytest.fixture
+def nginx(live_server, settings, tmp_path):
+    from bench.http import nginx_config
+    from bench.scale import free_port
+
+    binary = nginx_binary()
+    port = free_port()
+    upstream = int(urlsplit(live_server.url).port)
+    static = tmp_path / "static"
+    static.mkdir()
+    config = tmp_path / "nginx.conf"
+    media = Path(settings.MEDIA_ROOT)
+    config.write_text(nginx_config(tmp_path, port, upstream, media, static, link_secret=SECRET))
+    process = subprocess.Popen(  # noqa: S603
+        [binary, "-p", str(tmp_path), "-e", str(tmp_path / "nginx-error.log"), "-c", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            http.client.HTTPConnection("127.0.0.1", port, timeout=1).connect()
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"nginx did not start: {process.stderr.read().decode()}")
+            time.sleep(0.05)
+    yield port
+    process.terminate()
+    process.wait(10)
+
+
+@pytest.fixture
+def app_requests():
+    """The paths the app was asked for (the live server runs in this process)."""
+    asked = []
+
+    def record(sender, environ, **kwargs):
+        asked.append(environ["PATH_INFO"])
+
+    signals.request_started.connect(record)
+    yield asked
+    signals.request_started.disconnect(record)
+
+
+def fetch(port, path, session_key=""):
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+    headers = {"Cookie": f"sessionid={session_key}"} if session_key else {}
+    try:
+        connection.request("GET", path, headers=headers)
+        response = connection.getresponse()
+        return response, response.read()
+    finally:
+        connection.close()
+
+
+def session_of(client):
+    return client.cookies["sessionid"].value
+
+
+@pytest.mark.django_db(transaction=True)
+def test_nginx_answers_a_valid_link_and_hands_every_other_request_to_the_app(
+    linking, settings, nginx, app_requests, client, coach, stranger, django_user_model
+):
+    from django.test import Client
+    from django.utils import timezone
+
+    from .factories import make_agreement
+
+    agreement = make_agreement(coach.practice)
+    name = default_storage.save(f"agreements/test/{agreement.public_id}.pdf", ContentFile(SEALED))
+    Agreement.objects.filter(pk=agreement.pk).update(
+        status="signed",
+        document_sha256="0" * 64,
+        final_pdf=name,
+        final_sha256=hashlib.sha256(SEALED).hexdigest(),
+        completed_at=timezone.now(),
+    )
+    other = default_storage.save("agreements/test/other.pdf", ContentFile(b"%PDF other"))
+    agreement = Agreement.objects.get(pk=agreement.pk)
+    coach_client = login_verified(client, coach)
+    session = session_of(coach_client)
+    pdf_path = reverse("agreement_pdf", args=[agreement.public_id])
+    link = page_link(coach_client, agreement)
+    assert link is not None
+
+    # The link, with the session it was made for: nginx sends the file; the app is not asked.
+    app_requests.clear()
+    response, body = fetch(nginx, link, session)
+    assert response.status == 200
+    assert body == SEALED
+    assert response.getheader("Content-Type") == "application/pdf"
+    assert response.getheader("Content-Disposition") == (
+        "attachment; filename*=UTF-8''" + link.split("avg_n=", 1)[1].split("&", 1)[0]
+    )
+    assert response.getheader("Cache-Control") == "private, no-store"
+    assert app_requests == []
+
+    # The same link without a session, or with another coach's: the app answers, as for the
+    # plain address: the login page, or not found.
+    response, body = fetch(nginx, link)
+    assert response.status == 302
+    assert "/account/login/" in response.getheader("Location")
+    stranger_client = login_verified(Client(), stranger)
+    response, body = fetch(nginx, link, session_of(stranger_client))
+    assert response.status == 404
+    assert app_requests == [pdf_path, pdf_path]
+
+    # Altered: another stored file, another name, a later expiry. The app checks and sends
+    # this agreement's own file (X-Accel-Redirect), named by the app.
+    altered = [
+        link.replace(f"avg_f={name}", f"avg_f={other}"),
+        re.sub(r"avg_n=[^&]*", "avg_n=evil.pdf", link),
+        re.sub(r"avg_e=\d+", lambda m: f"avg_e={int(m.group(0)[6:]) + 3600}", link),
+    ]
+    for path in altered:
+        assert path != link
+        app_requests.clear()
+        response, body = fetch(nginx, path, session)
+        assert (response.status, body) == (200, SEALED), path
+        assert app_requests == [pdf_path]
+        assert response.getheader("Content-Disposition") == attachment(agreement.download_name())
+
+    # Expired: the app again, which checks the file first: a changed file is refused.
+    settings.SENDFILE_URL_SECONDS = -1
+    expired = page_link(coach_client, agreement)
+    assert expired is not None
+    app_requests.clear()
+    response, body = fetch(nginx, expired, session)
+    assert (response.status, body) == (200, SEALED)
+    assert app_requests == [pdf_path]
+    tamper(agreement)
+    response, body = fetch(nginx, expired, session)
+    assert response.status == 409
+    assert SEALED not in body
