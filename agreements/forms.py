@@ -9,6 +9,8 @@ from django.forms.boundfield import BoundWidget
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.text import PlainTextForm
+
 from .document_versions import CURRENT_VERSION, DocumentVersion, get_version, supplement_for
 from .models import (
     RETENTION_ALL_OR_NONE,
@@ -120,7 +122,7 @@ class SecurityProfileFormMixin(_ProfileFormBase):
         return values
 
 
-class PracticeForm(forms.ModelForm[Practice]):
+class PracticeForm(PlainTextForm, forms.ModelForm[Practice]):
     class Meta:
         model = Practice
         fields = [
@@ -150,7 +152,9 @@ class PracticeForm(forms.ModelForm[Practice]):
         self.fields["breach_contact_role"].widget.attrs["placeholder"] = _("e.g. the coach")
 
 
-class PracticeSecurityDefaultsForm(SecurityProfileFormMixin, forms.ModelForm[Practice]):
+class PracticeSecurityDefaultsForm(
+    PlainTextForm, SecurityProfileFormMixin, forms.ModelForm[Practice]
+):
     class Meta:
         model = Practice
         fields = (*SecurityProfileFormMixin.security_fields, "default_with_supplement")
@@ -160,7 +164,7 @@ class PracticeSecurityDefaultsForm(SecurityProfileFormMixin, forms.ModelForm[Pra
         self.setup_measures(get_version(CURRENT_VERSION))
 
 
-class AgreementForm(SecurityProfileFormMixin, forms.ModelForm[Agreement]):
+class AgreementForm(PlainTextForm, SecurityProfileFormMixin, forms.ModelForm[Agreement]):
     class Meta:
         model = Agreement
         fields = [
@@ -242,7 +246,8 @@ ACTIVITY_WIDGETS: dict[str, type[forms.Widget] | forms.Widget] = {
 
 
 class ActivityForm(
-    forms.ModelForm[ProcessingActivity | DefaultProcessingActivity | AddendumActivity]
+    PlainTextForm,
+    forms.ModelForm[ProcessingActivity | DefaultProcessingActivity | AddendumActivity],
 ):
     """One Bijlage 1 row; the structured retention period is all three parts or none.
 
@@ -400,7 +405,7 @@ DefaultActivityFormSet = activity_formset_class(DefaultProcessingActivity, Pract
 AddendumActivityFormSet = activity_formset_class(AddendumActivity, Addendum)
 
 
-class AddendumForm(SecurityProfileFormMixin, forms.ModelForm[Addendum]):
+class AddendumForm(PlainTextForm, SecurityProfileFormMixin, forms.ModelForm[Addendum]):
     """The addendum's date and reason, and Bijlage 2 as it will read."""
 
     class Meta:
@@ -417,7 +422,7 @@ class AddendumForm(SecurityProfileFormMixin, forms.ModelForm[Addendum]):
         return check_plausible_date(self.cleaned_data["effective_on"])
 
 
-class NewAgreementForm(forms.Form):
+class NewAgreementForm(PlainTextForm, forms.Form):
     client = forms.ModelChoiceField(
         label=_("Client"), queryset=Client.objects.none(), empty_label=None
     )
@@ -443,7 +448,7 @@ def no_markup(value: str) -> None:
         raise forms.ValidationError(_("Do not use < or > here."), code="markup")
 
 
-class SignatureForm(forms.Form):
+class SignatureForm(PlainTextForm, forms.Form):
     """Name, function, place and a drawn or typed signature, with explicit consent."""
 
     name = forms.CharField(label=_("Name"), max_length=200, validators=[no_markup])
@@ -545,7 +550,7 @@ class SignatureForm(forms.Form):
         )
 
 
-class DeclineForm(forms.Form):
+class DeclineForm(PlainTextForm, forms.Form):
     reason = forms.CharField(
         label=_("Why do you not sign?"),
         max_length=2000,
@@ -554,7 +559,7 @@ class DeclineForm(forms.Form):
     )
 
 
-class VerifyForm(forms.Form):
+class VerifyForm(PlainTextForm, forms.Form):
     document = forms.FileField(label=_("PDF file"))
 
     MAX_BYTES = 20 * 1024 * 1024
@@ -566,7 +571,7 @@ class VerifyForm(forms.Form):
         return document
 
 
-class EndForm(forms.Form):
+class EndForm(PlainTextForm, forms.Form):
     coaching_ended_on = forms.DateField(
         label=_("The coaching agreement ended on"),
         widget=DateInput(attrs={"class": "form-control"}),
@@ -581,7 +586,7 @@ class EndForm(forms.Form):
         return ended_on
 
 
-class DeclarationForm(forms.ModelForm):
+class DeclarationForm(PlainTextForm, forms.ModelForm):
     """Clause 9.3: which data, returned or destroyed, when and how."""
 
     class Meta:
@@ -613,7 +618,7 @@ class DeclarationForm(forms.ModelForm):
 # The sub-processor register ----------------------------------------------------------------
 
 
-class SubprocessorForm(forms.ModelForm[Subprocessor]):
+class SubprocessorForm(PlainTextForm, forms.ModelForm[Subprocessor]):
     """An entry of the register, and the day the clients are told it takes effect."""
 
     effective_on = forms.DateField(
@@ -664,7 +669,7 @@ class SubprocessorForm(forms.ModelForm[Subprocessor]):
         return {name: self.cleaned_data[name] for name in self._meta.fields or ()}
 
 
-class SubprocessorEndForm(forms.Form):
+class SubprocessorEndForm(PlainTextForm, forms.Form):
     ended_on = forms.DateField(
         label=_("No longer engaged from"),
         widget=DateInput(),
@@ -675,7 +680,7 @@ class SubprocessorEndForm(forms.Form):
         return check_plausible_date(self.cleaned_data["ended_on"])
 
 
-class ConsentForm(forms.ModelForm[SubprocessorNotice]):
+class ConsentForm(PlainTextForm, forms.ModelForm[SubprocessorNotice]):
     """A client's consent to a change, where his agreement has no Bijlage 4 (clause 3.4)."""
 
     class Meta:
@@ -696,7 +701,7 @@ class ConsentForm(forms.ModelForm[SubprocessorNotice]):
         return check_plausible_date(self.cleaned_data["consent_received_on"])
 
 
-class ObjectionForm(forms.ModelForm[SubprocessorNotice]):
+class ObjectionForm(PlainTextForm, forms.ModelForm[SubprocessorNotice]):
     """An objection a client sent in answer to a change notice, as the coach received it."""
 
     class Meta:

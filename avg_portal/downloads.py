@@ -78,8 +78,14 @@ def stored_file_response(field: FieldFile, *, filename: str, content_type: str) 
 LINK_MD5 = "$arg_avg_e|$uri|$arg_avg_f|$cookie_sessionid|$arg_avg_n|$avg_link_secret"
 
 # Stored names that go into a signed link as they are: nginx compares and uses the query's
-# text undecoded, so a name that would need escaping gets no such link (none of ours does).
-LINK_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_./-]*")
+# text undecoded, so a name that would need escaping gets no such link (none of ours does),
+# nor one with "..". nginx checks the same pattern, so that even a link signed with a leaked
+# secret cannot name a file outside the media folder.
+LINK_NAME_PATTERN = r"^(?!.*\.\.)[A-Za-z0-9_-][A-Za-z0-9_./-]*$"
+LINK_NAME = re.compile(LINK_NAME_PATTERN)
+# What nginx requires of its copy of the secret (as the settings do of the app's): an empty
+# one, a slip in making the file, would let anyone make links.
+LINK_SECRET_PATTERN = r"^[A-Za-z0-9_-]{32,}$"  # noqa: S105 (a pattern)
 
 
 def front_server_link(
@@ -87,7 +93,8 @@ def front_server_link(
 ) -> str | None:
     """`path` (the app's own download address) with a query that nginx checks itself
     (deploy/nginx.conf, secure_link) and answers by sending the stored file `name` as the
-    download `filename`, or None where no such link can be made.
+    download `filename` (as RFC 6266's `filename*` only: nginx does not add the ASCII
+    fallback that `attachment` does), or None where no such link can be made.
 
     Only after the caller checked access and integrity, like `stored_file_response`: nginx
     trusts the link until it expires (SENDFILE_URL_SECONDS), and only with the session
@@ -100,7 +107,7 @@ def front_server_link(
     the stored name and the session it could want to change, so that no collision of her
     making can reach them."""
     secret = settings.SENDFILE_LINK_SECRET
-    if not (secret and session_key and LINK_NAME.fullmatch(name)) or ".." in name.split("/"):
+    if not (secret and session_key and LINK_NAME.fullmatch(name)):
         return None
     expires = int(time.time() if now is None else now) + settings.SENDFILE_URL_SECONDS
     shown = quote(filename, safe="")

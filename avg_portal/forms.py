@@ -7,12 +7,13 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext_lazy as _
 
 from core.models import Practice
+from core.text import PlainTextForm
 
 from . import emails
 from .models import User
 
 
-class EmailAuthenticationForm(AuthenticationForm):
+class EmailAuthenticationForm(PlainTextForm, AuthenticationForm):
     """The password step of the login: email address and password."""
 
     username = forms.EmailField(
@@ -39,7 +40,7 @@ class EmailAuthenticationForm(AuthenticationForm):
             )
 
 
-class SignupForm(forms.Form):
+class SignupForm(PlainTextForm, forms.Form):
     email = forms.EmailField(
         label=_("Email address"),
         max_length=254,
@@ -96,11 +97,11 @@ class SignupForm(forms.Form):
         return cleaned
 
 
-class ResendConfirmationForm(forms.Form):
+class ResendConfirmationForm(PlainTextForm, forms.Form):
     email = forms.EmailField(label=_("Email address"), max_length=254)
 
 
-class ConfirmPasswordForm(forms.Form):
+class ConfirmPasswordForm(PlainTextForm, forms.Form):
     password = forms.CharField(
         label=_("Your password"),
         strip=False,
@@ -118,7 +119,7 @@ class ConfirmPasswordForm(forms.Form):
         return password
 
 
-class OutboxPasswordResetForm(PasswordResetForm):
+class OutboxPasswordResetForm(PlainTextForm, PasswordResetForm):
     """Django's form, its email put in the outbox instead of sent while the page waits."""
 
     def send_mail(

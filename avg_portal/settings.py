@@ -372,9 +372,7 @@ if SENDFILE_LINK_SECRET and SENDFILE != "x-accel-redirect":
     raise ImproperlyConfigured(
         "DJANGO_SENDFILE_LINK_SECRET needs DJANGO_SENDFILE=x-accel-redirect."
     )
-if SENDFILE_LINK_SECRET and (
-    len(SENDFILE_LINK_SECRET) < 32 or not re.fullmatch(r"[A-Za-z0-9_-]+", SENDFILE_LINK_SECRET)
-):
+if SENDFILE_LINK_SECRET and not re.fullmatch(r"[A-Za-z0-9_-]{32,}", SENDFILE_LINK_SECRET):
     raise ImproperlyConfigured(
         "DJANGO_SENDFILE_LINK_SECRET must be at least 32 letters, digits, - or _ "
         "(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')."

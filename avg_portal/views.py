@@ -26,6 +26,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from two_factor.utils import get_otpauth_url
 
+from core.text import PlainTextForm
+
 from . import accounts, audit
 from .forms import (
     ConfirmPasswordForm,
@@ -333,7 +335,7 @@ def replace_authenticator_confirm(request: HttpRequest) -> HttpResponse:
     )
 
 
-class CodeForm(forms.Form):
+class CodeForm(PlainTextForm, forms.Form):
     code = forms.CharField(
         label=gettext_lazy("Code"),
         max_length=6,

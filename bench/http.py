@@ -50,7 +50,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from avg_portal.downloads import LINK_MD5
+from avg_portal.downloads import LINK_MD5, LINK_NAME_PATTERN, LINK_SECRET_PATTERN
 from bench.scale import Children, free_port, tail, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -485,6 +485,18 @@ http {{
     uwsgi_temp_path {temp}/uwsgi;
     scgi_temp_path {temp}/scgi;
     map $host $avg_link_secret {{ default "{link_secret}"; }}
+    map $avg_link_secret $avg_link_secret_ok {{
+        "~{LINK_SECRET_PATTERN}" 1;
+        default 0;
+    }}
+    map $arg_avg_f $avg_link_name_ok {{
+        "~{LINK_NAME_PATTERN}" 1;
+        default 0;
+    }}
+    map "$avg_link_secret_ok$avg_link_name_ok$secure_link" $avg_link_serve {{
+        "111" 1;
+        default 0;
+    }}
     map $arg_avg_n $avg_link_disposition {{
         "" "";
         default "attachment; filename*=UTF-8''$arg_avg_n";
@@ -495,7 +507,7 @@ http {{
             # DJANGO_SENDFILE_LINK_SECRET: signed links answered here.
             secure_link $arg_avg_k,$arg_avg_e;
             secure_link_md5 "{LINK_MD5}";
-            if ($secure_link = "1") {{
+            if ($avg_link_serve) {{
                 rewrite ^ {SENDFILE_PREFIX}$arg_avg_f last;
             }}
             proxy_pass http://127.0.0.1:{upstream};
@@ -509,7 +521,7 @@ http {{
             internal;
             alias {media}/;
             add_header Cache-Control "private, no-store" always;
-            add_header Content-Disposition $avg_link_disposition always;
+            add_header Content-Disposition $avg_link_disposition;
         }}
         # Only here: the same bytes as a plain static file, to compare with.
         location /static/ {{

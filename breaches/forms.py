@@ -14,6 +14,8 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from core.text import PlainTextForm
+
 from .actions import CLOCK_TOLERANCE, EARLIEST_DISCOVERY
 from .models import (
     COMMON_CATEGORIES,
@@ -98,7 +100,7 @@ def _choices(field: forms.Field) -> "list[tuple[str, StrOrPromise]]":
     return cast("list[tuple[str, StrOrPromise]]", choices)
 
 
-class BreachSectionForm(forms.ModelForm):
+class BreachSectionForm(PlainTextForm, forms.ModelForm):
     """A section of the report. `changes()` gives the values the action saves.
 
     `fieldsets` groups the fields under headings, in the order of the AP's form; the
@@ -466,7 +468,7 @@ def _client_label(client: "Client", notification: ClientNotification | None) -> 
     return f"{client.name} ({status})"
 
 
-class NotifyClientsForm(forms.Form):
+class NotifyClientsForm(PlainTextForm, forms.Form):
     clients: "forms.ModelMultipleChoiceField[Client]" = ClientsField(
         label=_("Inform these clients"),
         queryset=None,
@@ -491,7 +493,7 @@ class NotifyClientsForm(forms.Form):
         }
 
 
-class AuthorityDecisionForm(forms.Form):
+class AuthorityDecisionForm(PlainTextForm, forms.Form):
     NOTIFIED = "notified"
     NOT_NOTIFIED = "not_notified"
 
@@ -541,7 +543,7 @@ class AuthorityDecisionForm(forms.Form):
         return cleaned
 
 
-class AuthorityFollowUpForm(forms.Form):
+class AuthorityFollowUpForm(PlainTextForm, forms.Form):
     sent_at = forms.DateTimeField(label=_("Sent to the AP at"), widget=DateTimeLocalInput())
     reference = forms.CharField(
         label=_("The AP's reference number"),
@@ -561,7 +563,7 @@ class AuthorityFollowUpForm(forms.Form):
         )
 
 
-class AuthorityWithdrawalForm(forms.Form):
+class AuthorityWithdrawalForm(PlainTextForm, forms.Form):
     withdrawn_at = forms.DateTimeField(label=_("Withdrawn at"), widget=DateTimeLocalInput())
     reference = forms.CharField(
         label=_("The AP's reference number"),
@@ -582,7 +584,7 @@ class AuthorityWithdrawalForm(forms.Form):
         )
 
 
-class SubjectsDecisionForm(forms.Form):
+class SubjectsDecisionForm(PlainTextForm, forms.Form):
     decision = forms.ChoiceField(
         label=_("Are the persons themselves informed?"),
         choices=[c for c in SubjectsDecision.choices if c[0] != SubjectsDecision.PENDING],
@@ -600,7 +602,7 @@ class SubjectsDecisionForm(forms.Form):
     )
 
 
-class CloseForm(forms.Form):
+class CloseForm(PlainTextForm, forms.Form):
     measures = forms.CharField(
         label=_("Measures taken"),
         max_length=4000,
@@ -609,7 +611,7 @@ class CloseForm(forms.Form):
     )
 
 
-class ReopenForm(forms.Form):
+class ReopenForm(PlainTextForm, forms.Form):
     reason = forms.CharField(
         label=_("Why do you reopen the breach?"),
         max_length=2000,

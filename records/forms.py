@@ -8,19 +8,20 @@ from django.utils.translation import gettext_lazy as _
 from agreements.forms import DateInput, check_plausible_date
 from agreements.models import RetentionDisposal
 from core.models import Client
+from core.text import PlainTextForm
 
 
-class ClientForm(forms.ModelForm[Client]):
+class ClientForm(PlainTextForm, forms.ModelForm[Client]):
     class Meta:
         model = Client
         fields = ["name", "residence", "email", "phone", "language"]
 
 
-class ClientSearchForm(forms.Form):
+class ClientSearchForm(PlainTextForm, forms.Form):
     q = forms.CharField(label=_("Search"), max_length=100, required=False)
 
 
-class EraseForm(forms.Form):
+class EraseForm(PlainTextForm, forms.Form):
     """Erasure cannot be undone: the coach types the client's name to confirm."""
 
     confirm_name = forms.CharField(label=_("Type the client's name to confirm"), max_length=200)
@@ -36,7 +37,7 @@ class EraseForm(forms.Form):
         return typed
 
 
-class DisposalForm(forms.ModelForm[RetentionDisposal]):
+class DisposalForm(PlainTextForm, forms.ModelForm[RetentionDisposal]):
     """That a Bijlage 1 row's data was destroyed or returned: what, when and how."""
 
     class Meta:

@@ -13,7 +13,6 @@ import html
 import http.client
 import os
 import re
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -26,7 +25,13 @@ from django.core.files.storage import default_storage
 from django.urls import reverse
 
 from agreements.models import Agreement
-from avg_portal.downloads import LINK_MD5, attachment, front_server_link
+from avg_portal.downloads import (
+    LINK_MD5,
+    LINK_NAME_PATTERN,
+    LINK_SECRET_PATTERN,
+    attachment,
+    front_server_link,
+)
 
 from .conftest import login_verified
 from .test_downloads import SEALED, tamper
@@ -134,54 +139,69 @@ def test_deploy_config_checks_links_as_the_app_signs_them(tmp_path):
         assert "secure_link $arg_avg_k,$arg_avg_e;" in config
         assert re.search(r"rewrite \^ /protected/\$arg_avg_f last;", config)
         assert "filename*=UTF-8''$arg_avg_n" in config
-        assert "add_header Content-Disposition $avg_link_disposition always;" in config
+        assert "add_header Content-Disposition $avg_link_disposition;" in config
+        assert f'"~{LINK_SECRET_PATTERN}" 1;' in config
+        assert f'"~{LINK_NAME_PATTERN}" 1;' in config
+        assert "if ($avg_link_serve) {" in config
 
 
 # nginx in front of the live server -------------------------------------------------------
 
 
 def nginx_binary():
-    found = shutil.which("nginx") or (
-        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").is_file() else None
-    )
-    if found is None:
+    from bench.http import nginx_binary as found
+
+    binary = found()
+    if binary is None:
         if os.environ.get("CI"):
-            pytest.fail("nginx is not installed (.ci/run installs nginx-light)")
+            pytest.fail("nginx is not installed (make test installs nginx-light)")
         pytest.skip("nginx is not installed: sudo apt-get install nginx-light")
-    return found
+    return binary
 
 
 @pytest.fixture
-def nginx(live_server, settings, tmp_path):
+def start_nginx(live_server, settings, tmp_path):
+    """Starts nginx in front of the live server, with the bench's configuration and the
+    given secret; its port. Stopped after the test."""
     from bench.http import nginx_config
     from bench.scale import free_port
 
     binary = nginx_binary()
-    port = free_port()
     upstream = int(urlsplit(live_server.url).port)
-    static = tmp_path / "static"
-    static.mkdir()
-    config = tmp_path / "nginx.conf"
     media = Path(settings.MEDIA_ROOT)
-    config.write_text(nginx_config(tmp_path, port, upstream, media, static, link_secret=SECRET))
-    process = subprocess.Popen(  # noqa: S603
-        [binary, "-p", str(tmp_path), "-e", str(tmp_path / "nginx-error.log"), "-c", str(config)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            http.client.HTTPConnection("127.0.0.1", port, timeout=1).connect()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"nginx did not start: {process.stderr.read().decode()}")
-            time.sleep(0.05)
-    yield port
-    process.terminate()
-    process.wait(10)
+    started = []
+
+    def start(secret=SECRET):
+        directory = tmp_path / f"nginx-{len(started)}"
+        (directory / "static").mkdir(parents=True)
+        port = free_port()
+        config = directory / "nginx.conf"
+        config.write_text(
+            nginx_config(directory, port, upstream, media, directory / "static", secret)
+        )
+        argv = [binary, "-p", str(directory), "-e", str(directory / "error.log"), "-c", str(config)]
+        process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # noqa: S603
+        started.append(process)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                http.client.HTTPConnection("127.0.0.1", port, timeout=1).connect()
+                return port
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    process.kill()
+                    pytest.fail(f"nginx did not start: {process.stderr.read().decode()}")
+                time.sleep(0.05)
+
+    yield start
+    for process in started:
+        process.terminate()
+        process.wait(10)
+
+
+@pytest.fixture
+def nginx(start_nginx):
+    return start_nginx()
 
 
 @pytest.fixture
@@ -208,15 +228,9 @@ def fetch(port, path, session_key=""):
         connection.close()
 
 
-def session_of(client):
-    return client.cookies["sessionid"].value
-
-
-@pytest.mark.django_db(transaction=True)
-def test_nginx_answers_a_valid_link_and_hands_every_other_request_to_the_app(
-    linking, settings, nginx, app_requests, client, coach, stranger, django_user_model
-):
-    from django.test import Client
+def sealed_on_disk(coach):
+    """A sealed agreement as the completion step leaves it, without rendering and sealing
+    (as tests/test_downloads.py's fixture, in a transactional test)."""
     from django.utils import timezone
 
     from .factories import make_agreement
@@ -230,8 +244,29 @@ def test_nginx_answers_a_valid_link_and_hands_every_other_request_to_the_app(
         final_sha256=hashlib.sha256(SEALED).hexdigest(),
         completed_at=timezone.now(),
     )
+    return Agreement.objects.get(pk=agreement.pk)
+
+
+def forged(path, name, session_key, *, secret=SECRET):
+    """A link to `path` naming the stored file `name`, signed with `secret` as nginx checks
+    it: what someone who knows the secret could make."""
+    link = f"{path}?avg_e={int(time.time()) + 60}&avg_f={name}&avg_n=x.pdf&avg_k="
+    return link + nginx_key(link, session_key, secret)
+
+
+def session_of(client):
+    return client.cookies["sessionid"].value
+
+
+@pytest.mark.django_db(transaction=True)
+def test_nginx_answers_a_valid_link_and_hands_every_other_request_to_the_app(
+    linking, settings, nginx, app_requests, client, coach, stranger, django_user_model
+):
+    from django.test import Client
+
+    agreement = sealed_on_disk(coach)
+    name = agreement.final_pdf.name
     other = default_storage.save("agreements/test/other.pdf", ContentFile(b"%PDF other"))
-    agreement = Agreement.objects.get(pk=agreement.pk)
     coach_client = login_verified(client, coach)
     session = session_of(coach_client)
     pdf_path = reverse("agreement_pdf", args=[agreement.public_id])
@@ -287,3 +322,42 @@ def test_nginx_answers_a_valid_link_and_hands_every_other_request_to_the_app(
     response, body = fetch(nginx, expired, session)
     assert response.status == 409
     assert SEALED not in body
+
+
+@pytest.mark.django_db(transaction=True)
+def test_nginx_answers_no_link_outside_the_media_folder_or_with_an_empty_secret(
+    linking, settings, start_nginx, app_requests, client, coach
+):
+    agreement = sealed_on_disk(coach)
+    outside = Path(settings.MEDIA_ROOT).parent / "outside.pdf"
+    outside.write_bytes(b"%PDF not a stored document")
+    session = session_of(login_verified(client, coach))
+    path = reverse("agreement_pdf", args=[agreement.public_id])
+    port = start_nginx()
+
+    # Signed with the right secret, as with a leaked one: no name with ".." is answered by
+    # nginx; the app sends the agreement's own file.
+    for name in (
+        "../outside.pdf",
+        "agreements/../../outside.pdf",
+        "agreements/..%2F..%2Foutside.pdf",
+    ):
+        app_requests.clear()
+        response, body = fetch(port, forged(path, name, session), session)
+        assert (response.status, body) == (200, SEALED), name
+        assert app_requests == [path]
+
+    # nginx with an empty secret (a slip in making its file): a link signed with nothing
+    # would open every file to anyone; it goes to the app instead, which wants a login.
+    empty = start_nginx(secret="")
+    app_requests.clear()
+    response, body = fetch(empty, forged(path, agreement.final_pdf.name, "x", secret=""), "x")
+    assert response.status == 302
+    assert SEALED not in body
+    assert app_requests == [path]
+    # The same nginx with the real secret answers the real link (the check above is not
+    # simply a broken nginx).
+    app_requests.clear()
+    response, body = fetch(port, forged(path, agreement.final_pdf.name, session), session)
+    assert (response.status, body) == (200, SEALED)
+    assert app_requests == []

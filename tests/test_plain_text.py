@@ -1,0 +1,134 @@
+"""Every form refuses control characters and the bidirectional controls (core/text.py):
+what a party reads in the PDF or the email is what was stored."""
+
+import importlib
+import pkgutil
+
+import pytest
+from django import forms
+from django.urls import reverse
+
+from core.models import Client
+from core.text import PlainTextForm, refused_characters
+
+APPS = ("core", "avg_portal", "agreements", "breaches", "records")
+RLO = "\u202e"
+
+
+def our_form_classes():
+    """Every form class defined in the app's own modules (migrations and tests aside)."""
+    for app in APPS:
+        package = importlib.import_module(app)
+        for module in pkgutil.walk_packages(package.__path__, f"{app}."):
+            if ".migrations" in module.name or ".management" in module.name:
+                continue
+            importlib.import_module(module.name)
+    found = []
+    pending = [forms.BaseForm]
+    while pending:
+        cls = pending.pop()
+        pending += cls.__subclasses__()
+        if cls.__module__.split(".")[0] in APPS and cls is not PlainTextForm:
+            found.append(cls)
+    return found
+
+
+def test_every_form_of_the_app_refuses_them():
+    classes = our_form_classes()
+
+    assert len(classes) >= 40
+    missing = [f"{cls.__module__}.{cls.__qualname__}" for cls in classes]
+    missing = [
+        name
+        for cls, name in zip(classes, missing, strict=True)
+        if not issubclass(cls, PlainTextForm)
+    ]
+    assert missing == []
+
+
+@pytest.mark.parametrize(
+    ("text", "multiline", "refused"),
+    [
+        ("Zoë Ünal-Brontë", False, []),
+        ("Jan\tde Vries", False, []),
+        ("Regel een\r\nRegel twee", True, []),
+        ("Regel een\r\nRegel twee", False, ["\r", "\n"]),
+        ("Jan\u2028Piet", False, ["\u2028"]),
+        ("Jan\u2028Piet", True, []),
+        (f"Jan{RLO}fdp.exe", True, [RLO]),
+        ("a\u2066b\u2069c\u202ad", True, ["\u2066", "\u2069", "\u202a"]),
+        ("bel\x07 esc\x1b del\x7f c1\x85 \x07", True, ["\x07", "\x1b", "\x7f", "\x85"]),
+        # What right-to-left writing and emoji need stays: marks and joiners.
+        (
+            "\u05e9\u05dc\u05d5\u05dd\u200f \u0645\u0631\u062d\u0628\u0627\u061c"
+            " \U0001f469\u200d\U0001f4bb",
+            False,
+            [],
+        ),
+    ],
+)
+def test_which_characters_are_refused(text, multiline, refused):
+    assert refused_characters(text, multiline=multiline) == refused
+
+
+@pytest.mark.django_db
+def test_a_client_named_with_a_direction_override_is_refused_in_dutch(coach_client, coach):
+    response = coach_client.post(
+        reverse("client_create"),
+        {
+            "name": f"Jan{RLO}fdp.exe",
+            "residence": "Breda",
+            "email": "jan@example.test",
+            "language": "nl",
+        },
+    )
+
+    assert response.status_code == 200
+    assert "onzichtbare stuur- of richtingstekens (U+202E)" in response.text
+    assert not Client.objects.filter(practice=coach.practice).exists()
+
+    response = coach_client.post(
+        reverse("client_create"),
+        {
+            "name": "Jan de Vries\r\nBcc: x@example.test",
+            "residence": "Breda",
+            "email": "jan@example.test",
+            "language": "nl",
+        },
+    )
+    assert "(U+000D, U+000A)" in response.text
+    assert not Client.objects.filter(practice=coach.practice).exists()
+
+    response = coach_client.post(
+        reverse("client_create"),
+        {
+            "name": "Jan de Vries",
+            "residence": "Breda",
+            "email": "jan@example.test",
+            "language": "nl",
+        },
+    )
+    assert response.status_code == 302
+    assert Client.objects.get(practice=coach.practice).name == "Jan de Vries"
+
+
+@pytest.mark.django_db
+def test_a_text_of_several_lines_keeps_its_lines_but_not_an_escape(coach_client, coach):
+    from django.utils import timezone
+
+    from breaches.models import Breach
+
+    form = {
+        "summary": "Laptop gestolen\r\nuit de auto\x1b[31m",
+        "discovered_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+    }
+    response = coach_client.post(reverse("breach_create"), form)
+
+    assert response.status_code == 200
+    assert "(U+001B)" in response.text
+    assert not Breach.objects.exists()
+
+    form["summary"] = "Laptop gestolen\r\nuit de auto"
+    response = coach_client.post(reverse("breach_create"), form)
+    assert response.status_code == 302
+    assert Breach.objects.get(practice=coach.practice).summary == "Laptop gestolen\r\nuit de auto"
