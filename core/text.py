@@ -1,19 +1,24 @@
 """What text from a form may hold. Every form of the app mixes in `PlainTextForm`
 (tests/test_plain_text.py checks that none is left out), so that a name, a description or a
-breach report cannot carry characters that show one thing and store another:
+breach report cannot carry characters that show one thing and store another.
 
-- control characters (a bell, an escape, a line break in a one-line field): browsers cannot
-  type them, a crafted request can, and they reach the PDF, the email and the CSV export;
-- the bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069), with
-  which "Jan<U+202E>fdp.exe" prints as "Janexe.pdf" ("Trojan Source"): the signed PDF
-  would show the parties something other than what was recorded. The marks that right-to-
-  left writing needs (U+200E, U+200F, U+061C) stay allowed, as do joiners.
+- Line breaks of other kinds (vertical tab, form feed, NEL, Unicode's line and paragraph
+  separators), which text pasted from a word processor can hold, become ordinary ones; in
+  a one-line field every line break becomes a space (a browser never sends one there).
+- Other control characters (a bell, an escape) are refused: browsers cannot type them, a
+  crafted request can, and they would reach the PDF, the email and the CSV export.
+- So are the bidirectional embeddings, overrides and isolates (U+202A-U+202E,
+  U+2066-U+2069), with which "Jan<U+202E>fdp.exe" prints as "Janexe.pdf" ("Trojan
+  Source"): the signed PDF would show the parties something other than what was recorded.
+  The marks that right-to-left writing needs (U+200E, U+200F, U+061C) stay allowed, as do
+  joiners.
 
 Passwords are left alone: they are never shown or printed, and refusing a character a
 password manager made would only lock someone out.
 """
 
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from django import forms
@@ -21,35 +26,36 @@ from django.core.exceptions import ValidationError
 from django.utils.deconstruct import deconstructible
 from django.utils.translation import gettext_lazy as _
 
-# Refused everywhere: the bidirectional embeddings, overrides and isolates; the C0 controls
-# but NUL (which Django refuses itself), the tab and the line breaks; DEL and the C1
-# controls. Refused in one line only: the line breaks and Unicode's line and paragraph
-# separators. A regular expression: a drawn signature is a field of half a megabyte.
-_ALWAYS = "\u202a-\u202e\u2066-\u2069\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
-_BREAKS = "\n\r\u2028\u2029"
-REFUSED = {
-    True: re.compile(f"[{_ALWAYS}]"),
-    False: re.compile(f"[{_ALWAYS}{_BREAKS}]"),
-}
+# Line breaks of other kinds: vertical tab, form feed, NEL, line and paragraph separator.
+OTHER_BREAKS = re.compile("[\x0b\x0c\x85\u2028\u2029]")
+BREAKS = re.compile("\r\n|[\r\n\x0b\x0c\x85\u2028\u2029]")
+# Refused: the bidirectional embeddings, overrides and isolates; the C0 controls but NUL
+# (which Django refuses itself), the tab and the line breaks; DEL and the C1 controls. A
+# regular expression: a drawn signature is a field of half a megabyte.
+REFUSED = re.compile("[\u202a-\u202e\u2066-\u2069\x01-\x08\x0e-\x1f\x7f-\x84\x86-\x9f]")
 
 
-def refused_characters(text: str, *, multiline: bool) -> list[str]:
-    """The characters of `text` that a field of this kind refuses, in order, once each."""
-    return list(dict.fromkeys(REFUSED[multiline].findall(text)))
+def plain_text(text: str, *, multiline: bool) -> str:
+    """`text` with its line breaks made ordinary ones, or spaces in one line."""
+    if multiline:
+        return OTHER_BREAKS.sub("\n", text)
+    return BREAKS.sub(" ", text)
+
+
+def refused_characters(text: str) -> list[str]:
+    """The characters of `text` that no field takes, in order, once each."""
+    return list(dict.fromkeys(REFUSED.findall(text)))
 
 
 @deconstructible
 class PlainTextValidator:
-    """Refuses control characters (line breaks too, unless `multiline`) and the
-    bidirectional controls, naming them by code point."""
-
-    def __init__(self, *, multiline: bool) -> None:
-        self.multiline = multiline
+    """Refuses control characters and the bidirectional controls, naming them by code
+    point."""
 
     def __call__(self, value: Any) -> None:
         if not isinstance(value, str):
             return
-        refused = refused_characters(value, multiline=self.multiline)
+        refused = refused_characters(value)
         if refused:
             raise ValidationError(
                 _(
@@ -61,7 +67,17 @@ class PlainTextValidator:
             )
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, PlainTextValidator) and other.multiline == self.multiline
+        return isinstance(other, PlainTextValidator)
+
+
+def _with_plain_breaks(to_python: Callable[[Any], Any], *, multiline: bool) -> Callable[..., Any]:
+    def convert(value: Any) -> Any:
+        if isinstance(value, str):
+            value = plain_text(value, multiline=multiline)
+        return to_python(value)
+
+    convert.plain_text = True  # type: ignore[attr-defined]
+    return convert
 
 
 if TYPE_CHECKING:
@@ -71,17 +87,21 @@ else:
 
 
 class PlainTextForm(_FormBase):
-    """Mixed into every form: before the form is cleaned, each of its text fields gets
-    `PlainTextValidator`, for one line or several by its widget; password fields excepted.
-    (Not in `__init__`: django-two-factor passes a form the arguments its signature names.)"""
+    """Mixed into every form: before the form is cleaned, each of its text fields gets its
+    line breaks made plain (for one line or several, by its widget) and
+    `PlainTextValidator`; password fields excepted. (Not in `__init__`: django-two-factor
+    passes a form only the arguments its signature names.)"""
 
     def full_clean(self) -> None:
         for field in self.fields.values():
             if (
-                isinstance(field, forms.CharField)
-                and not isinstance(field.widget, forms.PasswordInput)
-                and not any(isinstance(v, PlainTextValidator) for v in field.validators)
+                not isinstance(field, forms.CharField)
+                or isinstance(field.widget, forms.PasswordInput)
+                or getattr(field.to_python, "plain_text", False)
             ):
-                multiline = isinstance(field.widget, forms.Textarea)
-                field.validators.append(PlainTextValidator(multiline=multiline))
+                continue
+            multiline = isinstance(field.widget, forms.Textarea)
+            # The form's own copy of the field: the class's fields are not changed.
+            field.to_python = _with_plain_breaks(field.to_python, multiline=multiline)  # type: ignore[method-assign]
+            field.validators.append(PlainTextValidator())
         super().full_clean()
