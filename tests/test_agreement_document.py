@@ -450,6 +450,30 @@ def test_user_input_prints_literally(hostile_agreement, fetched_urls):
     assert all(url.startswith(urljoin(pdf.BASE_URL, "/static/")) for url in fetched_urls)
 
 
+def test_names_in_any_script_print_as_letters_not_empty_boxes(agreement, caplog, tmp_path):
+    """DejaVu has Latin, Greek, Cyrillic, Hebrew and Arabic, not Chinese or emoji: those
+    print with the fallback fonts `make system-deps` installs (Droid Sans Fallback,
+    Symbola), never as the empty box WeasyPrint draws for a glyph no font has."""
+    import shutil
+    import subprocess
+
+    agreement.client_name = "王丽 (Wang Li) 😀 Ελένη Юлия שלום مرحبا"
+    agreement.save()
+
+    with caplog.at_level("WARNING", logger="weasyprint"):
+        content = documents.render_agreement_pdf(agreement)
+
+    assert not [r.getMessage() for r in caplog.records if ".notdef" in r.getMessage()]
+    assert "王丽 (Wang Li)" in normalise(" ".join(pdf_pages(content)))
+    pdffonts = shutil.which("pdffonts")  # poppler-utils, which make test installs
+    if pdffonts:
+        path = tmp_path / "agreement.pdf"
+        path.write_bytes(content)
+        fonts = subprocess.run([pdffonts, path], capture_output=True, text=True, check=True)  # noqa: S603
+        assert "Droid-Sans-Fallback" in fonts.stdout
+        assert "Symbola" in fonts.stdout
+
+
 def test_user_input_is_escaped_in_the_preview(hostile_agreement):
     fragment = documents.render_agreement_html(hostile_agreement)
 
