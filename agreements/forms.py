@@ -531,7 +531,7 @@ class SignatureForm(PlainTextForm, forms.Form):
                 self.add_error("signature_image", str(refusal))
         elif method == "typed":
             typed = (cleaned.get("typed_signature") or "").strip()
-            if not typed:
+            if not typed and "typed_signature" not in self.errors:  # not refused already
                 self.add_error("typed_signature", _("Type your name as signature."))
             cleaned["image"] = b""
         return cleaned

@@ -14,8 +14,9 @@ from .origin import Actor
 kvk_validator = RegexValidator(
     r"^\d{8}$", _("A KvK number has exactly 8 digits, for example 12345678.")
 )
+# Spaces may be no-break ones (U+00A0, U+202F), as in a number copied from an email.
 phone_validator = RegexValidator(
-    r"^\+?[0-9][0-9 ()-]{7,19}$",
+    r"^\+?[0-9][0-9 \u00a0\u202f()-]{7,19}$",
     _("Enter a phone number of digits, for example 013 123 45 67 or +31 6 12345678."),
 )
 

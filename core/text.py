@@ -4,7 +4,8 @@ breach report cannot carry characters that show one thing and store another.
 
 - Line breaks of other kinds (vertical tab, form feed, NEL, Unicode's line and paragraph
   separators), which text pasted from a word processor can hold, become ordinary ones; in
-  a one-line field every line break becomes a space (a browser never sends one there).
+  a one-line field a run of line breaks and tabs becomes one space (a browser never sends
+  a line break there, and a tab would show up in an email).
 - Other control characters (a bell, an escape) are refused: browsers cannot type them, a
   crafted request can, and they would reach the PDF, the email and the CSV export.
 - So are the bidirectional embeddings, overrides and isolates (U+202A-U+202E,
@@ -28,7 +29,8 @@ from django.utils.translation import gettext_lazy as _
 
 # Line breaks of other kinds: vertical tab, form feed, NEL, line and paragraph separator.
 OTHER_BREAKS = re.compile("[\x0b\x0c\x85\u2028\u2029]")
-BREAKS = re.compile("\r\n|[\r\n\x0b\x0c\x85\u2028\u2029]")
+# In one line: a run of line breaks and tabs, with the spaces around them.
+BREAKS = re.compile("(?: *(?:\r\n|[\r\n\t\x0b\x0c\x85\u2028\u2029]))+ *")
 # Refused: the bidirectional embeddings, overrides and isolates; the C0 controls but NUL
 # (which Django refuses itself), the tab and the line breaks; DEL and the C1 controls. A
 # regular expression: a drawn signature is a field of half a megabyte.
@@ -36,9 +38,10 @@ REFUSED = re.compile("[\u202a-\u202e\u2066-\u2069\x01-\x08\x0e-\x1f\x7f-\x84\x86
 
 
 def plain_text(text: str, *, multiline: bool) -> str:
-    """`text` with its line breaks made ordinary ones, or spaces in one line."""
+    """`text` with its line breaks made ordinary ones (CRLF, as a browser sends a text
+    area's), or in one line a space for a run of breaks and tabs."""
     if multiline:
-        return OTHER_BREAKS.sub("\n", text)
+        return OTHER_BREAKS.sub("\r\n", text)
     return BREAKS.sub(" ", text)
 
 

@@ -72,7 +72,18 @@ def test_which_characters_are_refused(text, refused):
         ("Jan de Vries", "Jan de Vries", "Jan de Vries"),
         ("een\r\ntwee\ndrie\rvier", "een twee drie vier", "een\r\ntwee\ndrie\rvier"),
         # Pasted from a word processor: vertical tab, form feed, NEL, U+2028, U+2029.
-        ("a\x0bb\x0cc\x85d\u2028e\u2029f", "a b c d e f", "a\nb\nc\nd\ne\nf"),
+        (
+            "a\x0bb\x0cc\x85d\u2028e\u2029f",
+            "a b c d e f",
+            "a\r\nb\r\nc\r\nd\r\ne\r\nf",
+        ),
+        # In one line, a run of breaks and tabs with the spaces around it is one space.
+        ("de coach\tprivacy", "de coach privacy", "de coach\tprivacy"),
+        (
+            "Lindelaan 12 \u2028 \r\n\t5038 AB",
+            "Lindelaan 12 5038 AB",
+            "Lindelaan 12 \r\n \r\n\t5038 AB",
+        ),
     ],
 )
 def test_line_breaks_of_every_kind_become_plain_ones(text, one_line, several_lines):
@@ -129,4 +140,17 @@ def test_a_text_of_several_lines_keeps_its_lines_but_not_an_escape(coach_client,
     response = coach_client.post(reverse("breach_create"), form)
     assert response.status_code == 302
     summary = Breach.objects.get(practice=coach.practice).summary
-    assert summary == "Laptop gestolen\nuit de auto\r\nop maandag"
+    assert summary == "Laptop gestolen\r\nuit de auto\r\nop maandag"
+
+
+@pytest.mark.django_db
+def test_a_phone_number_pasted_with_no_break_spaces_is_taken(coach_client, coach):
+    data = {"name": "Jan", "residence": "Breda", "email": "jan@example.test", "language": "nl"}
+    response = coach_client.post(
+        reverse("client_create"), data | {"phone": "+31\u00a06\u00a01234\u202f5678"}
+    )
+
+    assert response.status_code == 302
+    assert Client.objects.get(practice=coach.practice).phone == "+31\u00a06\u00a01234\u202f5678"
+    response = coach_client.post(reverse("client_create"), data | {"phone": "bel me maar"})
+    assert "Voer een telefoonnummer in" in response.text

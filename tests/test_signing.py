@@ -260,6 +260,20 @@ def test_bad_signing_input_is_refused(client, sent, overrides, message):
     assert not Signature.objects.filter(party="client").exists()
 
 
+def test_a_typed_signature_with_a_direction_override_gets_that_one_error(client, sent):
+    agreement, token = sent
+    open_link(client, token)
+    typed = {"method": "typed", "typed_signature": "\u05e9\u05e8\u05d4\u202e\u05db\u05d4\u05df"}
+    response = client.post(reverse("signing_page"), client_post() | typed)
+
+    assert response.status_code == 400
+    assert response.context["form"].errors["typed_signature"] == [
+        "Deze tekst bevat onzichtbare stuur- of richtingstekens (U+202E). Haal ze weg (typ de "
+        "tekst liever opnieuw dan hem te plakken) en probeer het opnieuw."
+    ]
+    assert not Signature.objects.filter(party="client").exists()
+
+
 def test_non_png_and_empty_pngs_are_refused(client, sent):
     from PIL import Image
 
