@@ -41,10 +41,12 @@ browser-deps:
 
 # nginx, for tests/test_front_server.py (the signed download links are checked by nginx
 # itself) and `make bench-http`. Not fatal: without it that test is skipped and says why.
-# Debian starts an nginx of its own on installing it; that one is stopped again.
+# Debian starts an nginx of its own on installing it, and enables it at boot; that one is
+# stopped and disabled again (the tests and the bench start their own, on loopback).
 front-deps:
 	@if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then \
-	  ( $(call apt_install, nginx-light) ) && { /usr/sbin/nginx -s quit 2>/dev/null || true; } \
+	  ( $(call apt_install, nginx-light) ) && { systemctl disable --now nginx 2>/dev/null; \
+	    /usr/sbin/nginx -s quit 2>/dev/null; true; } \
 	    || echo "Without nginx, tests/test_front_server.py skips its nginx test."; \
 	fi
 

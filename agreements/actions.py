@@ -17,6 +17,7 @@ from core.immutability import lawful_removal
 from core.models import Practice
 from core.origin import Origin
 
+from . import documents
 from .document_versions import CURRENT_VERSION, supplement_for
 from .models import (
     Agreement,
@@ -118,6 +119,7 @@ def agreement_delete_draft(*, agreement: Agreement, origin: Origin) -> None:
         agreement_ensure_draft(locked)
         with lawful_removal(reason=f"draft agreement {locked.public_id} deleted", origin=origin):
             locked.delete()
+        documents.forget_draft_pdfs([locked])
 
 
 def client_delete(*, client: Client, origin: Origin) -> None:
@@ -134,7 +136,9 @@ def client_delete(*, client: Client, origin: Origin) -> None:
         with lawful_removal(
             reason=f"client {locked.public_id} deleted with her drafts", origin=origin
         ):
+            drafts = list(locked.agreements.all())
             locked.agreements.all().delete()
+        documents.forget_draft_pdfs(drafts)
         locked.delete()
 
 

@@ -182,3 +182,4 @@ def addendum_delete_draft(*, addendum: Addendum, origin: Origin) -> None:
     with transaction.atomic():
         locked = _locked_addendum(addendum, AddendumStatus.DRAFT)
         locked.delete()
+        documents.forget_draft_pdfs([locked])

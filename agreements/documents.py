@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.formats import date_format
@@ -140,6 +141,18 @@ DRAFT_PDFS = "agreement-drafts"
 def draft_pdf_folder(document: ConcreteDocument) -> str:
     """Where the drafts of `document` are kept (an agreement or an addendum has drafts)."""
     return f"{DRAFT_PDFS}/{document.public_id}"
+
+
+def forget_draft_pdfs(drafts: Iterable[Agreement | Addendum]) -> None:
+    """Once the transaction commits, remove the kept PDFs of drafts being deleted: they hold
+    the client's data (`draft_pdfs_cleanup` would otherwise remove them weeks later)."""
+    folders = [draft_pdf_folder(draft) for draft in drafts]
+
+    def forget() -> None:
+        for folder in folders:
+            pdf.forget_renders(folder)
+
+    transaction.on_commit(forget)
 
 
 def draft_pdf(document: Agreement | Addendum) -> bytes:

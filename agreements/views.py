@@ -311,6 +311,15 @@ def agreement_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse
     )
 
 
+def _checked_latest(document: ConcreteDocument) -> evidence_renewal.Latest:
+    """The newest version of a sealed document (the same document with the freshest
+    evidence, after a renewal), once its stored file hashed to what was recorded; raises
+    `archive.ArchiveProblem` otherwise."""
+    latest = evidence_renewal.latest_version(document)
+    archive.check_stored_once(latest.file, latest.sha256)
+    return latest
+
+
 def download_url(request: HttpRequest, document: ConcreteDocument, path: str) -> str:
     """The address a page gives for downloading `document` (its view at `path`): once it is
     sealed and where nginx checks signed links (DJANGO_SENDFILE_LINK_SECRET), a link that
@@ -318,9 +327,8 @@ def download_url(request: HttpRequest, document: ConcreteDocument, path: str) ->
     it serves the file; otherwise `path` itself."""
     if not (settings.SENDFILE_LINK_SECRET and document.is_archived):
         return path
-    latest = evidence_renewal.latest_version(document)
     try:
-        archive.check_stored_once(latest.file, latest.sha256)
+        latest = _checked_latest(document)
     except archive.ArchiveProblem:
         return path  # the view says what is wrong, and tells the operator
     link = front_server_link(
@@ -358,10 +366,8 @@ def _document_pdf(request: HttpRequest, document: ConcreteDocument) -> HttpRespo
             content_type="application/pdf",
             headers={"Content-Disposition": attachment(f"{stem}-{UNSIGNED_COPY}.pdf")},
         )
-    # The newest version: the same sealed document with the freshest evidence (renewal).
-    latest = evidence_renewal.latest_version(document)
     try:
-        archive.check_stored_once(latest.file, latest.sha256)
+        latest = _checked_latest(document)
     except archive.ArchiveProblem as problem:
         what = f"{document.kind} {document.public_id}"
         return archive.damaged_response(request, problem, what=what)

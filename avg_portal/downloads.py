@@ -75,7 +75,10 @@ def stored_file_response(field: FieldFile, *, filename: str, content_type: str) 
 
 # What nginx hashes to check a signed link (deploy/nginx.conf, secure_link_md5): the same
 # text, in the same order, as `front_server_link` below.
-LINK_MD5 = "$arg_avg_e|$uri|$arg_avg_f|$cookie_sessionid|$arg_avg_n|$avg_link_secret"
+LINK_MD5 = "$arg_avg_e|$uri|$arg_avg_f|$cookie_sessionid|$avg_link_secret"
+# The download's name, avg_n, is not signed: nginx names the download with it only when it
+# is percent-encoded text (as `quote` makes it), and otherwise not at all.
+LINK_DOWNLOAD_NAME_PATTERN = r"^[A-Za-z0-9%._~-]{1,1000}$"
 
 # Stored names that go into a signed link as they are: nginx compares and uses the query's
 # text undecoded, so a name that would need escaping gets no such link (none of ours does),
@@ -102,16 +105,17 @@ def front_server_link(
     another session is not answered by nginx: the request goes to the app, which checks
     everything again, as for the plain address.
 
-    nginx's secure_link knows one hash, MD5 over the text and the secret. What a coach can
-    influence (the download's name, from the client's name) comes last, after the address,
-    the stored name and the session it could want to change, so that no collision of her
-    making can reach them."""
+    nginx's secure_link knows one hash, MD5 over the text and the secret. Nothing a coach
+    can influence is in that text (the download's name, from the client's name, is not
+    signed; see LINK_DOWNLOAD_NAME_PATTERN): the expiry, the address, the stored name (made
+    by the app) and the session key (random), so that no MD5 collision of her making can
+    change what a link opens."""
     secret = settings.SENDFILE_LINK_SECRET
     if not (secret and session_key and LINK_NAME.fullmatch(name)):
         return None
     expires = int(time.time() if now is None else now) + settings.SENDFILE_URL_SECONDS
     shown = quote(filename, safe="")
-    text = "|".join((str(expires), path, name, session_key, shown, secret))
+    text = "|".join((str(expires), path, name, session_key, secret))
     digest = hashlib.md5(text.encode(), usedforsecurity=True).digest()  # noqa: S324 (above)
     key = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
     return f"{path}?avg_e={expires}&avg_f={name}&avg_n={shown}&avg_k={key}"

@@ -50,7 +50,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from avg_portal.downloads import LINK_MD5, LINK_NAME_PATTERN, LINK_SECRET_PATTERN
+from avg_portal.downloads import (
+    LINK_DOWNLOAD_NAME_PATTERN,
+    LINK_MD5,
+    LINK_NAME_PATTERN,
+    LINK_SECRET_PATTERN,
+)
 from bench.scale import Children, free_port, tail, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -498,8 +503,8 @@ http {{
         default 0;
     }}
     map $arg_avg_n $avg_link_disposition {{
-        "" "";
-        default "attachment; filename*=UTF-8''$arg_avg_n";
+        "~{LINK_DOWNLOAD_NAME_PATTERN}" "attachment; filename*=UTF-8''$arg_avg_n";
+        default "";
     }}
     server {{
         listen 127.0.0.1:{port};
@@ -572,7 +577,6 @@ def loaded_weasyprint(pid: int) -> bool:
 # which never loads a database driver; psycopg with libpq is 20 MB of any real site.)
 MINIMAL_SETTINGS = """
 import os
-import re
 import dj_database_url
 SECRET_KEY = "minimal-" + "k" * 60
 DEBUG = False
@@ -629,7 +633,6 @@ urlpatterns = [path("admin/", admin.site.urls), path("", hello)]
 """
 MINIMAL_WSGI = """
 import os
-import re
 os.environ["DJANGO_SETTINGS_MODULE"] = "minimal_settings"
 from django.core.wsgi import get_wsgi_application
 application = get_wsgi_application()

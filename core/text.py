@@ -15,7 +15,11 @@ breach report cannot carry characters that show one thing and store another.
   joiners.
 
 Passwords are left alone: they are never shown or printed, and refusing a character a
-password manager made would only lock someone out.
+password manager made would only lock someone out. So are hidden fields: the page's own
+values (a drawn signature, a form's key), which the form decodes or checks itself.
+
+Only forms check this: values stored before may still hold such characters, and a coach
+who edits one is asked to type it again.
 """
 
 import re
@@ -29,8 +33,10 @@ from django.utils.translation import gettext_lazy as _
 
 # Line breaks of other kinds: vertical tab, form feed, NEL, line and paragraph separator.
 OTHER_BREAKS = re.compile("[\x0b\x0c\x85\u2028\u2029]")
-# In one line: a run of line breaks and tabs, with the spaces around them.
-BREAKS = re.compile("(?: *(?:\r\n|[\r\n\t\x0b\x0c\x85\u2028\u2029]))+ *")
+# In one line: a run of line breaks and tabs, with the spaces around them. A match starts
+# only where a run of spaces does (the lookbehind): otherwise a long run of spaces with no
+# break after it would be tried from each of its spaces, in quadratic time.
+BREAKS = re.compile("(?<! )(?: *(?:\r\n|[\r\n\t\x0b\x0c\x85\u2028\u2029]))+ *")
 # Refused: the bidirectional embeddings, overrides and isolates; the C0 controls but NUL
 # (which Django refuses itself), the tab and the line breaks; DEL and the C1 controls. A
 # regular expression: a drawn signature is a field of half a megabyte.
@@ -48,6 +54,12 @@ def plain_text(text: str, *, multiline: bool) -> str:
 def refused_characters(text: str) -> list[str]:
     """The characters of `text` that no field takes, in order, once each."""
     return list(dict.fromkeys(REFUSED.findall(text)))
+
+
+def without_refused(text: str) -> str:
+    """`text` without the characters no field takes: what can be typed of a value stored
+    before they were refused."""
+    return REFUSED.sub("", text)
 
 
 @deconstructible
@@ -73,9 +85,12 @@ class PlainTextValidator:
         return isinstance(other, PlainTextValidator)
 
 
-def _with_plain_breaks(to_python: Callable[[Any], Any], *, multiline: bool) -> Callable[..., Any]:
+def _with_plain_breaks(field: forms.CharField, *, multiline: bool) -> Callable[..., Any]:
+    to_python = field.to_python
+
     def convert(value: Any) -> Any:
-        if isinstance(value, str):
+        # Beyond the field's length the value is refused for that; not worked on first.
+        if isinstance(value, str) and (field.max_length is None or len(value) <= field.max_length):
             value = plain_text(value, multiline=multiline)
         return to_python(value)
 
@@ -99,12 +114,12 @@ class PlainTextForm(_FormBase):
         for field in self.fields.values():
             if (
                 not isinstance(field, forms.CharField)
-                or isinstance(field.widget, forms.PasswordInput)
+                or isinstance(field.widget, (forms.PasswordInput, forms.HiddenInput))
                 or getattr(field.to_python, "plain_text", False)
             ):
                 continue
             multiline = isinstance(field.widget, forms.Textarea)
             # The form's own copy of the field: the class's fields are not changed.
-            field.to_python = _with_plain_breaks(field.to_python, multiline=multiline)  # type: ignore[method-assign]
+            field.to_python = _with_plain_breaks(field, multiline=multiline)  # type: ignore[method-assign]
             field.validators.append(PlainTextValidator())
         super().full_clean()

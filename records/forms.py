@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from agreements.forms import DateInput, check_plausible_date
 from agreements.models import RetentionDisposal
 from core.models import Client
-from core.text import PlainTextForm
+from core.text import PlainTextForm, without_refused
 
 
 class ClientForm(PlainTextForm, forms.ModelForm[Client]):
@@ -32,7 +32,9 @@ class EraseForm(PlainTextForm, forms.Form):
 
     def clean_confirm_name(self) -> str:
         typed = " ".join(self.cleaned_data["confirm_name"].split())
-        if typed.casefold() != " ".join(self.client.name.split()).casefold():
+        # A name stored before direction characters were refused is typed without them.
+        stored = " ".join(without_refused(self.client.name).split())
+        if typed.casefold() != stored.casefold():
             raise forms.ValidationError(_("This is not the client's name as it is stored."))
         return typed
 

@@ -676,7 +676,9 @@ def test_an_unsigned_addendum_is_reminded_and_its_expiry_is_on_the_trail(
     assert mail.outbox == []
 
 
-def test_an_addendum_draft_is_rendered_once_per_version(coach_client, signed, renders):
+def test_an_addendum_draft_is_rendered_once_per_version(
+    coach_client, signed, renders, django_capture_on_commit_callbacks
+):
     addendum = draft_changed(coach_client, signed, change_first={"description": "Intake"})
     url = reverse("addendum_pdf", args=[addendum.public_id])
 
@@ -696,3 +698,8 @@ def test_an_addendum_draft_is_rendered_once_per_version(coach_client, signed, re
     assert "Intake en evaluatie" in pdf_text(changed)
     folder = f"{pdf.RENDERS_FOLDER}/{documents.draft_pdf_folder(addendum)}"
     assert len(default_storage.listdir(folder)[1]) == 1
+    # Deleting the draft removes it.
+    with django_capture_on_commit_callbacks(execute=True):
+        coach_client.post(reverse("addendum_delete", args=[addendum.public_id]))
+    assert not Addendum.objects.filter(pk=addendum.pk).exists()
+    assert default_storage.listdir(folder)[1] == []

@@ -466,12 +466,12 @@ def test_names_in_any_script_print_as_letters_not_empty_boxes(agreement, caplog,
     assert not [r.getMessage() for r in caplog.records if ".notdef" in r.getMessage()]
     assert "王丽 (Wang Li)" in normalise(" ".join(pdf_pages(content)))
     pdffonts = shutil.which("pdffonts")  # poppler-utils, which make test installs
-    if pdffonts:
-        path = tmp_path / "agreement.pdf"
-        path.write_bytes(content)
-        fonts = subprocess.run([pdffonts, path], capture_output=True, text=True, check=True)  # noqa: S603
-        assert "Droid-Sans-Fallback" in fonts.stdout
-        assert "Symbola" in fonts.stdout
+    assert pdffonts, "pdffonts is missing: make browser-deps installs poppler-utils"
+    path = tmp_path / "agreement.pdf"
+    path.write_bytes(content)
+    fonts = subprocess.run([pdffonts, path], capture_output=True, text=True, check=True)  # noqa: S603
+    assert "Droid-Sans-Fallback" in fonts.stdout
+    assert "Symbola" in fonts.stdout
 
 
 def test_user_input_is_escaped_in_the_preview(hostile_agreement):

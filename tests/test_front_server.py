@@ -19,6 +19,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from django.conf import settings
 from django.core import signals
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -26,6 +27,7 @@ from django.urls import reverse
 
 from agreements.models import Agreement
 from avg_portal.downloads import (
+    LINK_DOWNLOAD_NAME_PATTERN,
     LINK_MD5,
     LINK_NAME_PATTERN,
     LINK_SECRET_PATTERN,
@@ -138,11 +140,15 @@ def test_deploy_config_checks_links_as_the_app_signs_them(tmp_path):
         assert f'secure_link_md5 "{LINK_MD5}";' in config
         assert "secure_link $arg_avg_k,$arg_avg_e;" in config
         assert re.search(r"rewrite \^ /protected/\$arg_avg_f last;", config)
-        assert "filename*=UTF-8''$arg_avg_n" in config
         assert "add_header Content-Disposition $avg_link_disposition;" in config
         assert f'"~{LINK_SECRET_PATTERN}" 1;' in config
         assert f'"~{LINK_NAME_PATTERN}" 1;' in config
         assert "if ($avg_link_serve) {" in config
+        assert '"$avg_link_secret_ok$avg_link_name_ok$secure_link" $avg_link_serve' in config
+        assert "map $avg_link_secret $avg_link_secret_ok {" in config
+        assert f'"~{LINK_DOWNLOAD_NAME_PATTERN}" "attachment; filename*=UTF-8' in config
+    # nginx binds a link to the session by the cookie's name.
+    assert f"$cookie_{settings.SESSION_COOKIE_NAME}|" in LINK_MD5
 
 
 # nginx in front of the live server -------------------------------------------------------
@@ -295,8 +301,8 @@ def test_nginx_answers_a_valid_link_and_hands_every_other_request_to_the_app(
     # this agreement's own file (X-Accel-Redirect), named by the app.
     altered = [
         link.replace(f"avg_f={name}", f"avg_f={other}"),
-        re.sub(r"avg_n=[^&]*", "avg_n=evil.pdf", link),
         re.sub(r"avg_e=\d+", lambda m: f"avg_e={int(m.group(0)[6:]) + 3600}", link),
+        link.replace(f"avg_k={dict(parse_qsl(urlsplit(link).query))['avg_k']}", "avg_k=x"),
     ]
     for path in altered:
         assert path != link
@@ -305,6 +311,24 @@ def test_nginx_answers_a_valid_link_and_hands_every_other_request_to_the_app(
         assert (response.status, body) == (200, SEALED), path
         assert app_requests == [pdf_path]
         assert response.getheader("Content-Disposition") == attachment(agreement.download_name())
+
+    # The download's name is not signed: the link's owner may rename her own download, and
+    # nginx names it only with percent-encoded text (no header injection, no quotes).
+    for shown, header in [
+        ("nieuwe-naam.pdf", "attachment; filename*=UTF-8''nieuwe-naam.pdf"),
+        (
+            "x%0d%0aSet-Cookie%3a%20a%3db",
+            "attachment; filename*=UTF-8''x%0d%0aSet-Cookie%3a%20a%3db",
+        ),
+        ('x"%3b%20filename="y.exe', None),
+        ("x%0d%0aSet-Cookie:a=b", None),
+    ]:
+        app_requests.clear()
+        response, body = fetch(nginx, re.sub(r"avg_n=[^&]*", f"avg_n={shown}", link), session)
+        assert (response.status, body) == (200, SEALED), shown
+        assert response.getheader("Content-Disposition") == header
+        assert response.getheader("Set-Cookie") is None
+        assert app_requests == []
 
     # Expired: the app again, which checks the file first: a changed file is refused.
     settings.SENDFILE_URL_SECONDS = -1

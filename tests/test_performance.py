@@ -76,6 +76,29 @@ def test_a_kept_draft_is_only_served_to_its_practice(coach_client, coach, strang
     assert response.status_code == 404
 
 
+def test_a_deleted_draft_takes_its_kept_pdf_along(
+    coach, coach_client, settings, django_capture_on_commit_callbacks
+):
+    """The kept PDF holds the client's data: deleting the draft, or the client with her
+    drafts, removes it at once, not weeks later with the cleanup."""
+    from .factories import make_client
+
+    kept_folder = settings.MEDIA_ROOT / pdf.RENDERS_FOLDER / "agreement-drafts"
+    agreement = make_agreement(coach.practice)
+    client = make_client(coach.practice, "Bram")
+    other = make_agreement(coach.practice, client)
+    draft_pdf(coach_client, agreement)
+    draft_pdf(coach_client, other)
+    assert len(list((kept_folder / str(agreement.public_id)).iterdir())) == 1
+
+    with django_capture_on_commit_callbacks(execute=True):
+        coach_client.post(reverse("agreement_delete", args=[agreement.public_id]))
+        coach_client.post(reverse("client_delete", args=[client.public_id]))
+
+    assert list((kept_folder / str(agreement.public_id)).iterdir()) == []
+    assert list((kept_folder / str(other.public_id)).iterdir()) == []
+
+
 def test_old_kept_drafts_are_cleaned_up(coach, coach_client, settings):
     import datetime
 
@@ -162,7 +185,7 @@ def test_a_large_record_is_joined_in_parts(coach, renders, monkeypatch):
     assert len(renders) == 3 + 2
 
 
-def test_an_erased_client_leaves_no_kept_record_entries(coach, settings):
+def test_an_erased_client_leaves_no_kept_record_entries_or_draft_pdfs(coach, settings):
     import datetime
 
     from records.erasure import client_erase
@@ -173,6 +196,13 @@ def test_an_erased_client_leaves_no_kept_record_entries(coach, settings):
     record_pdf(coach.practice)
     kept = settings.MEDIA_ROOT / pdf.RENDERS_FOLDER / record_entries.RECORD_ENTRIES
     assert (kept / str(agreement.public_id)).exists()
+    # And a draft of hers, downloaded once.
+    from agreements.documents import draft_pdf as kept_draft_pdf
+
+    draft = make_agreement(coach.practice, client)
+    kept_draft_pdf(draft)
+    drafts = settings.MEDIA_ROOT / pdf.RENDERS_FOLDER / "agreement-drafts" / str(draft.public_id)
+    assert len(list(drafts.iterdir())) == 1
 
     from django.test import TestCase
 
@@ -180,6 +210,7 @@ def test_an_erased_client_leaves_no_kept_record_entries(coach, settings):
         client_erase(client=client, origin=Origin.system())
 
     assert list((kept / str(agreement.public_id)).iterdir()) == []
+    assert list(drafts.iterdir()) == []
 
 
 # Queries per page ---------------------------------------------------------------------------

@@ -37,13 +37,28 @@ def test_every_form_of_the_app_refuses_them():
     classes = our_form_classes()
 
     assert len(classes) >= 40
-    missing = [f"{cls.__module__}.{cls.__qualname__}" for cls in classes]
+    # Mixed in before Django's form class, so that its full_clean runs.
     missing = [
-        name
-        for cls, name in zip(classes, missing, strict=True)
-        if not issubclass(cls, PlainTextForm)
+        f"{cls.__module__}.{cls.__qualname__}"
+        for cls in classes
+        if PlainTextForm not in cls.__mro__
+        or cls.__mro__.index(PlainTextForm) > cls.__mro__.index(forms.BaseForm)
     ]
     assert missing == []
+
+
+def test_a_long_run_of_spaces_is_not_worked_on_in_quadratic_time():
+    """A logged-out form (the login, the password reset) takes 2.5 MB: a pattern that tried
+    a run of spaces from each of its spaces would keep a worker busy for minutes."""
+    import subprocess
+    import sys
+
+    # In a process of its own first, so that a quadratic pattern fails the test (after a
+    # minute, where it takes milliseconds) instead of hanging the suite.
+    check = "from core.text import plain_text; plain_text(' ' * 300_000 + 'x', multiline=False)"
+    subprocess.run([sys.executable, "-c", check], check=True, timeout=60)  # noqa: S603
+    text = " " * 300_000 + "x"
+    assert plain_text(text + "\t" + text, multiline=False) == text + " " + text.lstrip()
 
 
 @pytest.mark.parametrize(
@@ -154,3 +169,16 @@ def test_a_phone_number_pasted_with_no_break_spaces_is_taken(coach_client, coach
     assert Client.objects.get(practice=coach.practice).phone == "+31\u00a06\u00a01234\u202f5678"
     response = coach_client.post(reverse("client_create"), data | {"phone": "bel me maar"})
     assert "Voer een telefoonnummer in" in response.text
+
+
+@pytest.mark.django_db
+def test_a_name_stored_with_a_direction_character_can_still_be_confirmed(coach):
+    """Erasure asks for the client's name typed: for a name stored before such characters
+    were refused, typing it without them is enough (pasting them is refused)."""
+    from records.forms import EraseForm
+
+    client = Client.objects.create(practice=coach.practice, name=f"Jan{RLO}Vries", email="j@x.test")
+
+    assert EraseForm({"confirm_name": "JanVries"}, client=client).is_valid()
+    assert not EraseForm({"confirm_name": f"Jan{RLO}Vries"}, client=client).is_valid()
+    assert not EraseForm({"confirm_name": "Jan Vries"}, client=client).is_valid()
