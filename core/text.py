@@ -38,8 +38,9 @@ OTHER_BREAKS = re.compile("[\x0b\x0c\x85\u2028\u2029]")
 # break after it would be tried from each of its spaces, in quadratic time.
 BREAKS = re.compile("(?<! )(?: *(?:\r\n|[\r\n\t\x0b\x0c\x85\u2028\u2029]))+ *")
 # Refused: the bidirectional embeddings, overrides and isolates; the C0 controls but NUL
-# (which Django refuses itself), the tab and the line breaks; DEL and the C1 controls. A
-# regular expression: a drawn signature is a field of half a megabyte.
+# (which Django refuses itself), the tab and the line breaks; DEL and the C1 controls but
+# NEL (a line break, above). Character classes, which take linear time on a text of many
+# kilobytes (a breach report).
 REFUSED = re.compile("[\u202a-\u202e\u2066-\u2069\x01-\x08\x0e-\x1f\x7f-\x84\x86-\x9f]")
 
 
@@ -107,8 +108,8 @@ else:
 class PlainTextForm(_FormBase):
     """Mixed into every form: before the form is cleaned, each of its text fields gets its
     line breaks made plain (for one line or several, by its widget) and
-    `PlainTextValidator`; password fields excepted. (Not in `__init__`: django-two-factor
-    passes a form only the arguments its signature names.)"""
+    `PlainTextValidator`; password and hidden fields excepted. (Not in `__init__`:
+    django-two-factor passes a form only the arguments its signature names.)"""
 
     def full_clean(self) -> None:
         for field in self.fields.values():
