@@ -454,9 +454,15 @@ def test_names_in_any_script_print_as_letters_not_empty_boxes(agreement, caplog,
     """DejaVu has Latin, Greek, Cyrillic, Hebrew and Arabic, not Chinese or emoji: those
     print with the fallback fonts `make system-deps` installs (Droid Sans Fallback,
     Symbola), never as the empty box WeasyPrint draws for a glyph no font has."""
+    import os
     import shutil
     import subprocess
 
+    families = subprocess.run(["fc-list", ":", "family"], capture_output=True, text=True)  # noqa: S607
+    if not all(font in families.stdout for font in ("Droid Sans Fallback", "Symbola")):
+        if os.environ.get("CI"):
+            pytest.fail("fonts-droid-fallback and fonts-symbola are missing (make system-deps)")
+        pytest.skip("fonts-droid-fallback and fonts-symbola are missing (make system-deps)")
     agreement.client_name = "王丽 (Wang Li) 😀 Ελένη Юлия שלום مرحبا"
     agreement.save()
 
