@@ -9,7 +9,7 @@ PORT ?= 8000
 # Development settings for `make run` and the test suite; production sets its own environment.
 DEV_ENV = DJANGO_DEBUG=1 DJANGO_SITE_URL=http://$(HOST):$(PORT)
 
-.PHONY: run test install messages system-deps browser-deps front-deps lint typecheck format bench bench-http bench-scale pg-client-deps restore-drill clean screenshots
+.PHONY: run test install messages system-deps browser-deps front-deps lint typecheck format bench bench-http bench-instructions bench-scale pg-client-deps restore-drill clean screenshots
 
 install: $(INSTALLED)
 
@@ -105,6 +105,11 @@ bench: messages
 # database avg_bench on 127.0.0.1, dropped and made again) and Redis, production settings.
 bench-http: messages front-deps
 	$(BIN)/python -m bench http
+
+# The first render counted in instructions under valgrind (bench/instructions.py): the same
+# figures on a busy machine. A few minutes.
+bench-instructions: messages
+	$(DEV_ENV) $(BIN)/python -m bench instructions
 
 # Scale-out (bench/scale.py): 200 clients sign at once through two gunicorn instances, two
 # db_workers seal; PostgreSQL and Redis on 127.0.0.1, S3 (moto) and SMTP started by it.

@@ -23,6 +23,10 @@ growth of the file.
 The "archive" section times `verify_archive` on 1,000 sealed agreements (seconds per 1,000
 and the ratio to a plain SHA-256 of the same files): it must stay fast enough to run daily.
 
+The "instructions" section (bench/instructions.py) runs only when named, `python -m bench
+instructions`: the first render counted in machine instructions under valgrind, today, as
+before issue 15, and without each of its costly parts; it takes a few minutes.
+
 The "scale" section (bench/scale.py) runs only when named, `python -m bench scale`: it takes
 minutes and needs PostgreSQL and Redis. 200 clients sign at once through two gunicorn
 instances, two workers seal; it runs in a process of its own with production settings.
@@ -103,10 +107,9 @@ def agreement_pdf(agreement):
 BEFORE_CSS = Path(__file__).with_name("agreement-print-2026-11.css")
 
 
-def agreement_pdf_before(agreement):
-    """The same agreement printed as on 2026-11-29: the same HTML with the print stylesheet
-    of then (inlined; fetching the file costs a fraction of a millisecond), laid out as
-    `avg_portal.pdf.render_pdf` did then, with a fresh font configuration per render."""
+def agreement_print_html(agreement):
+    """The print HTML of `agreement` as `render_agreement_pdf` lays it out, and the data:
+    URIs (signature images) it may embed."""
     from django.template.loader import render_to_string
     from django.utils import translation
 
@@ -115,22 +118,44 @@ def agreement_pdf_before(agreement):
     with translation.override(documents.DOCUMENT_LANGUAGE):
         context = documents.document_context(agreement)
         html = render_to_string(documents.PRINT_TEMPLATE, context)
+    return html, documents.signature_images(context["signatures"])
+
+
+def with_stylesheet(html, css):
+    """`html` with its print stylesheet replaced by `css`, inlined (fetching the file costs
+    a fraction of a millisecond)."""
     html, found = re.subn(
         r'<link rel="stylesheet" href="[^"]*agreement-print[^"]*\.css">',
-        lambda _match: f"<style>{BEFORE_CSS.read_text()}</style>",
+        lambda _match: f"<style>{css}</style>",
         html,
     )
     assert found == 1, "print.html no longer links agreement-print.css"
-    return lambda: render_as_before(html, documents.signature_images(context["signatures"]))
+    return html
+
+
+def agreement_pdf_before(agreement):
+    """The same agreement printed as on 2026-11-29: the same HTML with the print stylesheet
+    of then, laid out as `avg_portal.pdf.render_pdf` did then."""
+    html, allowed_data_uris = agreement_print_html(agreement)
+    html = with_stylesheet(html, BEFORE_CSS.read_text())
+    return lambda: render_as_before(html, allowed_data_uris)
 
 
 def render_as_before(html, allowed_data_uris):
-    """`avg_portal.pdf.render_pdf` of 2026-11-29 (a new FontConfiguration every time)."""
+    """`avg_portal.pdf.render_pdf` of 2026-11-29 (commit a37c2fb): a new FontConfiguration
+    for every render, and a URL fetcher with urllib's default SSL context (the system's
+    certificate authorities, loaded anew for every render)."""
     import weasyprint
 
     from avg_portal import pdf
 
-    fetcher = pdf.StaticFilesURLFetcher(allowed_data_uris=allowed_data_uris)
+    class FetcherOfThen(pdf.StaticFilesURLFetcher):
+        def __init__(self, *, allowed_data_uris):
+            weasyprint.URLFetcher.__init__(self, fail_on_errors=True)
+            self.allowed_data_uris = frozenset(allowed_data_uris)
+            self.requested = []
+
+    fetcher = FetcherOfThen(allowed_data_uris=allowed_data_uris)
     document = weasyprint.HTML(string=html, base_url=pdf.BASE_URL, url_fetcher=fetcher).render(
         pdf_variant=pdf.PDF_VARIANT
     )
@@ -228,6 +253,9 @@ def report(timings, pdf):
             f" {statistics.median(per_round):.2f}x ±{spread(per_round) / 2:.0%}"
             + ("  (goal: at most 0.7x)" if kind == "cpu" else "")
         )
+    print(
+        "  (the same ratio in instructions, unmoved by the machine's load: make bench-instructions)"
+    )
 
 
 SIGNING_ROUNDS = 8
@@ -703,9 +731,13 @@ def main(sections=SECTIONS):
             report_seal(agreement_pdf(make_agreement())())
         if "export" in sections:
             report_export(directory)
+        if "instructions" in sections:
+            from .instructions import report_instructions
+
+            report_instructions(make_agreement())
 
 
 if __name__ == "__main__":
-    # python -m bench [pdf] [signing] [archive] [export] [scale]: the sections named, or all
-    # of them but "scale".
+    # python -m bench [pdf] [signing] [archive] [export] [scale] [http] [instructions]: the
+    # sections named, or all of them but the last three.
     main(tuple(sys.argv[1:]) or SECTIONS)
