@@ -274,3 +274,24 @@ def test_the_agreement_list_does_not_load_the_stored_pdfs(coach, coach_client):
     loading = [q["sql"] for q in captured if "agreements_signabledocument" in q["sql"]]
     assert loading
     assert [sql for sql in loading if '"document_pdf"' in sql] == []
+
+
+# The benchmark ----------------------------------------------------------------------------
+
+
+def test_the_instructions_benchmark_still_finds_the_parts_it_removes(coach):
+    """`make bench-instructions` removes the margin boxes, the draft mark and the inline
+    blocks to show what each costs; a stylesheet or template that drops one must not leave
+    it measuring the same document twice unnoticed."""
+    from bench.__main__ import agreement_print_html
+    from bench.instructions import inline_blocks_inline, without_draft_mark, without_margin_boxes
+
+    html, _allowed = agreement_print_html(make_agreement(coach.practice))
+    css = pdf.find_static_file("css/agreement-print.css").read_text()
+
+    assert "@top-" in css and "@bottom-" in css
+    assert "@top-" not in without_margin_boxes(css)
+    assert "@bottom-" not in without_margin_boxes(css)
+    assert 'class="draft-mark"' in html
+    assert 'class="draft-mark"' not in without_draft_mark(html)
+    assert "inline-block" not in inline_blocks_inline(css)
