@@ -163,6 +163,32 @@ def test_erasure_removes_the_sealed_dossier_through_the_lawful_removal(sealed, c
     ).exists()
 
 
+@pytest.mark.parametrize("way", WAYS)
+def test_the_end_of_an_agreement_cannot_be_moved_or_removed(sealed, way):
+    """Its date starts the retention periods: moved back, it would let data be erased a
+    year early."""
+    ending = AgreementEnding.objects.create(
+        agreement=sealed, coaching_ended_on=datetime.date(2027, 12, 1)
+    )
+    assert_refused(ending, "coaching_ended_on", datetime.date(2026, 11, 30), way)
+
+
+@pytest.mark.parametrize("way", WAYS)
+def test_the_record_of_an_erasure_stays(sealed, coach, way):
+    with lawful_removal(reason="test: backdated", origin=Origin.system()):
+        Agreement.objects.filter(pk=sealed.pk).update(agreement_date=datetime.date(2019, 1, 1))
+        ProcessingActivity.objects.filter(agreement=sealed).update(
+            retention_amount=1, retention_unit="year", retention_from="agreement_end"
+        )
+    AgreementEnding.objects.create(agreement=sealed, coaching_ended_on=datetime.date(2020, 1, 31))
+    record = client_erase(client=sealed.client, origin=Origin.of_account(coach))
+
+    assert_refused(record, "agreements", 0, way)
+    # And the permit it used, now that its block has ended.
+    (permit,) = LawfulRemoval.objects.filter(reason__startswith="erasure")
+    assert_refused(permit, "reason", "Vervalst", way)
+
+
 def installed_triggers():
     if connection.vendor == "sqlite":
         sql = "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE %s"
@@ -186,6 +212,9 @@ def test_every_protected_table_has_its_triggers():
         "agreements_sealedversion",
         "agreements_documenttimestamp",
         "agreements_retentiondisposal",
+        "agreements_agreementending",
+        "agreements_erasurerecord",
+        "core_lawfulremoval",
         "breaches_breachupdate",
     }
     if connection.vendor == "sqlite":
