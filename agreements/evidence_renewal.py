@@ -122,9 +122,27 @@ def due_for_renewal(
             yield document, expires
 
 
-def document_renew(*, document: SignableDocument, reason: str) -> SealedVersion:
+class RenewalGainsNothing(Exception):
+    """The new document timestamp's certificate expires no later than the evidence it was to
+    renew: the timestamp authority must be given a newer certificate, or another one used."""
+
+    def __init__(self, expires: datetime.datetime | None) -> None:
+        self.expires = expires
+        until = f"{expires:%Y-%m-%d}" if expires else "unknown"
+        super().__init__(
+            f"the timestamp authority's certificate expires {until}, no later than the "
+            "evidence it would renew; give it a newer certificate or configure another "
+            "(DJANGO_TSA_URL)"
+        )
+
+
+def document_renew(
+    *, document: SignableDocument, reason: str, must_extend: bool = False
+) -> SealedVersion:
     """Add fresh validation data and a new document timestamp to the newest version of the
-    sealed PDF, and store the result as the next version. What is stored verifies first."""
+    sealed PDF, and store the result as the next version. What is stored verifies first.
+    `must_extend`: store it only if its timestamp outlives the newest version's (the
+    scheduled renewal; on demand, fresh validation data alone may be the point)."""
     from avg_portal import seal
 
     with transaction.atomic():
@@ -137,6 +155,10 @@ def document_renew(*, document: SignableDocument, reason: str) -> SealedVersion:
         renewed = seal.renew(pdf)
         seal.verify_seal(renewed)
         expires = seal.evidence_expires_at(renewed)
+        if must_extend:
+            before = seal.evidence_expires_at(pdf)
+            if before is not None and (expires is None or expires <= before):
+                raise RenewalGainsNothing(expires)
         version = archive.store_version(
             locked,
             renewed,

@@ -143,10 +143,7 @@ SITE_URL = (env_str("DJANGO_SITE_URL") or "http://127.0.0.1:8000").rstrip("/")
 SITE_NAME = "AVG Portal"
 
 # Who hears about errors and archive problems: "Name <address>, Other <address>".
-ADMINS = [
-    (name.strip(), address.strip(" >"))
-    for name, _, address in (entry.partition("<") for entry in env_list("DJANGO_ADMINS"))
-]
+ADMINS = env_list("DJANGO_ADMINS")
 
 INSTALLED_APPS = [
     "avg_portal",

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Back up AVG Portal: the PostgreSQL database (pg_dump -Fc), every stored document (media
-# folder or S3 bucket) and the public seal certificate, into one dated folder with SHA-256
-# sums. The seal KEY and the environment file are not included: keep them apart.
+# folder or S3 bucket) and the public seal certificates (today's, earlier ones, the trust
+# roots), into one dated folder with SHA-256 sums. The seal KEY and the environment file are
+# not included: keep them apart.
 #
 #   deploy/backup.sh /etc/avg-portal/avg-portal.env [/var/backups/avg-portal]
 #
@@ -41,6 +42,20 @@ pg_dump --format=custom --file="$folder/database.dump" --dbname="$DATABASE_URL"
 if [ -n "${DJANGO_SEAL_CERT_FILE:-}" ]; then
   cp "$DJANGO_SEAL_CERT_FILE" "$folder/seal-cert.pem"
 fi
+# So are the certificates of earlier seals (after a rollover) and the trust roots: the
+# archive keeps seals made with them for years.
+copy_certificates() {  # LIST PREFIX: the comma-separated files of LIST as PREFIX-N.pem
+  local list=$1 prefix=$2 file n=0
+  IFS=',' read -ra files <<<"$list"
+  for file in "${files[@]}"; do
+    file=$(printf '%s' "$file" | sed 's/^[[:space:]]*//; s/[[:space:]]*$//')
+    [ -n "$file" ] || continue
+    n=$((n + 1))
+    cp "$file" "$folder/$prefix-$n.pem"
+  done
+}
+copy_certificates "${DJANGO_SEAL_PREVIOUS_CERT_FILES:-}" seal-previous-cert
+copy_certificates "${DJANGO_SEAL_TRUST_ROOTS:-}" seal-trust-root
 
 {
   echo "AVG Portal backup $stamp"

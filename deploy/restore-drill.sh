@@ -71,7 +71,7 @@ AVG_PYTHON="$python" "$app_dir/deploy/restore.sh" "$backup" "$work/restored.env"
 
 echo "== 4. Compare"
 verified=$(grep -E '^checked [0-9]+ files' "$work/restore.log" || true)
-expected="checked $sealed files and $made_agreements evidence chains: $sealed files ok, 0 mismatched, 0 missing, 0 seal invalid, 0 chain broken"
+expected="checked $sealed files and $made_agreements evidence chains: $sealed files ok, 0 mismatched, 0 missing, 0 seal invalid, 0 evidence expired, 0 chain broken"
 if [ "$verified" != "$expected" ]; then
   echo "drill: FAILED: verify_archive said" >&2
   echo "  $verified" >&2

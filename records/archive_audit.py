@@ -37,8 +37,12 @@ CHUNK_ROWS = 200
 MISMATCHED = "mismatched"
 MISSING = "missing"
 SEAL_INVALID = "seal invalid"
+# The certificate of the newest version's last timestamp has expired: the file alone no
+# longer proves its seal to a validator, and the chain of timestamps can no longer be
+# extended. The archive's SHA-256 still identifies the file.
+EVIDENCE_EXPIRED = "evidence expired"
 CHAIN_BROKEN = "chain broken"
-PROBLEMS = (MISMATCHED, MISSING, SEAL_INVALID, CHAIN_BROKEN)
+PROBLEMS = (MISMATCHED, MISSING, SEAL_INVALID, EVIDENCE_EXPIRED, CHAIN_BROKEN)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,13 +74,12 @@ class ArchiveReport:
 
 def verify_archive(*, now: datetime.datetime | None = None) -> ArchiveReport:
     report = ArchiveReport()
-    renew_by = (now or timezone.now()) + datetime.timedelta(
-        days=settings.EVIDENCE_RENEW_WITHIN_DAYS
-    )
+    now = now or timezone.now()
+    renew_by = now + datetime.timedelta(days=settings.EVIDENCE_RENEW_WITHIN_DAYS)
     for agreement in _agreements():
         _check_chain(report, agreement)
         for document in agreement.dossier_documents():
-            _check_sealed(report, document, renew_by)
+            _check_sealed(report, document, now=now, renew_by=renew_by)
     for job in DossierExport.objects.filter(expires_at__gt=timezone.now()).iterator():
         _check_file(report, f"dossier export {job.public_id}", job.file, job.sha256)
     return report
@@ -112,10 +115,16 @@ def _check_chain(report: ArchiveReport, agreement: Agreement) -> None:
 
 
 def _check_sealed(
-    report: ArchiveReport, document: SignableDocument, renew_by: datetime.datetime
+    report: ArchiveReport,
+    document: SignableDocument,
+    *,
+    now: datetime.datetime,
+    renew_by: datetime.datetime,
 ) -> None:
     """A sealed document's files, every version: its bytes against the recorded SHA-256,
-    then its seal; and whether the newest version's evidence is due for renewal."""
+    then its seal; and whether the newest version's evidence has expired or is due for
+    renewal. (The seal is checked as of the newest timestamp, which it passes however old
+    that is: its expiry is a finding of its own.)"""
     if not document.is_archived:
         return
     concrete = document.concrete()
@@ -125,10 +134,23 @@ def _check_sealed(
         newest = _check_sealed_file(
             report, f"{reference} version {version.number}", version.file, version.sha256
         )
-    if newest is not None:
-        expires = evidence_expires_at(newest)
-        if expires is not None and expires <= renew_by:
-            report.renewal_due.append(f"{reference} (timestamp expires {expires:%Y-%m-%d})")
+    if newest is None:
+        return
+    expires = evidence_expires_at(newest)
+    if expires is None:
+        return
+    if expires <= now:
+        report.findings.append(
+            Finding(
+                EVIDENCE_EXPIRED,
+                reference,
+                "",
+                f"the certificate of its last timestamp expired {expires:%Y-%m-%d}: the file "
+                "alone no longer proves its seal, and it can no longer be renewed",
+            )
+        )
+    elif expires <= renew_by:
+        report.renewal_due.append(f"{reference} (timestamp expires {expires:%Y-%m-%d})")
 
 
 def _check_sealed_file(

@@ -95,7 +95,7 @@ def test_a_healthy_archive_verifies_and_is_served(sealed, coach_client):
     ok, out, err = verify_archive_output()
     assert ok, err
     assert "checked 1 files and 1 evidence chains: 1 files ok" in out
-    assert "0 mismatched, 0 missing, 0 seal invalid, 0 chain broken" in out
+    assert "0 mismatched, 0 missing, 0 seal invalid, 0 evidence expired, 0 chain broken" in out
 
     response = coach_client.get(reverse("agreement_pdf", args=[sealed.public_id]))
     assert response.status_code == 200
@@ -175,6 +175,10 @@ def test_an_edited_event_breaks_the_chain(sealed):
     assert not ok
     assert f"CHAIN BROKEN: agreement {sealed.public_id}: event {event.pk}" in err
     assert "1 chain broken" in out
+    assert "1 problem in the archive" in err
+    # The operators hear of it, as of a file that fails its check when served.
+    (alert,) = [m for m in mail.outbox if m.subject.endswith("Archive check: 1 problem")]
+    assert f"CHAIN BROKEN: agreement {sealed.public_id}" in alert.body
     # The file itself is untouched.
     assert "1 files ok" in out
 

@@ -56,7 +56,7 @@ def test_the_restore_drill_verifies_every_sealed_document_and_catches_a_damaged_
     assert "restored 3 documents, 0 were already there with the same bytes" in output
     assert (
         "checked 3 files and 2 evidence chains: 3 files ok, 0 mismatched, 0 missing, "
-        "0 seal invalid, 0 chain broken"
+        "0 seal invalid, 0 evidence expired, 0 chain broken"
     ) in output
     assert "drill: OK: 3 of 3 sealed documents verified after the restore" in output
     # A backup of a damaged document does not restore quietly.

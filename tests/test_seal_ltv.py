@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from asn1crypto import cms
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import IntegrityError, transaction
 from django.test import Client
 from django.urls import reverse
@@ -427,6 +427,80 @@ def test_renew_evidence_adds_a_document_timestamp_and_every_version_verifies(
     call_command("renew_evidence", "--document", str(agreement.public_id), stdout=io.StringIO())
     third = SealedVersion.objects.get(document_id=agreement.key, number=3)
     assert archive.read_verified(third.file, third.sha256).startswith(renewed)
+
+
+def renew_evidence(*args):
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        call_command("renew_evidence", *args, stdout=out, stderr=err)
+    except CommandError as error:
+        return False, out.getvalue(), err.getvalue() + str(error)
+    return True, out.getvalue(), err.getvalue()
+
+
+@pytest.mark.django_db
+def test_a_renewal_that_would_not_outlive_the_evidence_is_not_stored_and_is_reported(
+    client, coach, with_pki, settings, mailoutbox, django_capture_on_commit_callbacks
+):
+    """The scheduled renewal asks the same timestamp authority whose certificate is the
+    limit: its new timestamp would expire as soon, so no version is stored (a monthly run
+    would otherwise pile them up) and the operators learn that the TSA must change."""
+    settings.TSA_URLS = [with_pki.tsa_url("tsa-short")]
+    settings.ADMINS = ["beheer@example.test"]
+    first = sealed_agreement(client, coach, django_capture_on_commit_callbacks)
+    second = sealed_agreement(Client(), coach, django_capture_on_commit_callbacks)
+    asked = with_pki.tsa_requests("tsa-short")
+
+    ok, out, err = renew_evidence()
+
+    assert not ok
+    assert "2 due, 0 renewed, 2 not renewed" in out
+    for agreement in (first, second):
+        assert f"NOT RENEWED: agreement {agreement.public_id}: the timestamp authority's" in err
+    assert not SealedVersion.objects.exists()
+    # Asked once: the second document's evidence lasts as long, so it was not asked again.
+    assert with_pki.tsa_requests("tsa-short") == asked + 1
+    (alert,) = [m for m in mailoutbox if "Evidence renewal" in m.subject]
+    assert alert.to == ["beheer@example.test"]
+    assert "2 of 2 not renewed" in alert.subject and str(first.public_id) in alert.body
+
+    # With a TSA whose certificate lasts longer, both are renewed.
+    settings.TSA_URLS = [with_pki.tsa_url("tsa")]
+    ok, out, err = renew_evidence()
+    assert ok, err
+    assert "2 due, 2 renewed, 0 not renewed" in out
+
+
+@pytest.mark.django_db
+def test_expired_evidence_fails_the_archive_check_and_is_not_sent_to_the_tsa(
+    client, coach, with_pki, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    settings.TSA_URLS = [with_pki.tsa_url("tsa-short")]
+    agreement = sealed_agreement(client, coach, django_capture_on_commit_callbacks)
+    expires = seal.evidence_expires_at(
+        archive.read_verified(agreement.final_pdf, agreement.final_sha256)
+    )
+
+    # The day before, it is due; the day after, it has expired, and the seal check as of its
+    # last timestamp, which it still passes, does not hide that.
+    report = verify_archive(now=expires - timedelta(days=1))
+    assert report.ok and len(report.renewal_due) == 1
+    report = verify_archive(now=expires + timedelta(days=1))
+    assert not report.ok and report.renewal_due == []
+    (finding,) = report.findings
+    assert finding.problem == "evidence expired"
+    assert finding.reference == f"agreement {agreement.public_id}"
+    assert f"expired {expires:%Y-%m-%d}" in finding.detail
+
+    later = expires + timedelta(days=1)
+    monkeypatch.setattr(timezone, "now", lambda: later)
+    settings.TSA_URLS = [with_pki.tsa_url("tsa")]
+    asked = with_pki.tsa_requests("tsa")
+    ok, out, err = renew_evidence()
+    assert not ok
+    assert f"NOT RENEWED: agreement {agreement.public_id}: its evidence expired" in err
+    assert with_pki.tsa_requests("tsa") == asked
+    assert not SealedVersion.objects.exists()
 
 
 @pytest.mark.django_db

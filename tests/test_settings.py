@@ -165,3 +165,17 @@ def test_collectstatic_goes_where_the_environment_says(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert (target / "vendor" / "bootstrap-5.3.8" / "bootstrap.min.css").is_file()
+
+
+def test_operators_are_named_as_email_addresses():
+    """DJANGO_ADMINS as the README writes it, as Django 6 wants ADMINS: address strings
+    (the (name, address) pairs of before are deprecated)."""
+    result = manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.ADMINS)",
+        env={"DJANGO_DEBUG": "1", "DJANGO_ADMINS": "Beheer <beheer@example.nl>, nacht@example.nl"},
+    )
+    assert result.returncode == 0, result.stderr
+    shown = result.stdout.strip().splitlines()[-1]
+    assert shown == "['Beheer <beheer@example.nl>', 'nacht@example.nl']"
