@@ -995,8 +995,9 @@ class AgreementTally(models.Model):
 
 class RetentionReminder(models.Model):
     """That the coach was reminded of a Bijlage 1 row falling due for destruction, so that
-    the daily reminder run mails each row once. The row is the agreement's own or, when an
-    addendum changed Bijlage 1, the addendum's."""
+    the daily reminder run mails each row twice at most: before its date, and once it has
+    passed if its data was not recorded as destroyed or returned by then. The row is the
+    agreement's own or, when an addendum changed Bijlage 1, the addendum's."""
 
     activity = models.OneToOneField(
         ProcessingActivity,
@@ -1014,6 +1015,9 @@ class RetentionReminder(models.Model):
     )
     due_on = models.DateField()
     sent_on = models.DateField(default=timezone.localdate)
+    # When the reminder that the date has passed went out (the first reminder, if the row
+    # was already overdue when first announced).
+    overdue_sent_on = models.DateField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -249,33 +249,41 @@ def due_for_destruction(practice: Practice, *, today: datetime.date) -> list[Due
     return [row for row in rows if row.disposal is None] + done
 
 
-# The coach hears of a row this many days before it falls due, or as soon as it is overdue.
+# The coach hears of a row this many days before it falls due, and again once it is overdue.
 REMIND_DAYS_AHEAD = 30
 
 
 def rows_to_remind(practice: Practice, *, today: datetime.date) -> list[DueRow]:
-    """The practice's rows due within REMIND_DAYS_AHEAD days or overdue, not yet reminded."""
+    """The practice's rows not yet destroyed or returned that are due within
+    REMIND_DAYS_AHEAD days and not yet announced, or overdue and not yet announced as
+    overdue."""
     horizon = today + datetime.timedelta(days=REMIND_DAYS_AHEAD)
     reminders = RetentionReminder.objects.filter(
         Q(activity__agreement__practice=practice)
         | Q(addendum_activity__addendum__agreement__practice=practice)
-    ).values_list("activity_id", "addendum_activity_id")
+    ).values_list("activity_id", "addendum_activity_id", "overdue_sent_on")
+    # Each reminded row, and whether it was announced as overdue.
     reminded = {
-        ("agreement", activity_id) if activity_id else ("addendum", addendum_activity_id)
-        for activity_id, addendum_activity_id in reminders
+        (("agreement", activity_id) if activity_id else ("addendum", addendum_activity_id)): (
+            overdue_sent_on is not None
+        )
+        for activity_id, addendum_activity_id, overdue_sent_on in reminders
     }
     return [
         row
         for row in due_for_destruction(practice, today=today)
         if row.due_on is not None
-        and row.due_on <= horizon
-        and row.key not in reminded
         and row.disposal is None
+        and (
+            (row.key not in reminded and row.due_on <= horizon)
+            or (row.due_on < today and not reminded.get(row.key, False))
+        )
     ]
 
 
 def send_reminders(*, today: datetime.date) -> int:
-    """One email per practice with rows falling due; each row is announced once. Returns
+    """One email per practice with rows falling due; each row is announced before its date
+    and once more when it has passed (rows_to_remind). Returns
     the number of emails queued. A row counts as announced only when the mail server took
     the email (record_reminder_email); until then a later run leaves the practice alone
     while its email still waits in the outbox."""
@@ -302,23 +310,26 @@ def _reminder_waiting(practice: Practice) -> bool:
 
 
 def record_reminder_email(message: OutboxMessage, delivery: Delivery) -> None:
-    """The mail server took a retention reminder: its rows are announced. They are the rows
-    the email listed: those due as of the day it was written, of agreements whose end was
-    recorded before it was queued (a signed agreement's rows and its end never change)."""
+    """The mail server took a retention reminder: its rows are announced, those already
+    overdue as overdue. They are the rows the email listed: those due as of the day it was
+    written, of agreements whose end was recorded before it was queued (a signed agreement's
+    rows and its end never change)."""
     if not delivery.accepted:
         return
     practice_id, day = message.subject_id.split("/")
     practice = Practice.objects.get(pk=practice_id)
     today = datetime.date.fromisoformat(day)
-    RetentionReminder.objects.bulk_create(
-        [
-            RetentionReminder(**row_reference(row.activity), due_on=row.due_on, sent_on=today)
-            for row in rows_to_remind(practice, today=today)
-            if row.due_on is not None  # rows_to_remind keeps only dated rows
-            and row.agreement.ending.recorded_at <= message.created_at
-        ],
-        ignore_conflicts=True,
-    )
+    for row in rows_to_remind(practice, today=today):
+        if row.due_on is None or row.agreement.ending.recorded_at > message.created_at:
+            continue
+        overdue_sent_on = today if row.due_on < today else None
+        reminder, created = RetentionReminder.objects.get_or_create(
+            **row_reference(row.activity),
+            defaults={"due_on": row.due_on, "sent_on": today, "overdue_sent_on": overdue_sent_on},
+        )
+        if not created and overdue_sent_on and reminder.overdue_sent_on is None:
+            reminder.overdue_sent_on = overdue_sent_on
+            reminder.save(update_fields=["overdue_sent_on"])
 
 
 def row_reference(activity: ProcessingActivityFields) -> dict[str, ProcessingActivityFields]:

@@ -1,4 +1,5 @@
 import datetime
+import io
 
 import pytest
 from django.core import mail
@@ -276,7 +277,6 @@ def test_reminders_go_out_once_per_row(coach, settings, django_capture_on_commit
     assert RetentionReminder.objects.count() == 2
     # The next day's run has nothing new to say.
     with django_capture_on_commit_callbacks(execute=True):
-        call_command("retention_reminders")
         assert send_reminders(today=today + datetime.timedelta(days=1)) == 0
     assert len(mail.outbox) == 1
     assert rows_to_remind(practice, today=today) == []
@@ -308,3 +308,62 @@ def test_reminders_retry_when_the_mail_server_refuses(
 def test_a_practice_without_ended_agreements_gets_no_reminder(db):
     make_coach(practice=make_practice())
     assert send_reminders(today=D(2026, 1, 1)) == 0
+
+
+def test_a_row_is_reminded_again_once_its_date_has_passed(
+    coach, django_capture_on_commit_callbacks
+):
+    """The page promises an email before the date and one when it has passed: the second
+    goes out the day after the last day of keeping, once, and not for a row whose data was
+    recorded as destroyed."""
+    practice = coach.practice
+    # Ended 2024-11-20: the two rows of 2 years are kept until 2026-11-20.
+    agreement = _ended(make_agreement(practice, make_client(practice, "Anna")), D(2024, 11, 20))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send_reminders(today=D(2026, 11, 1)) == 1
+    assert "Bewaren tot en met 20 november 2026, daarna vernietigen." in mail.outbox[-1].body
+
+    # On the last day of keeping, nothing new; the day after, the reminder that it passed.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send_reminders(today=D(2026, 11, 20)) == 0
+        assert send_reminders(today=D(2026, 11, 21)) == 1
+    overdue = mail.outbox[-1]
+    assert "Bewaard tot en met 20 november 2026: vernietig de gegevens nu." in overdue.body
+    assert overdue.body.count("Anna") == 2
+    assert set(RetentionReminder.objects.values_list("overdue_sent_on", flat=True)) == {
+        D(2026, 11, 21)
+    }
+    # Once is enough.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send_reminders(today=D(2026, 11, 22)) == 0
+        assert send_reminders(today=D(2027, 3, 1)) == 0
+    assert len(mail.outbox) == 2
+    assert rows_to_remind(practice, today=D(2026, 11, 22)) == []
+    assert agreement.ending.coaching_ended_on == D(2024, 11, 20)
+
+
+def test_a_row_already_overdue_when_first_announced_is_reminded_once(
+    coach, django_capture_on_commit_callbacks
+):
+    _ended(make_agreement(coach.practice), D(2020, 1, 1))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send_reminders(today=D(2026, 1, 1)) == 1
+        assert send_reminders(today=D(2026, 1, 2)) == 0
+    assert "vernietig de gegevens nu" in mail.outbox[-1].body
+    assert set(RetentionReminder.objects.values_list("overdue_sent_on", flat=True)) == {
+        D(2026, 1, 1)
+    }
+
+
+def test_the_daily_command_reminds_of_what_falls_due_from_today(
+    coach, django_capture_on_commit_callbacks
+):
+    # Kept two years after the end: an end two years before about ten days from now.
+    soon = timezone.localdate() + datetime.timedelta(days=10)
+    _ended(make_agreement(coach.practice), soon.replace(year=soon.year - 2, day=min(soon.day, 28)))
+    out = io.StringIO()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("retention_reminders", stdout=out)
+        call_command("retention_reminders", stdout=out)
+    assert out.getvalue().splitlines() == ["1 reminder sent", "0 reminders sent"]
+    assert len(mail.outbox) == 1

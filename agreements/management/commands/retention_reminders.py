@@ -11,4 +11,4 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         sent = send_reminders(today=timezone.localdate())
-        self.stdout.write(f"{sent} reminders sent")
+        self.stdout.write(f"{sent} {'reminder' if sent == 1 else 'reminders'} sent")
