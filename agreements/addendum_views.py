@@ -20,7 +20,13 @@ from . import addenda, documents
 from .access import get_addendum_for_coach, get_agreement_for_coach
 from .annexes import annexes_before, annexes_of, compare
 from .forms import AddendumActivityFormSet, AddendumForm
-from .views import SendPage, _document_pdf, download_url, sign_and_send_page
+from .views import (
+    SendPage,
+    _document_pdf,
+    download_url,
+    sign_and_send_page,
+    stored_file_damaged,
+)
 
 
 @require_POST
@@ -84,6 +90,7 @@ def addendum_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
             "pdf_url": download_url(
                 request, addendum, reverse("addendum_pdf", args=[addendum.public_id])
             ),
+            "pdf_damaged": stored_file_damaged(addendum),
         },
     )
 

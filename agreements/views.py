@@ -298,6 +298,7 @@ def agreement_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse
             "pdf_url": download_url(
                 request, agreement, reverse("agreement_pdf", args=[agreement.public_id])
             ),
+            "pdf_damaged": stored_file_damaged(agreement),
             "declaration_pdf_url": declaration
             and download_url(
                 request, declaration, reverse("declaration_pdf", args=[agreement.public_id])
@@ -318,6 +319,19 @@ def _checked_latest(document: ConcreteDocument) -> evidence_renewal.Latest:
     latest = evidence_renewal.latest_version(document)
     archive.check_stored_once(latest.file, latest.sha256)
     return latest
+
+
+def stored_file_damaged(document: ConcreteDocument) -> bool:
+    """Whether a sealed document's stored file fails its check, for its page to say so
+    rather than call it unchangeable (the download refuses it and tells the operator, and
+    so does the nightly `verify_archive`). Hashed once per version of the file."""
+    if not document.is_archived:
+        return False
+    try:
+        _checked_latest(document)
+    except archive.ArchiveProblem:
+        return True
+    return False
 
 
 def download_url(request: HttpRequest, document: ConcreteDocument, path: str) -> str:

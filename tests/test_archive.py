@@ -111,7 +111,14 @@ def test_a_healthy_archive_verifies_and_is_served(sealed, coach_client):
 
 
 def test_a_tampered_file_is_refused_logged_reported_and_left_out(sealed, coach, coach_client):
+    page = coach_client.get(reverse("agreement_detail", args=[sealed.public_id]))
+    assert "kan niet meer veranderen" in page.text and "alert-danger" not in page.text
     altered = tamper(sealed)
+
+    # The agreement's page no longer calls it unchangeable.
+    page = coach_client.get(reverse("agreement_detail", args=[sealed.public_id]))
+    assert "komt niet meer overeen met de vingerafdruk" in page.text
+    assert "kan niet meer veranderen" not in page.text
 
     response = coach_client.get(reverse("agreement_pdf", args=[sealed.public_id]))
     assert response.status_code == 409
