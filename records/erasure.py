@@ -5,7 +5,8 @@ retention period of its Bijlage 1 has run out. An open breach that concerns the 
 her data too: she may still have to be informed (art. 34), which needs her address. Until
 then erasure is refused, with the reason and the date. The erasure itself removes the
 client, every agreement with her and their stored PDFs, and her name and address from the
-breach register; what remains is an ErasureRecord with counts and a date, no personal data.
+breach register; what remains is an ErasureRecord with counts and dates, no personal data:
+when it happened, and when the data of each Bijlage 1 row had been destroyed or returned.
 Sealed agreements and evidence trails are immutable in the database, so the erasure is a
 lawful removal (core.immutability), recorded as such.
 """
@@ -17,9 +18,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from agreements.annexes import effective_annexes
 from agreements.documents import draft_pdf_folder
 from agreements.models import Agreement, AgreementStatus, SealedVersion
-from agreements.retention import agreement_keep_until
+from agreements.retention import activity_due_date, agreement_keep_until, disposal_of
 from avg_portal.pdf import forget_renders
 from breaches.actions import breach_erase_client
 from breaches.models import Breach, BreachStatus
@@ -99,6 +101,12 @@ def client_erase(*, client: Client, origin: Origin) -> ErasureRecord:
                 agreements=len(agreements),
                 files=len(files),
                 breach_notifications=anonymised,
+                disposals=_disposals(agreements),
+                declarations_sealed_on=sorted(
+                    timezone.localdate(a.declaration.completed_at).isoformat()
+                    for a in agreements
+                    if getattr(a, "declaration", None) and a.declaration.completed_at
+                ),
             )
             Agreement.objects.filter(pk__in=[a.pk for a in agreements]).delete()
             locked.delete()
@@ -115,3 +123,26 @@ def client_erase(*, client: Client, origin: Origin) -> ErasureRecord:
 
         transaction.on_commit(delete_files)
     return record
+
+
+def _disposals(agreements: list[Agreement]) -> list[dict[str, str]]:
+    """The destructions and returns recorded for the agreements' Bijlage 1 rows, as dates
+    and kinds: the ErasureRecord keeps them once the rows are gone."""
+    facts = []
+    for agreement in agreements:
+        ending = getattr(agreement, "ending", None)
+        if ending is None:
+            continue
+        for activity in effective_annexes(agreement, on=ending.coaching_ended_on).activities:
+            disposal = disposal_of(activity)
+            if disposal is None:
+                continue
+            kept_until = activity_due_date(activity, ending)
+            facts.append(
+                {
+                    "kept_until": kept_until.isoformat() if kept_until else "",
+                    "done_on": disposal.done_on.isoformat(),
+                    "disposition": disposal.disposition,
+                }
+            )
+    return sorted(facts, key=lambda fact: (fact["done_on"], fact["kept_until"]))

@@ -47,6 +47,16 @@ MANIFEST = "manifest.csv"
 EVIDENCE = "bewijs"
 RECORD = "verwerkingsregister"
 BREACH_REGISTER = "datalekkenregister.csv"
+ERASURES = "wissingen.csv"
+ERASURES_HEADER = [
+    "Gewist op",
+    "Door",
+    "Overeenkomsten",
+    "Bestanden",
+    "Datalekmeldingen geanonimiseerd",
+    "Eerder vernietigd of teruggegeven (bewaard tot, gedaan op, wat)",
+    "Verklaringen verzegeld op",
+]
 
 
 class _Sink(io.RawIOBase):
@@ -366,12 +376,39 @@ def dossier_members(
 
 def practice_dossier(practice: Practice) -> Iterator[bytes]:
     return stream_zip(
-        dossier_members(
-            practice,
-            Agreement.objects.filter(practice=practice),
-            Breach.objects.filter(practice=practice),
+        itertools.chain(
+            dossier_members(
+                practice,
+                Agreement.objects.filter(practice=practice),
+                Breach.objects.filter(practice=practice),
+            ),
+            [(ERASURES, iter([_erasures_csv(practice)]))],
         )
     )
+
+
+def _erasures_csv(practice: Practice) -> bytes:
+    """What remains of the clients whose data was erased (records.erasure): no personal data."""
+    with translation.override("nl"):
+        return _csv_bytes(ERASURES_HEADER, _erasure_rows(practice))
+
+
+def _erasure_rows(practice: Practice) -> list[list[object]]:
+    return [
+        [
+            timezone.localtime(erasure.erased_at).strftime("%Y-%m-%d %H:%M"),
+            erasure.erased_by,
+            erasure.agreements,
+            erasure.files,
+            erasure.breach_notifications,
+            " | ".join(
+                f"{kept_until or '?'}, {done_on}, {disposition}"
+                for kept_until, done_on, disposition in erasure.disposal_facts()
+            ),
+            ", ".join(day.isoformat() for day in erasure.declaration_dates()),
+        ]
+        for erasure in practice.erasures.order_by("erased_at")
+    ]
 
 
 def client_dossier(client: Client) -> Iterator[bytes]:

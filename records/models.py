@@ -20,6 +20,14 @@ class ErasureRecord(models.Model):
     agreements = models.PositiveIntegerField(default=0)
     files = models.PositiveIntegerField(default=0)
     breach_notifications = models.PositiveIntegerField(default=0)
+    # What the coach recorded as destroyed or returned before (RetentionDisposal, erased with
+    # the agreements), so that she can still show it was done in time: dates and kinds only,
+    # never a text that could name the client. [{"kept_until": "2028-11-30",
+    # "done_on": "2028-12-01", "disposition": "destroyed"}, ...]
+    disposals = models.JSONField(default=list, blank=True)
+    # The days the client's signed declarations of return or destruction (clause 9.3) were
+    # sealed, ISO dates.
+    declarations_sealed_on = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-erased_at"]
@@ -28,6 +36,23 @@ class ErasureRecord(models.Model):
 
     def __str__(self) -> str:
         return f"erasure {self.erased_at:%Y-%m-%d}"
+
+    def disposal_facts(self) -> list[tuple[datetime.date | None, datetime.date, str]]:
+        """`disposals` as (kept until, done on, the disposition's label), for showing."""
+        from agreements.models import RetentionDisposal
+
+        labels = dict(RetentionDisposal.Disposition.choices)
+        return [
+            (
+                datetime.date.fromisoformat(fact["kept_until"]) if fact["kept_until"] else None,
+                datetime.date.fromisoformat(fact["done_on"]),
+                str(labels.get(fact["disposition"], fact["disposition"])),
+            )
+            for fact in self.disposals
+        ]
+
+    def declaration_dates(self) -> list[datetime.date]:
+        return [datetime.date.fromisoformat(day) for day in self.declarations_sealed_on]
 
 
 class DossierExport(models.Model):

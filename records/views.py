@@ -60,6 +60,7 @@ def retention_list(request: HttpRequest) -> HttpResponse:
             "today": today,
             "soon_days": SOON_DAYS,
             "disposal_form": DisposalForm(),
+            "erasures": practice.erasures.all(),
         },
     )
 

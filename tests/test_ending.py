@@ -1,4 +1,6 @@
 import datetime
+import io
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -230,6 +232,24 @@ def test_erasure_removes_the_personal_data_and_the_files(
     record = ErasureRecord.objects.get()
     assert (record.agreements, record.files, record.breach_notifications) == (1, 3, 1)
     assert record.erased_by == coach.email
+    # What she recorded as destroyed stays provable, as dates: kept until the end of the
+    # one-year period, destroyed the day after.
+    assert record.disposals == [
+        {"kept_until": "2021-01-31", "done_on": "2021-02-01", "disposition": "destroyed"}
+    ]
+    page = coach_client.get(reverse("retention_list")).text
+    assert "Gewiste cliënten" in page
+    assert "1 overeenkomst, 3 opgeslagen bestanden, 1 datalekmelding geanonimiseerd." in page
+    assert (
+        "Rij van Bijlage 1 bewaard tot en met 31 januari 2021: vernietigd op 1 februari 2021."
+        in page
+    )
+    assert "Ünal" not in page
+    from records.export import practice_dossier
+
+    with zipfile.ZipFile(io.BytesIO(b"".join(practice_dossier(coach.practice)))) as dossier:
+        erasures = dossier.read("wissingen.csv").decode("utf-8-sig").splitlines()
+    assert erasures[1].endswith(f";{coach.email};1;3;1;2021-01-31, 2021-02-01, vernietigd;")
     # The register still shows that a client was notified, not who.
     (notification,) = ClientNotification.objects.all()
     assert notification.client_id is None
