@@ -588,6 +588,14 @@ def send_signing_reminders() -> None:
 class Verification:
     genuine: bool
     sealed_at: datetime.datetime | None = None
+    # When the certificate of the file's last timestamp expires (None: no timestamp).
+    evidence_expires_at: datetime.datetime | None = None
+
+    @property
+    def evidence_expired(self) -> bool:
+        """The file alone no longer proves its seal to a validator elsewhere (our archive
+        still recognises it)."""
+        return self.evidence_expires_at is not None and self.evidence_expires_at <= timezone.now()
 
 
 def verify_document(pdf_bytes: bytes) -> Verification:
@@ -595,13 +603,15 @@ def verify_document(pdf_bytes: bytes) -> Verification:
     of it: renewed evidence is a new version) and its seal is intact and ours."""
     if not archive.is_sealed_sha256(sha256_hex(pdf_bytes)):
         return Verification(genuine=False)
-    from avg_portal.seal import SealInvalid, verify_seal
+    from avg_portal.seal import SealInvalid, evidence_expires_at, verify_seal
 
     try:
         sealed_at = verify_seal(pdf_bytes)
     except SealInvalid:
         return Verification(genuine=False)
-    return Verification(genuine=True, sealed_at=sealed_at)
+    return Verification(
+        genuine=True, sealed_at=sealed_at, evidence_expires_at=evidence_expires_at(pdf_bytes)
+    )
 
 
 # The end ---------------------------------------------------------------------------------

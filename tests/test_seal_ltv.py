@@ -477,9 +477,8 @@ def test_expired_evidence_fails_the_archive_check_and_is_not_sent_to_the_tsa(
 ):
     settings.TSA_URLS = [with_pki.tsa_url("tsa-short")]
     agreement = sealed_agreement(client, coach, django_capture_on_commit_callbacks)
-    expires = seal.evidence_expires_at(
-        archive.read_verified(agreement.final_pdf, agreement.final_sha256)
-    )
+    pdf = archive.read_verified(agreement.final_pdf, agreement.final_sha256)
+    expires = seal.evidence_expires_at(pdf)
 
     # The day before, it is due; the day after, it has expired, and the seal check as of its
     # last timestamp, which it still passes, does not hide that.
@@ -492,8 +491,16 @@ def test_expired_evidence_fails_the_archive_check_and_is_not_sent_to_the_tsa(
     assert finding.reference == f"agreement {agreement.public_id}"
     assert f"expired {expires:%Y-%m-%d}" in finding.detail
 
+    response = client.post(reverse("verify"), {"document": _upload(pdf)})
+    assert response.context["result"].genuine
+    assert "laatste tijdstempel" not in response.text
+
     later = expires + timedelta(days=1)
     monkeypatch.setattr(timezone, "now", lambda: later)
+    # /verify/ still recognises the file, and says what the file alone no longer proves.
+    response = client.post(reverse("verify"), {"document": _upload(pdf)})
+    assert response.context["result"].genuine
+    assert f"laatste tijdstempel in dit bestand is op {expires.day}" in response.text
     settings.TSA_URLS = [with_pki.tsa_url("tsa")]
     asked = with_pki.tsa_requests("tsa")
     ok, out, err = renew_evidence()
