@@ -27,6 +27,8 @@ class AgreementsConfig(AppConfig):
 
         on_delivery(notices.INVITATION, signing.record_link_email)
         on_delivery(notices.REMINDER, signing.record_link_email)
+        wanted_while(notices.INVITATION, signing.link_email_wanted)
+        wanted_while(notices.REMINDER, signing.link_email_wanted)
         on_delivery(notices.SIGNER_CODE, signing.record_code_email)
         wanted_while(notices.SIGNER_CODE, signer_codes.code_email_wanted)
         for purpose in (

@@ -194,6 +194,15 @@ def record_link_email(message: OutboxMessage, delivery: Delivery) -> None:
     )
 
 
+def link_email_wanted(message: OutboxMessage) -> bool:
+    """Whether the outbox should still send this invitation or reminder: not once its link
+    was revoked (a new link sent, perhaps to a corrected address; the document withdrawn),
+    used or expired while the mail server refused (`avg_portal.emails.wanted_while`). The
+    client would get a link that no longer works, at an address that may be wrong."""
+    link = SigningLink.objects.filter(pk=message.subject_id).first()
+    return link is not None and link.is_usable()
+
+
 def record_document_email(message: OutboxMessage, delivery: Delivery) -> None:
     """What the mail server said to a message about a document (the decline notice, the
     sealed copies, the delay of the seal), on the evidence trail."""

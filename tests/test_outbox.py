@@ -479,3 +479,31 @@ def test_a_password_reset_while_the_mail_server_refuses_is_sent_when_it_is_back(
         OutboxMessage.objects.filter(purpose=emails.PASSWORD_RESET, status=Status.FAILED).count()
         == 1
     )
+
+
+@pytest.mark.django_db
+def test_an_invitation_whose_link_was_replaced_meanwhile_is_not_sent(
+    client, coach, flaky_smtp, django_capture_on_commit_callbacks
+):
+    """The mail server refused the invitation; the coach corrected the client's address and
+    sent a new link. When the server is back, only the new invitation goes out: the old one
+    would carry a dead link, perhaps to the wrong address."""
+    capture = django_capture_on_commit_callbacks
+    agreement = sign_and_send(coach, capture)
+    zoe = agreement.client
+    zoe.email = "juist@example.test"
+    zoe.save(update_fields=["email"])
+    with capture(execute=True):
+        signing.agreement_resend(agreement=agreement, origin=coach_origin(coach))
+    old, new = OutboxMessage.objects.filter(purpose=notices.INVITATION).order_by("id")
+
+    flaky_smtp.refusing = False
+    assert deliver_due_messages(now=later(30)) == 1
+    assert [m["To"] for m in flaky_smtp.messages] == ["juist@example.test"]
+    old.refresh_from_db()
+    new.refresh_from_db()
+    assert (old.status, old.last_error) == (Status.FAILED, emails.NO_LONGER_WANTED)
+    assert new.status == Status.SENT
+    # The history says why the first one was not sent.
+    shown = [e.shown_detail for e in agreement.events.filter(kind=Kind.EMAIL_FAILED)]
+    assert any("niet meer geldig toen hij verstuurd kon worden" in d for d in shown)
