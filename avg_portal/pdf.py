@@ -258,16 +258,25 @@ def render_pdf_once(
     key = render_key(html, title=title, author=author, lang=lang, allowed_data_uris=allowed)
     directory = f"{RENDERS_FOLDER}/{folder.strip('/')}"
     name = f"{directory}/{key}.pdf"
+    kept = False
     try:
         with default_storage.open(name, "rb") as stored:
             content: bytes = stored.read()
-        if content:
+        kept = True
+        if is_whole_pdf(content):
             return content
     except OSError:  # not rendered yet: FileNotFoundError, or S3's "does not exist"
         pass
     content = render_pdf(html, title=title, author=author, lang=lang, allowed_data_uris=allowed)
-    keep_render(directory, name, content)
+    # A kept file that is empty or cut short (a full disk while it was written) goes first.
+    keep_render(directory, name, content, replace=kept)
     return content
+
+
+def is_whole_pdf(content: bytes) -> bool:
+    """Whether `content` is a PDF written to its end, not a file cut short while it was
+    stored (WeasyPrint's end with %%EOF)."""
+    return content.startswith(b"%PDF-") and content.rstrip().endswith(b"%%EOF")
 
 
 def keep_render(directory: str, name: str, content: bytes, *, replace: bool = False) -> None:
@@ -287,6 +296,11 @@ def keep_render(directory: str, name: str, content: bytes, *, replace: bool = Fa
             default_storage.delete(stored)
     except OSError:
         logger.exception("Could not keep the render %s", name)
+        # What a full disk left of it is no render: the next call lays it out again.
+        try:
+            default_storage.delete(name)
+        except OSError:
+            logger.exception("Could not remove the incomplete render %s", name)
 
 
 def forget_renders(folder: str) -> None:

@@ -4,8 +4,10 @@ queries whatever the number of rows (issue 15). Behaviour only: no timings here;
 
 import io
 import zipfile
+from pathlib import Path
 
 import pytest
+from django.core.files.storage import FileSystemStorage
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -42,6 +44,38 @@ def test_a_second_draft_download_is_not_rendered_again(coach, coach_client, rend
     assert len(renders) == 1
     assert second == first
     assert first.startswith(b"%PDF")
+
+
+def test_a_kept_draft_cut_short_by_a_full_disk_is_laid_out_again(
+    coach, coach_client, renders, settings, monkeypatch
+):
+    """A full disk while the render was kept leaves the start of a file; it is never
+    served, and the next download replaces it with a whole one."""
+    agreement = make_agreement(coach.practice)
+    real_save = FileSystemStorage._save
+
+    def disk_full(storage, name, content):
+        path = Path(storage.path(name))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content.read()[:8192])  # what fitted
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(FileSystemStorage, "_save", disk_full)
+    first = draft_pdf(coach_client, agreement)  # served from memory all the same
+    kept = settings.MEDIA_ROOT / pdf.RENDERS_FOLDER / "agreement-drafts" / str(agreement.public_id)
+    # What the full disk left is removed.
+    assert not any(kept.iterdir())
+
+    # Kept whole once the disk has room.
+    monkeypatch.setattr(FileSystemStorage, "_save", real_save)
+    assert draft_pdf(coach_client, agreement) == first and len(renders) == 2
+    (path,) = kept.iterdir()
+    assert path.read_bytes() == first
+    # A cut-short file that stayed (the process died before removing it) is no render either.
+    path.write_bytes(first[:8192])
+    assert draft_pdf(coach_client, agreement) == first and len(renders) == 3
+    assert [p.read_bytes() for p in kept.iterdir()] == [first]
+    assert draft_pdf(coach_client, agreement) == first and len(renders) == 3
 
 
 def test_a_changed_draft_is_rendered_again_and_only_its_latest_version_is_kept(
