@@ -1,4 +1,5 @@
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -179,3 +180,23 @@ def test_operators_are_named_as_email_addresses():
     assert result.returncode == 0, result.stderr
     shown = result.stdout.strip().splitlines()[-1]
     assert shown == "['Beheer <beheer@example.nl>', 'nacht@example.nl']"
+
+
+def test_the_example_environment_file_can_be_sourced_by_the_shell():
+    """The README's steps and deploy/backup.sh read it with `set -a; . FILE`, systemd with
+    EnvironmentFile=: a value with spaces or <> must be quoted for both."""
+    example = ROOT / "deploy" / "avg-portal.env.example"
+    result = subprocess.run(
+        [
+            shutil.which("bash") or "/bin/bash",
+            "-c",
+            'set -a; . "$1"; printf "%s\\n" "$DJANGO_ADMINS"',
+        ]
+        + ["bash", str(example)],
+        capture_output=True,
+        text=True,
+        env={"PATH": os.environ["PATH"]},
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "Beheer <beheer@example.nl>"
