@@ -9,7 +9,9 @@ operator are told, once. Completion is idempotent, so queueing it once too often
 no-op, never a second seal or email.
 
 The worker runs the sweep itself (`sweep_sealing` queues its own next run); cron may run
-`manage.py recover_sealing` as well, which also starts that chain.
+`manage.py recover_sealing` as well, which also starts that chain. The sweep also queues
+again the emails whose delivery task a dead worker lost (the sealed copies, say), so that
+they do not wait for cron's `deliver_outbox`.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.models import DBTaskResult
 
 from avg_portal import seal
+from avg_portal.emails import requeue_lost_messages
 
 from . import archive, evidence_renewal, notices
 from .models import DocumentTimestamp, SignableDocument
@@ -64,6 +67,8 @@ class Recovery:
     alerted: int
     # Sent documents whose timestamp (evidence_renewal.document_timestamp) is asked for again.
     timestamps_queued: int = 0
+    # Emails whose delivery task was lost, queued again (avg_portal.emails).
+    messages_queued: int = 0
 
 
 def backoff(attempts: int) -> timedelta:
@@ -81,7 +86,14 @@ def recover_unsealed(*, now: datetime.datetime | None = None) -> Recovery:
         queued += outcome is not None
         alerted += outcome is True
     timestamps = _requeue_timestamps(now=now)
-    return Recovery(dead_tasks=dead, queued=queued, alerted=alerted, timestamps_queued=timestamps)
+    messages = requeue_lost_messages(now=now)
+    return Recovery(
+        dead_tasks=dead,
+        queued=queued,
+        alerted=alerted,
+        timestamps_queued=timestamps,
+        messages_queued=messages,
+    )
 
 
 def _requeue_timestamps(*, now: datetime.datetime) -> int:

@@ -319,6 +319,27 @@ def deliver_outbox_message(message_id: int) -> None:
     send_queued(message_id)
 
 
+# A queued message's delivery task runs within seconds; one due this long ago has none.
+LOST_AFTER = datetime.timedelta(minutes=2)
+
+
+def requeue_lost_messages(*, now: datetime.datetime | None = None) -> int:
+    """Queue the delivery again of every message due for longer than LOST_AFTER: its task
+    was lost (the worker died between the commit that queued the message and queueing the
+    task, or while running it). For the worker's recovery sweep, so that mail does not
+    wait for cron's `deliver_outbox`. Returns how many; queueing one twice costs a no-op
+    (send_queued takes each message under its row's lock, once)."""
+    now = now or timezone.now()
+    lost = list(
+        OutboxMessage.objects.filter(
+            status=OutboxMessage.Status.QUEUED, next_attempt_at__lte=now - LOST_AFTER
+        ).values_list("pk", flat=True)
+    )
+    for message_id in lost:
+        deliver_outbox_message.enqueue(message_id)
+    return len(lost)
+
+
 def deliver_due_messages(*, now: datetime.datetime | None = None) -> int:
     """Send every queued message whose attempt is due; returns how many the mail server
     accepted. Safe beside the worker and beside another run: each message is sent under its

@@ -14,6 +14,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.core import mail
 from django.core.files.storage import FileSystemStorage, default_storage
+from django.core.mail import EmailMultiAlternatives
 from django.core.management import call_command
 from django.db import OperationalError, connection
 from django.tasks import TaskResultStatus
@@ -345,3 +346,32 @@ def test_a_db_worker_killed_mid_seal_loses_nothing(client, coach, settings, smtp
     sealed_mail = [m for m in smtp_server.messages if m.get_content_type() == "multipart/mixed"]
     recipients = sorted(address.strip() for m in sealed_mail for address in m["To"].split(","))
     assert recipients == sorted([agreement.client.email, *agreement.practice.notice_recipients()])
+
+
+def test_an_email_whose_task_a_dead_worker_lost_is_sent_by_the_sweep(coach, mailoutbox):
+    """The worker died between the commit that queued the sealed copies and queueing their
+    delivery: the messages wait in the outbox with no task. The worker's sweep queues them
+    again; each is sent once."""
+    from avg_portal import emails
+    from avg_portal.models import OutboxMessage
+
+    from .factories import make_agreement
+
+    agreement = make_agreement(coach.practice)
+    message = EmailMultiAlternatives("Uw kopie", "tekst", to=["zoe@example.test"])
+    # Queued in a transaction whose on-commit step (queueing the delivery) never runs here:
+    # as when the worker dies right after the commit.
+    row = emails.queue(message, purpose="sealed_to_client", subject_id=agreement.key)
+    assert mailoutbox == [] and row.status == OutboxMessage.Status.QUEUED
+
+    # Not while its own task may still be on its way.
+    assert recovery.recover_unsealed().messages_queued == 0
+    outcome = recovery.recover_unsealed(now=timezone.now() + emails.LOST_AFTER * 2)
+    assert outcome.messages_queued == 1
+    row.refresh_from_db()
+    assert row.status == OutboxMessage.Status.SENT
+    assert [m.to for m in mailoutbox] == [["zoe@example.test"]]
+    # Sent: nothing to queue again.
+    assert (
+        recovery.recover_unsealed(now=timezone.now() + emails.LOST_AFTER * 2).messages_queued == 0
+    )

@@ -16,6 +16,7 @@ class Command(BaseCommand):
         scheduled = schedule_sweep()
         self.stdout.write(
             f"{recovery.dead_tasks} dead tasks released, {recovery.queued} documents queued, "
-            f"{recovery.alerted} alerts sent, {recovery.timestamps_queued} timestamps asked again"
+            f"{recovery.alerted} alerts sent, {recovery.timestamps_queued} timestamps asked again, "
+            f"{recovery.messages_queued} emails queued again"
             + ("; the worker's sweep is scheduled" if scheduled else "")
         )
