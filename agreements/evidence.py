@@ -21,7 +21,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from avg_portal.emails import shown_mail_error
+from avg_portal.emails import shown_delivery
 
 if TYPE_CHECKING:
     from .models import AgreementEvent
@@ -73,7 +73,7 @@ def verify_chain(events: Iterable[AgreementEvent]) -> ChainBreak | None:
 # What the coach's timeline shows of an event's detail. The detail is evidence: written once,
 # in the code's words (English), and hashed into the chain, so it cannot be translated where
 # it is stored; the timeline shows it in the coach's language, a delivery error in words
-# (avg_portal.emails.shown_mail_error). Addresses, hashes, dates and names stay as written.
+# (avg_portal.emails.shown_delivery). Addresses, hashes, dates and names stay as written.
 _MESSAGES = {
     "invitation": gettext_lazy("invitation"),
     "reminder": gettext_lazy("reminder"),
@@ -89,12 +89,6 @@ _MESSAGES = {
     "signed addendum to client": gettext_lazy("signed addendum to the client"),
     "signed addendum to coach": gettext_lazy("signed addendum to the coach"),
 }
-_THEN = {"tried again": gettext_lazy("tried again"), "given up": gettext_lazy("given up")}
-_DELIVERY = re.compile(
-    rf"(?P<what>{'|'.join(map(re.escape, _MESSAGES))}) → (?P<to>[^:]*)"
-    rf"(?:: (?P<error>.*) \((?P<then>{'|'.join(map(re.escape, _THEN))})\))?",
-    re.DOTALL,
-)
 _SIGNED_TEXT = re.compile(r"SHA-256 of the signed text (?P<sha256>[0-9a-f]+)")
 # agreements.retention.retention_record_disposal; the words of RetentionDisposal.Disposition.
 _DISPOSITIONS = {
@@ -119,11 +113,8 @@ _RENEWED = re.compile(
 
 def shown_detail(detail: str) -> str:
     """An event's detail as the coach's timeline shows it (see `_MESSAGES`)."""
-    if match := _DELIVERY.fullmatch(detail):
-        shown = f"{_MESSAGES[match['what']]} → {match['to']}"
-        if match["then"]:
-            shown += f": {shown_mail_error(match['error'])} ({_THEN[match['then']]})"
-        return shown
+    if (delivered := shown_delivery(detail, _MESSAGES)) is not None:
+        return delivered
     if match := _DISPOSED.fullmatch(detail):
         fields = match.groupdict() | {
             "disposition": _DISPOSITIONS[match["disposition"]],

@@ -32,7 +32,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from avg_portal.emails import Delivery, is_pending
+from avg_portal.emails import Delivery, delivery_detail, is_pending
 from avg_portal.models import OutboxMessage
 from core.exceptions import ActionRefused
 from core.origin import Origin
@@ -234,12 +234,8 @@ def _record_delivery(
 ) -> None:
     """Whether the mail server took a message, on the evidence trail: a failure is shown to
     the coach, never reported as success, and says whether the outbox tries again."""
-    recipients = ", ".join(delivery.recipients)
-    if delivery.accepted:
-        kind, detail = Kind.EMAIL_ACCEPTED, f"{what} → {recipients}"
-    else:
-        then = "tried again" if message.status == message.Status.QUEUED else "given up"
-        kind, detail = Kind.EMAIL_FAILED, f"{what} → {recipients}: {delivery.error} ({then})"
+    kind = Kind.EMAIL_ACCEPTED if delivery.accepted else Kind.EMAIL_FAILED
+    detail = delivery_detail(what, delivery, message)
     document.dossier.log(kind, Origin.system(), document=document, detail=detail)
 
 

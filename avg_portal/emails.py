@@ -118,6 +118,37 @@ def shown_mail_error(error: str) -> str:
     return gettext("the mail server gave an error")
 
 
+# How the outcome of a delivery is written on a timeline, in the code's words (a timeline
+# entry is evidence, written once): "<what> → <recipients>" when the mail server took it,
+# "<what> → <recipients>: <error> (tried again|given up)" when it did not.
+_DELIVERY_THEN = {"tried again": gettext_lazy("tried again"), "given up": gettext_lazy("given up")}
+
+
+def delivery_detail(what: str, delivery: Delivery, message: OutboxMessage) -> str:
+    recipients = ", ".join(delivery.recipients)
+    if delivery.accepted:
+        return f"{what} → {recipients}"
+    then = "tried again" if message.status == message.Status.QUEUED else "given up"
+    return f"{what} → {recipients}: {delivery.error} ({then})"
+
+
+def shown_delivery(detail: str, names: Mapping[str, str]) -> str | None:
+    """A `delivery_detail` as a timeline shows it, in the reader's language: `names` gives
+    the words for each <what>. None when `detail` is not one."""
+    pattern = re.compile(
+        rf"(?P<what>{'|'.join(map(re.escape, names))}) → (?P<to>[^:]*)"
+        rf"(?:: (?P<error>.*) \((?P<then>{'|'.join(map(re.escape, _DELIVERY_THEN))})\))?",
+        re.DOTALL,
+    )
+    match = pattern.fullmatch(detail)
+    if match is None:
+        return None
+    shown = f"{names[match['what']]} → {match['to']}"
+    if match["then"]:
+        shown += f": {shown_mail_error(match['error'])} ({_DELIVERY_THEN[match['then']]})"
+    return shown
+
+
 def absolute_url(path: str) -> str:
     return f"{settings.SITE_URL}{path}"
 

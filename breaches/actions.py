@@ -14,7 +14,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from avg_portal.emails import Delivery
+from avg_portal.emails import Delivery, delivery_detail
 from avg_portal.models import OutboxMessage
 from core.exceptions import ActionRefused
 from core.models import Client, Practice
@@ -371,18 +371,18 @@ def record_notification_email(message: OutboxMessage, delivery: Delivery) -> Non
     notification.delivered = delivery.accepted
     notification.error = delivery.error[:500]
     notification.save(update_fields=["sent_at", "delivered", "error"])
-    if not delivery.accepted:
-        record_email_failure(notification.breach, message, delivery, what="breach notification")
+    record_delivery(notification.breach, message, delivery, what="breach notification")
 
 
-def record_email_failure(
+def record_delivery(
     breach: Breach, message: OutboxMessage, delivery: Delivery, *, what: str
 ) -> None:
-    then = "tried again" if message.status == message.Status.QUEUED else "given up"
+    """What the mail server said to an email about the breach, on its timeline: that it was
+    taken (the register's proof that the client was informed, art. 34) or why not."""
     breach.log(
-        Kind.EMAIL_FAILED,
+        Kind.EMAIL_ACCEPTED if delivery.accepted else Kind.EMAIL_FAILED,
         Origin.system(),
-        text=f"{what} → {', '.join(delivery.recipients)}: {delivery.error} ({then})"[:1000],
+        text=delivery_detail(what, delivery, message)[:1000],
     )
 
 

@@ -14,7 +14,9 @@ from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
+from avg_portal.emails import shown_delivery
 from core.constraints import ChecksInOneQuery
 from core.origin import Origin
 
@@ -706,6 +708,13 @@ class ImmutableEntryError(Exception):
     pass
 
 
+# The emails whose outcome the timeline records (breaches.actions.record_delivery).
+DELIVERED_EMAILS = {
+    "breach notification": pgettext_lazy("an email on the timeline", "breach notification"),
+    "deadline reminder": pgettext_lazy("an email on the timeline", "deadline reminder"),
+}
+
+
 class BreachUpdate(models.Model):
     """One entry of a breach's timeline: the first report, each later update (clause 7.2),
     each decision and notification. Written once, never changed."""
@@ -715,6 +724,7 @@ class BreachUpdate(models.Model):
         UPDATED = "updated", _("report updated")
         CLIENTS_NOTIFIED = "clients_notified", _("clients notified")
         EMAIL_FAILED = "email_failed", _("email could not be sent")
+        EMAIL_ACCEPTED = "email_accepted", _("email accepted by the mail server")
         AUTHORITY_DECISION = "authority", _("decision on notifying the AP")
         SUBJECTS_DECISION = "subjects", _("decision on informing the persons")
         AUTHORITY_FOLLOWUP = "authority_followup", _("follow-up sent to the AP")
@@ -747,6 +757,7 @@ class BreachUpdate(models.Model):
                         "updated",
                         "clients_notified",
                         "email_failed",
+                        "email_accepted",
                         "authority",
                         "subjects",
                         "authority_followup",
@@ -770,6 +781,16 @@ class BreachUpdate(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise ImmutableEntryError("Breach timeline entries cannot be deleted.")
+
+    @property
+    def shown_text(self) -> str:
+        """The text as the timeline shows it: an email's outcome, written in the code's
+        words like all evidence, in the reader's language."""
+        if self.kind in (self.Kind.EMAIL_FAILED, self.Kind.EMAIL_ACCEPTED):
+            shown = shown_delivery(self.text, DELIVERED_EMAILS)
+            if shown is not None:
+                return shown
+        return self.text
 
 
 class ClientNotification(models.Model):

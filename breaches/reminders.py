@@ -14,7 +14,7 @@ from avg_portal.models import OutboxMessage
 from core.origin import Origin
 
 from . import notices
-from .actions import record_email_failure
+from .actions import record_delivery
 from .deadlines import State
 from .models import Breach, BreachStatus, BreachUpdate
 
@@ -64,7 +64,7 @@ def record_reminder_email(message: OutboxMessage, delivery: Delivery) -> None:
     """A deadline reminder that the mail server refused goes on the breach's timeline."""
     if not delivery.accepted:
         breach = Breach.objects.get(pk=message.subject_id)
-        record_email_failure(breach, message, delivery, what="deadline reminder")
+        record_delivery(breach, message, delivery, what="deadline reminder")
 
 
 @task

@@ -148,6 +148,14 @@ def test_every_message_is_delivered_once_when_the_mail_server_comes_back(
     assert notification.delivered is True and notification.error == ""
     breach.refresh_from_db()
     assert breach.clients_informed_at is not None
+    # The breach's timeline has both, in Dutch: the refusal and the delivery.
+    accepted = breach.updates.get(kind=BreachUpdate.Kind.EMAIL_ACCEPTED)
+    assert accepted.text == f"breach notification → {zoe.email}"
+    timeline = coach_client.get(reverse("breach_detail", args=[breach.public_id])).text
+    assert f"melding aan de cliënt → {zoe.email}: de mailserver weigerde de e-mail (451" in timeline
+    assert "wordt opnieuw geprobeerd" in timeline
+    assert f"melding aan de cliënt → {zoe.email}<" in timeline
+    assert "breach notification" not in timeline and "tried again" not in timeline
     page = coach_client.get(reverse("agreement_detail", args=[agreement.public_id]))
     assert "De mailserver heeft de e-mail met de link op" in page.text
 
