@@ -42,6 +42,8 @@ from .models import OutboxMessage
 from .tokens import make_email_confirmation_token
 
 if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
     from .models import User
 
 logger = logging.getLogger(__name__)
@@ -132,7 +134,7 @@ def delivery_detail(what: str, delivery: Delivery, message: OutboxMessage) -> st
     return f"{what} → {recipients}: {delivery.error} ({then})"
 
 
-def shown_delivery(detail: str, names: Mapping[str, str]) -> str | None:
+def shown_delivery(detail: str, names: Mapping[str, StrOrPromise]) -> str | None:
     """A `delivery_detail` as a timeline shows it, in the reader's language: `names` gives
     the words for each <what>. None when `detail` is not one."""
     pattern = re.compile(
