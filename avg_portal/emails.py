@@ -99,6 +99,18 @@ _MAIL_ERRORS = (
 )
 
 
+# Mail server replies that say the address itself is wrong (RFC 5321: no such mailbox, not
+# local, not a valid name): trying again for a day sends nothing, and the coach should know
+# now. A refused login (530, 535) is the app's own configuration and is tried again.
+_WRONG_ADDRESS = frozenset({"550", "551", "553"})
+
+
+def refused_for_good(error: str) -> bool:
+    """Whether the mail server refused the message for a reason no retry mends."""
+    reply = _SMTP_REPLY.search(error.strip())
+    return reply is not None and (reply["code"] or reply["bare"]) in _WRONG_ADDRESS
+
+
 def shown_mail_error(error: str) -> str:
     """An email's delivery error as a page shows it: what happened, in plain words; a mail
     server's refusal with its own code and words."""
@@ -448,7 +460,7 @@ def _record_attempt(message: OutboxMessage, delivery: Delivery, now: datetime.da
         message.status = message.Status.SENT
         message.sent_at = now
         message.last_error = ""
-    elif message.attempts > len(RETRY_PAUSES):
+    elif message.attempts > len(RETRY_PAUSES) or refused_for_good(delivery.error):
         message.status = message.Status.FAILED
         message.last_error = delivery.error[:500]
     else:

@@ -11,7 +11,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from django.db import connection
 from django.tasks import task_backends
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
@@ -515,3 +515,35 @@ def test_an_invitation_whose_link_was_replaced_meanwhile_is_not_sent(
     # The history says why the first one was not sent.
     shown = [e.shown_detail for e in agreement.events.filter(kind=Kind.EMAIL_FAILED)]
     assert any("niet meer geldig toen hij verstuurd kon worden" in d for d in shown)
+
+
+class UnknownUserInbox(SmtpInbox):
+    """A mail server that knows no such mailbox: a refusal no retry mends."""
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        return "550 5.1.1 User unknown"
+
+
+@pytest.mark.django_db
+def test_an_address_the_mail_server_does_not_know_is_given_up_at_once(
+    coach, settings, django_capture_on_commit_callbacks
+):
+    """Trying a wrong address for a day sends nothing: the coach hears at once that the
+    email was given up, and the agreement's page leads her to correct the address."""
+    with serving_smtp(settings, UnknownUserInbox()):
+        agreement = sign_and_send(coach, django_capture_on_commit_callbacks)
+    (row,) = OutboxMessage.objects.filter(purpose=notices.INVITATION)
+    assert (row.status, row.attempts) == (Status.FAILED, 1)
+    assert "550" in row.last_error
+    (failed,) = details(agreement, Kind.EMAIL_FAILED)
+    assert failed.endswith("(given up)")
+    page = login_verified(Client(), coach).get(
+        reverse("agreement_detail", args=[agreement.public_id])
+    )
+    assert "We proberen het niet meer: controleer het adres" in page.text
+    assert reverse("client_edit", args=[agreement.client.public_id]) in page.text
+    assert "Verbeter het e-mailadres van de cliënt" in page.text
+    # A refused login is the app's own setting, mended by the operator: tried again.
+    assert not emails.refused_for_good("(535, b'5.7.8 Authentication credentials invalid')")
+    assert not emails.refused_for_good("(451, b'4.3.0 Mailbox busy')")
+    assert emails.refused_for_good("{'zoe@example.test': (553, b'5.1.3 Bad address')}")
