@@ -376,12 +376,28 @@ def report(problem: ArchiveProblem, *, what: str, request: HttpRequest | None = 
     user = cast(User, request.user) if request is not None else None
     audit.record(SecurityEventKind.ARCHIVE_MISMATCH, request=request, user=user)
     logger.error("Archive check failed for %s: %s", what, problem)
+    # One mail per file an hour, however often it is asked for (the security log has each).
+    if not _first_alert_in_a_while(f"archive-alert:{what}:{problem.name}"):
+        return
     alert_operators(
         f"Archive: a stored file failed its check ({what})",
         f"{what}\nFile: {problem.name or '(none recorded)'}\nProblem: {problem.reason}\n\n"
         "The file was not served. Restore it from a backup and run "
         "`manage.py verify_archive`.",
     )
+
+
+ALERT_EVERY = 3600
+
+
+def _first_alert_in_a_while(key: str) -> bool:
+    """True the first time in ALERT_EVERY seconds for `key`, in the shared cache; True as
+    well when the cache cannot be reached (better two mails than none)."""
+    try:
+        return bool(cache.add(hashlib.sha256(key.encode()).hexdigest(), 1, ALERT_EVERY))
+    except Exception:
+        logger.exception("The cache could not limit an archive alert")
+        return True
 
 
 def alert_operators(subject: str, message: str) -> None:

@@ -401,9 +401,11 @@ def signing_send_code(request: HttpRequest) -> HttpResponse:
     except ActionRefused:
         return _unavailable(request, "revoked")
     request.session.pop(CODE_KEY, None)
-    notice = _("We sent a code to %(recipient)s. It is valid for 10 minutes.") % {
-        "recipient": signer_codes.channel().shown_recipient(code.sent_to)
-    }
+    # Said before the worker has sent it: "we are sending", not "we sent".
+    notice = _(
+        "We are sending a code to %(recipient)s. It is valid for 10 minutes and usually"
+        " arrives within a minute."
+    ) % {"recipient": signer_codes.channel().shown_recipient(code.sent_to)}
     code_state = _code_state(request, link)
     form = _signature_form(link, code_state, initial=kept)
     return _page(request, link, form, DeclineForm(), code=code_state, code_notice=notice)

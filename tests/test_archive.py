@@ -129,6 +129,9 @@ def test_a_tampered_file_is_refused_logged_reported_and_left_out(sealed, coach, 
     (alert,) = operator_mails()
     assert sealed.final_pdf.name in alert.body
     assert str(sealed.public_id) in alert.subject
+    # Asked for again: logged again, but the operators have their mail already (one an hour).
+    assert coach_client.get(reverse("agreement_pdf", args=[sealed.public_id])).status_code == 409
+    assert len(operator_mails()) == 1
 
     archive_zip = export_zip(coach_client)
     assert not any(name.startswith("verwerkersovereenkomsten/") for name in archive_zip.namelist())
@@ -139,7 +142,7 @@ def test_a_tampered_file_is_refused_logged_reported_and_left_out(sealed, coach, 
     assert name.startswith("verwerkersovereenkomsten/") and name.endswith(".pdf")
     assert recorded == sealed.final_sha256 != hashlib.sha256(altered).hexdigest()
     assert "komt niet overeen" in reason
-    assert SecurityEvent.objects.filter(kind="archive_mismatch").count() == 2
+    assert SecurityEvent.objects.filter(kind="archive_mismatch").count() == 3
 
     ok, _out, err = verify_archive_output()
     assert not ok

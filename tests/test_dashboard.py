@@ -156,3 +156,23 @@ def test_the_overview_counts_the_practices_own_rows_only(coach, stranger):
     assert overview(other) == Overview(
         agreements={AgreementStatus.DRAFT: 1}, ended={}, clients=2, open_breaches=1
     )
+
+
+def test_the_archive_says_an_agreement_is_being_sealed_rather_than_signed_on_nothing(
+    coach, coach_client
+):
+    from agreements.models import Agreement, AgreementStatus
+
+    waiting = make_agreement(coach.practice, make_client(coach.practice, "Anna"))
+    # Both signed; the sealed PDF not made yet (a worker down, a full disk).
+    Agreement.objects.filter(pk=waiting.pk).update(status=AgreementStatus.SIGNED)
+    make_agreement(coach.practice, make_client(coach.practice, "Bram"))
+
+    page = coach_client.get(reverse("agreement_list")).text
+    anna = page[page.index("Anna") : page.index("</tr>", page.index("Anna"))]
+    assert "wordt verzegeld" in anna
+    bram = page[page.index("Bram") : page.index("</tr>", page.index("Bram"))]
+    assert "wordt verzegeld" not in bram and "–" in bram
+    # On a phone each row is a card of labelled lines.
+    assert 'class="table align-middle stacked-table"' in page
+    assert 'data-label="Ondertekend op"' in page

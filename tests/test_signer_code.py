@@ -88,7 +88,7 @@ def test_the_code_comes_in_an_email_of_its_own_and_only_its_hash_is_kept(
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("signing_send_code"), client_post())
     assert response.status_code == 200
-    assert "We hebben een code gestuurd naar z…@example.test" in response.text
+    assert "We sturen een code naar z…@example.test" in response.text
     # What he filled in before comes back (the drawing too, from the hidden field).
     assert 'value="Breda"' in response.text
     assert 'value="data:image/png;base64,' in response.text
