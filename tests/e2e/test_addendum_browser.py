@@ -103,7 +103,7 @@ def test_coach_changes_bijlage_1_and_2_client_signs_on_a_phone(
         client_page.get_by_label("Ik heb het addendum gelezen en ga ermee akkoord.").check()
         # The signer code comes in a second email.
         client_page.get_by_role("button", name="Stuur mij een code").click()
-        client_page.get_by_text("We hebben een code gestuurd naar z…@example.test").wait_for()
+        client_page.get_by_text("We sturen een code naar z…@example.test").wait_for()
         client_page.get_by_label("Code uit de e-mail").fill(
             code_in(code_email(inbox, "zoe@example.test"))
         )

@@ -103,7 +103,7 @@ def test_coach_sends_client_signs_on_a_phone_both_get_the_sealed_pdf(
     # Before the sign button, the code: asked for here, it comes in a second email.
     assert client_page.get_by_role("button", name="Onderteken de overeenkomst").count() == 0
     client_page.get_by_role("button", name="Stuur mij een code").click()
-    client_page.get_by_text("We hebben een code gestuurd naar z…@example.test").wait_for()
+    client_page.get_by_text("We sturen een code naar z…@example.test").wait_for()
     message = code_email(smtp_server, "zoe@example.test")
     assert "/sign/" not in message.get_body(preferencelist=("plain",)).get_content()
     # What he filled in is still there, the drawing too.

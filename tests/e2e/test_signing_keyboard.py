@@ -49,7 +49,7 @@ def test_the_client_signs_with_the_keyboard_only(browser, live_server):
     page.locator("#signer-code [role=status]").wait_for()
     focused = page.evaluate("document.activeElement.outerHTML.slice(0, 200)")
     assert 'role="status"' in focused, focused
-    assert "We hebben een code gestuurd" in page.evaluate("document.activeElement.textContent")
+    assert "We sturen een code" in page.evaluate("document.activeElement.textContent")
     tab_to(page, "input[name=code]")
     page.keyboard.type(receive_signer_code())
 
