@@ -8,6 +8,7 @@ only names of checks, states and numbers.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import uuid
 from collections.abc import Callable
@@ -57,7 +58,14 @@ def _cache() -> Check:
 
 def _storage() -> Check:
     content = uuid.uuid4().hex.encode()
-    name = default_storage.save(f"health/{uuid.uuid4().hex}.txt", ContentFile(content))
+    name = f"health/{uuid.uuid4().hex}.txt"
+    try:
+        name = default_storage.save(name, ContentFile(content))
+    except OSError:
+        # A full disk leaves the file it could not write (empty): not one per probe.
+        with contextlib.suppress(OSError):
+            default_storage.delete(name)
+        raise
     try:
         with default_storage.open(name, "rb") as stored:
             same = stored.read() == content

@@ -54,7 +54,11 @@ def test_readyz_checks_what_the_server_needs(client):
 def test_readyz_fails_when_storage_fails_and_says_no_more(client, monkeypatch):
     default_storage._setup()
 
-    def full_disk(*args, **kwargs):
+    def full_disk(storage, name, content, **kwargs):
+        # What a full disk does: the file is made, and nothing fits in it.
+        path = Path(storage.path(name))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
         raise OSError("[Errno 28] No space left on device: /srv/avg/media/health/x.txt")
 
     monkeypatch.setattr(type(default_storage._wrapped), "save", full_disk)
@@ -63,6 +67,9 @@ def test_readyz_fails_when_storage_fails_and_says_no_more(client, monkeypatch):
     storage = response.json()["checks"]["storage"]
     assert storage == {"state": "fail", "value": "OSError"}  # no paths, no details
     assert response.json()["checks"]["database"]["state"] == "ok"
+    # The probe leaves no empty file behind, however often it is asked.
+    client.get("/readyz")
+    assert list(Path(default_storage.path("health")).iterdir()) == []
 
 
 @pytest.mark.django_db
