@@ -32,7 +32,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.tasks import task
+from django.tasks import TaskResultStatus, task
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -375,14 +375,29 @@ def requeue_lost_messages(*, now: datetime.datetime | None = None) -> int:
     wait for cron's `deliver_outbox`. Returns how many; queueing one twice costs a no-op
     (send_queued takes each message under its row's lock, once)."""
     now = now or timezone.now()
-    lost = list(
-        OutboxMessage.objects.filter(
-            status=OutboxMessage.Status.QUEUED, next_attempt_at__lte=now - LOST_AFTER
-        ).values_list("pk", flat=True)
-    )
+    due = OutboxMessage.objects.filter(
+        status=OutboxMessage.Status.QUEUED, next_attempt_at__lte=now - LOST_AFTER
+    ).values_list("pk", flat=True)
+    # Not those whose task still waits for a worker (busy with a long export, say): every
+    # sweep would queue another.
+    waiting = _waiting_deliveries()
+    lost = [message_id for message_id in due if message_id not in waiting]
     for message_id in lost:
         deliver_outbox_message.enqueue(message_id)
     return len(lost)
+
+
+def _waiting_deliveries() -> set[int]:
+    """The messages whose delivery task waits in the database queue."""
+    from django_tasks_db.backend import DatabaseBackend
+    from django_tasks_db.models import DBTaskResult
+
+    if not isinstance(deliver_outbox_message.get_backend(), DatabaseBackend):
+        return set()
+    waiting = DBTaskResult.objects.filter(
+        task_path=deliver_outbox_message.module_path, status=TaskResultStatus.READY
+    ).values_list("args_kwargs", flat=True)
+    return {arguments["args"][0] for arguments in waiting if arguments.get("args")}
 
 
 def deliver_due_messages(*, now: datetime.datetime | None = None) -> int:

@@ -375,3 +375,25 @@ def test_an_email_whose_task_a_dead_worker_lost_is_sent_by_the_sweep(coach, mail
     assert (
         recovery.recover_unsealed(now=timezone.now() + emails.LOST_AFTER * 2).messages_queued == 0
     )
+
+
+def test_an_email_whose_task_still_waits_for_a_worker_is_not_queued_again(coach, settings):
+    """A worker busy with a long export leaves a delivery waiting: every sweep in between
+    must not add another task for it."""
+    from avg_portal import emails
+    from avg_portal.models import OutboxMessage
+
+    settings.TASKS = DATABASE_QUEUE
+    message = EmailMultiAlternatives("Uw kopie", "tekst", to=["zoe@example.test"])
+    row = emails.queue(message, purpose="sealed_to_client", subject_id="1")
+    emails.deliver_outbox_message.enqueue(row.pk)  # what the commit would have done
+    later = timezone.now() + emails.LOST_AFTER * 2
+
+    assert emails.requeue_lost_messages(now=later) == 0
+    waiting = DBTaskResult.objects.filter(task_path=emails.deliver_outbox_message.module_path)
+    assert waiting.count() == 1
+    # Once that task is gone (the worker died running it), the sweep queues one.
+    waiting.update(status=TaskResultStatus.FAILED)
+    assert emails.requeue_lost_messages(now=later) == 1
+    assert waiting.count() == 2
+    assert OutboxMessage.objects.get(pk=row.pk).status == OutboxMessage.Status.QUEUED
