@@ -23,9 +23,8 @@ from .forms import AddendumActivityFormSet, AddendumForm
 from .views import (
     SendPage,
     _document_pdf,
-    download_url,
     sign_and_send_page,
-    stored_file_damaged,
+    stored_pdf,
 )
 
 
@@ -87,10 +86,9 @@ def addendum_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
             "document": documents.render_html(addendum),
             "events": addendum.document_events.all(),
             "latest_link": addendum.signing_links.first(),
-            "pdf_url": download_url(
+            "pdf": stored_pdf(
                 request, addendum, reverse("addendum_pdf", args=[addendum.public_id])
             ),
-            "pdf_damaged": stored_file_damaged(addendum),
         },
     )
 

@@ -295,10 +295,9 @@ def agreement_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse
             "keep_until": agreement_keep_until(agreement) if ending else None,
             "end_form": EndForm(),
             "declaration": declaration,
-            "pdf_url": download_url(
+            "pdf": stored_pdf(
                 request, agreement, reverse("agreement_pdf", args=[agreement.public_id])
             ),
-            "pdf_damaged": stored_file_damaged(agreement),
             "declaration_pdf_url": declaration
             and download_url(
                 request, declaration, reverse("declaration_pdf", args=[agreement.public_id])
@@ -321,37 +320,43 @@ def _checked_latest(document: ConcreteDocument) -> evidence_renewal.Latest:
     return latest
 
 
-def stored_file_damaged(document: ConcreteDocument) -> bool:
-    """Whether a sealed document's stored file fails its check, for its page to say so
-    rather than call it unchangeable (the download refuses it and tells the operator, and
-    so does the nightly `verify_archive`). Hashed once per version of the file."""
+@dataclass(frozen=True)
+class StoredPdf:
+    """Where a page links a document's PDF, and whether its stored file failed its check
+    (the page then says so rather than call it unchangeable; the download refuses it and
+    tells the operator, and so does the nightly `verify_archive`)."""
+
+    url: str
+    damaged: bool = False
+
+
+def stored_pdf(request: HttpRequest, document: ConcreteDocument, path: str) -> StoredPdf:
+    """`document`'s PDF for its page, its view at `path`. Once it is sealed, its stored file
+    is checked (hashed once per version); where nginx checks signed links
+    (DJANGO_SENDFILE_LINK_SECRET), the link is one nginx answers without the app, made only
+    after the checks `_document_pdf` makes before it serves the file."""
     if not document.is_archived:
-        return False
-    try:
-        _checked_latest(document)
-    except archive.ArchiveProblem:
-        return True
-    return False
-
-
-def download_url(request: HttpRequest, document: ConcreteDocument, path: str) -> str:
-    """The address a page gives for downloading `document` (its view at `path`): once it is
-    sealed and where nginx checks signed links (DJANGO_SENDFILE_LINK_SECRET), a link that
-    nginx answers without the app, made only after the checks `_document_pdf` makes before
-    it serves the file; otherwise `path` itself."""
-    if not (settings.SENDFILE_LINK_SECRET and document.is_archived):
-        return path
+        return StoredPdf(path)
     try:
         latest = _checked_latest(document)
     except archive.ArchiveProblem:
-        return path  # the view says what is wrong, and tells the operator
+        return StoredPdf(path, damaged=True)  # the view says what is wrong
+    if not settings.SENDFILE_LINK_SECRET:
+        return StoredPdf(path)
     link = front_server_link(
         path,
         latest.file.name or "",
         filename=document.download_name(),
         session_key=request.session.session_key,
     )
-    return link or path
+    return StoredPdf(link or path)
+
+
+def download_url(request: HttpRequest, document: ConcreteDocument, path: str) -> str:
+    """`stored_pdf`'s link alone: `path` itself unless nginx answers signed links."""
+    if not (settings.SENDFILE_LINK_SECRET and document.is_archived):
+        return path
+    return stored_pdf(request, document, path).url
 
 
 def agreement_pdf(request: HttpRequest, public_id: uuid.UUID) -> HttpResponseBase:
